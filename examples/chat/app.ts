@@ -1,0 +1,44 @@
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
+import roomcast, { RoomcastError } from '../../plugin/index.js'
+import { events } from './events.js'
+
+declare module '../../plugin/index.js' {
+  interface RoomcastTypes {
+    events: typeof events
+  }
+}
+
+const NAME = /^[\p{L}\p{N}_ .-]{1,32}$/u
+
+/** The example chat: anyone picks a name, joins rooms, talks, and sees who is there. */
+export async function buildChatApp(options: FastifyServerOptions = {}): Promise<FastifyInstance> {
+  const app = Fastify(options)
+  await app.register(roomcast, {
+    events,
+    presenceEvents: true,
+    authenticate: async (data) => {
+      const name = typeof data === 'object' && data !== null ? (data as { name?: unknown }).name : undefined
+      if (typeof name !== 'string' || !NAME.test(name.trim())) return null
+      return { userId: name.trim(), metadata: { name: name.trim() } }
+    },
+    authorizeJoin: ({ rooms }) => rooms.filter((room) => /^[a-z0-9-]{1,32}$/.test(room)),
+    defaultRooms: () => ['lobby'],
+  })
+
+  app.roomcast.on('chat.send', (connection, data) => {
+    if (!connection.rooms.has(data.room)) throw new RoomcastError('not_in_room', `join ${data.room} first`)
+    app.roomcast.rooms.to(data.room).emit('chat.message', { room: data.room, from: connection.userId!, text: data.text, at: Date.now() })
+    return { delivered: true }
+  })
+
+  app.roomcast.on('chat.who', async (connection, data) => {
+    if (!connection.rooms.has(data.room)) throw new RoomcastError('not_in_room', `join ${data.room} first`)
+    return { users: (await app.roomcast.rooms.users(data.room)).sort() }
+  })
+
+  app.roomcast.addHook('join', (connection, room) => {
+    app.roomcast.rooms.to(room).except(connection.id).emit('chat.notice', { room, text: `${connection.userId} joined` })
+  })
+
+  return app
+}

@@ -1,0 +1,44 @@
+import type { FastifyBaseLogger } from 'fastify'
+import type { Delivery } from '../hub/delivery.js'
+import type { ClusterAnswer, Query, QueryResult } from '../hub/queries.js'
+
+/** What a hub offers its adapter: local delivery and local answers. */
+export interface AdapterNode {
+  readonly nodeId: string
+  readonly log: FastifyBaseLogger
+  /** Fans a delivery out to this node's own connections. */
+  deliver(delivery: Delivery): void
+  /** This node's part of a cluster-wide query or action. */
+  answer<Q extends Query>(query: Q): QueryResult<Q>
+}
+
+/** What the hub keeps an adapter informed of, so it listens only for what this node needs. */
+export type InterestKind = 'room' | 'user' | 'connection'
+
+/**
+ * The only way a delivery leaves a node. The in-process adapter delivers locally; a cluster
+ * adapter also carries deliveries and queries to other nodes. The hub never knows which.
+ */
+export interface Adapter {
+  /** Called once when the plugin starts. */
+  attach(node: AdapterNode): Promise<void>
+  /** Delivers locally and to every other node that has recipients. Never throws. */
+  publish(delivery: Delivery): void
+  /** Asks every live node (this one included) and merges the answers; never waits past its timeout. */
+  query<Q extends Query>(query: Q): Promise<ClusterAnswer<QueryResult<Q>>>
+  /** The first local member of a room / socket of a user / a connection appeared. */
+  watch(kind: InterestKind, name: string): void
+  /** The last one left. */
+  unwatch(kind: InterestKind, name: string): void
+  /**
+   * A user's first local connection entered a room (`join`) or its last one left (`leave`).
+   * Resolves true when that is also a transition for the whole cluster, so presence events are
+   * emitted once per user, not once per node or socket.
+   */
+  trackPresence(room: string, userId: string, action: 'join' | 'leave'): Promise<boolean>
+  /** Stops listening and releases connections the adapter opened itself. */
+  close(): Promise<void>
+}
+
+/** An adapter, or a function that makes one per plugin registration. */
+export type AdapterOption = Adapter | (() => Adapter)

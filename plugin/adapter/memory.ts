@@ -1,0 +1,41 @@
+import type { Adapter, AdapterNode } from './adapter.js'
+import type { Delivery } from '../hub/delivery.js'
+import type { ClusterAnswer, Query, QueryResult } from '../hub/queries.js'
+
+/** The default adapter: one process, nothing to set up. Every delivery and query is local. */
+export class MemoryAdapter implements Adapter {
+  #node: AdapterNode | undefined
+
+  async attach(node: AdapterNode): Promise<void> {
+    this.#node = node
+  }
+
+  publish(delivery: Delivery): void {
+    this.#node?.deliver(delivery)
+  }
+
+  async query<Q extends Query>(query: Q): Promise<ClusterAnswer<QueryResult<Q>>> {
+    const node = this.#attached()
+    return { value: node.answer(query), answered: [node.nodeId], missing: [] }
+  }
+
+  watch(): void {}
+  unwatch(): void {}
+
+  async trackPresence(): Promise<boolean> {
+    return true
+  }
+
+  async close(): Promise<void> {
+    this.#node = undefined
+  }
+
+  #attached(): AdapterNode {
+    if (this.#node === undefined) throw new Error('roomcast: the memory adapter is not attached')
+    return this.#node
+  }
+}
+
+export function memoryAdapter(): MemoryAdapter {
+  return new MemoryAdapter()
+}

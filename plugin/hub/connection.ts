@@ -1,0 +1,105 @@
+import type { FastifyRequest } from 'fastify'
+import type { AnyEvents, EventsDefinition, ToClientData, ToClientEvent } from '../../shared/events.js'
+import type { WireCodec } from '../protocol/codec.js'
+import { PreparedFrame } from '../transport/frame.js'
+import type { SocketWriter } from '../transport/socket-writer.js'
+import { encodeData } from './delivery.js'
+
+export type ConnectionState = 'authenticating' | 'authenticated' | 'closing' | 'closed'
+
+/** Who a connection is, as decided by `authenticateRequest` or `authenticate`. */
+export interface Identity {
+  userId?: string
+  metadata?: Record<string, unknown>
+}
+
+/** What the hub does for a connection; kept narrow so the connection does not see the hub. */
+export interface ConnectionHost {
+  join(connection: Connection, rooms: readonly string[]): void
+  leave(connection: Connection, rooms: readonly string[]): void
+  close(connection: Connection, code: number, reason: string): void
+}
+
+/**
+ * A replacement for the socket writer, installed by a per-connection transform (end-to-end
+ * encryption): it receives every outgoing frame's text in order, instead of the socket.
+ */
+export type OutboundTransform = (text: string) => void
+
+/** One live WebSocket on this node. */
+export class Connection<E extends EventsDefinition = AnyEvents> {
+  /** Unguessable id (UUID v4 from the CSPRNG), unique across the cluster. */
+  readonly id: string
+  readonly protocol: string
+  readonly remoteAddress: string
+  readonly connectedAt = Date.now()
+  /** The upgrade request: headers, query, remote address. */
+  readonly request: FastifyRequest
+  state: ConnectionState = 'authenticating'
+  userId: string | undefined
+  metadata: Record<string, unknown> = {}
+  /** Rooms this connection is in. Change it through `join` / `leave`. */
+  readonly rooms = new Set<string>()
+  /** Last time anything arrived from the peer (ms since epoch); the heartbeat sweep reads it. */
+  lastSeen = Date.now()
+
+  /** @internal */ readonly codec: WireCodec
+  /** @internal */ readonly writer: SocketWriter
+  /** @internal */ outbound: OutboundTransform | undefined
+  readonly #host: ConnectionHost
+
+  constructor(init: { id: string; request: FastifyRequest; codec: WireCodec; writer: SocketWriter; host: ConnectionHost }) {
+    this.id = init.id
+    this.request = init.request
+    this.remoteAddress = init.request.ip
+    this.codec = init.codec
+    this.protocol = init.codec.protocol
+    this.writer = init.writer
+    this.#host = init.host
+  }
+
+  get authenticated(): boolean {
+    return this.state === 'authenticated'
+  }
+
+  /** Messages dropped for this connection by the `drop` backpressure policy. */
+  get dropped(): number {
+    return this.writer.dropped
+  }
+
+  /** Sends an application event to this connection only. */
+  send<K extends ToClientEvent<E>>(event: K, data: ToClientData<E, K>): boolean {
+    return this.writeText(this.codec.encode({ target: { kind: 'connections', ids: [this.id] }, event, data: encodeData(data) }, undefined))
+  }
+
+  join(...rooms: string[]): void {
+    this.#host.join(this, rooms)
+  }
+
+  leave(...rooms: string[]): void {
+    this.#host.leave(this, rooms)
+  }
+
+  /** Closes the connection; it leaves every room at once, the socket closes with `code`. */
+  close(code = 1000, reason = ''): void {
+    this.#host.close(this, code, reason)
+  }
+
+  /** @internal Writes a frame built for many recipients. */
+  writeFrame(frame: PreparedFrame): boolean {
+    if (this.outbound !== undefined) {
+      this.outbound(frame.text)
+      return true
+    }
+    return this.writer.write(frame)
+  }
+
+  /** @internal Writes a frame built for this connection alone. */
+  writeText(text: string): boolean {
+    if (this.outbound !== undefined) {
+      this.outbound(text)
+      return true
+    }
+    return this.writer.write(new PreparedFrame(text))
+  }
+}

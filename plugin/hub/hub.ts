@@ -1,0 +1,403 @@
+import type { FastifyBaseLogger } from 'fastify'
+import { CloseCode } from '../../shared/codes.js'
+import { SystemEvent } from '../../shared/envelope.js'
+import type { AnyEvents, EventsDefinition } from '../../shared/events.js'
+import type { Adapter, AdapterNode, InterestKind } from '../adapter/adapter.js'
+import { PreparedFrame } from '../transport/frame.js'
+import type { Connection, ConnectionHost, Identity } from './connection.js'
+import { encodeData, type Delivery, type Target } from './delivery.js'
+import { FrameCache } from './frame-cache.js'
+import { Hooks } from './hooks.js'
+import type { ClusterAnswer, Query, QueryResult, RoomMember } from './queries.js'
+
+export interface HeartbeatOptions {
+  /** How often the server checks liveness and sends heartbeats, in ms. Default 30 000. */
+  interval: number
+  /** Silence after which a connection is closed with 4002, in ms. Default 90 000. */
+  timeout: number
+  /** `event`: a `heartbeat` message the client answers (visible to browser code). `ping`: WebSocket ping frames. */
+  mode: 'event' | 'ping'
+}
+
+export interface HubOptions {
+  nodeId: string
+  heartbeat: HeartbeatOptions
+  /** How long shutdown waits for sockets to finish their close handshake before cutting them, in ms. */
+  closeGracePeriod: number
+  /** Send `presence` events to a room's members when a user enters or leaves it. */
+  presenceEvents: boolean
+}
+
+export interface DrainOptions {
+  /** Connections closed per second. Default 100. */
+  perSecond?: number
+  code?: number
+  reason?: string
+}
+
+/** Gradual draining closes a slice of connections on each tick of this length. */
+const DRAIN_TICK_MS = 100
+
+/**
+ * This node's state: connections, rooms, users, and every delivery to them. It owns the
+ * heartbeat sweep and shutdown. Deliveries leave through the adapter and come back to
+ * `deliver`, so a local send and a cluster send take the same path.
+ */
+export class Hub<E extends EventsDefinition = AnyEvents> implements ConnectionHost, AdapterNode {
+  readonly nodeId: string
+  readonly log: FastifyBaseLogger
+  readonly hooks: Hooks<E>
+  readonly adapter: Adapter
+  readonly options: HubOptions
+  readonly connections = new Map<string, Connection<E>>()
+  readonly #rooms = new Map<string, Set<Connection<E>>>()
+  readonly #users = new Map<string, Set<Connection<E>>>()
+  #sweepTimer: NodeJS.Timeout | undefined
+  #heartbeatFrames = new Map<string, PreparedFrame>()
+  #accepting = true
+
+  constructor(options: HubOptions, adapter: Adapter, log: FastifyBaseLogger) {
+    this.nodeId = options.nodeId
+    this.options = options
+    this.adapter = adapter
+    this.log = log
+    this.hooks = new Hooks<E>(log)
+  }
+
+  async start(): Promise<void> {
+    await this.adapter.attach(this)
+    this.#sweepTimer = setInterval(() => this.#sweep(), this.options.heartbeat.interval)
+  }
+
+  /** False once draining or shutting down: the transport refuses new upgrades. */
+  get accepting(): boolean {
+    return this.#accepting
+  }
+
+  // ---------------------------------------------------------------- connection lifecycle
+
+  register(connection: Connection<E>): void {
+    this.connections.set(connection.id, connection)
+    this.adapter.watch('connection', connection.id)
+    this.hooks.run('connection', connection)
+  }
+
+  authenticate(connection: Connection<E>, identity: Identity): void {
+    connection.userId = identity.userId
+    connection.metadata = identity.metadata ?? {}
+    connection.state = 'authenticated'
+    if (identity.userId !== undefined) this.#index(this.#users, 'user', identity.userId, connection)
+    this.hooks.run('authenticated', connection)
+  }
+
+  join(connection: Connection<E>, rooms: readonly string[]): void {
+    if (connection.state !== 'authenticated') return
+    for (const room of rooms) {
+      if (connection.rooms.has(room)) continue
+      const firstOfUser = connection.userId !== undefined && !this.#userInRoom(connection, room)
+      connection.rooms.add(room)
+      this.#index(this.#rooms, 'room', room, connection)
+      this.hooks.run('join', connection, room)
+      if (firstOfUser) this.#presence(room, connection.userId!, 'join')
+    }
+  }
+
+  leave(connection: Connection<E>, rooms: readonly string[]): void {
+    for (const room of rooms) {
+      if (!connection.rooms.delete(room)) continue
+      this.#unindex(this.#rooms, 'room', room, connection)
+      this.hooks.run('leave', connection, room)
+      if (connection.userId !== undefined && !this.#userInRoom(connection, room)) {
+        this.#presence(room, connection.userId, 'leave')
+      }
+    }
+  }
+
+  /** Server-initiated close: the connection leaves everything now, the socket closes after. */
+  close(connection: Connection<E>, code: number, reason: string): void {
+    if (connection.state === 'closing' || connection.state === 'closed') return
+    this.remove(connection, code, reason)
+    connection.writer.ws.close(code, reason)
+  }
+
+  /** Forgets a connection. Idempotent: the socket's own close event calls it too. */
+  remove(connection: Connection<E>, code: number, reason: string): void {
+    if (connection.state === 'closed' || !this.connections.has(connection.id)) {
+      connection.state = 'closed'
+      return
+    }
+    connection.state = 'closing'
+    this.leave(connection, [...connection.rooms])
+    if (connection.userId !== undefined) this.#unindex(this.#users, 'user', connection.userId, connection)
+    this.connections.delete(connection.id)
+    this.adapter.unwatch('connection', connection.id)
+    connection.state = 'closed'
+    this.hooks.run('disconnect', connection, { code, reason })
+  }
+
+  // ---------------------------------------------------------------- delivery
+
+  /** Sends a delivery to its recipients on every node. */
+  publish(delivery: Delivery): void {
+    this.adapter.publish(delivery)
+  }
+
+  /** Local fan-out: each distinct frame is built once and the same bytes go to every recipient. */
+  deliver(delivery: Delivery): void {
+    const frames = new FrameCache(delivery)
+    const except = exceptionsOf(delivery.except)
+    const protocol = delivery.protocol
+    const send = (connection: Connection<E>, room: string | undefined): void => {
+      if (connection.state !== 'authenticated') return
+      if (protocol !== undefined && connection.protocol !== protocol) return
+      if (except !== undefined && except.has(connection.id)) return
+      connection.writeFrame(frames.frame(connection.codec, room))
+    }
+    const target = delivery.target
+    switch (target.kind) {
+      case 'rooms': {
+        if (target.rooms.length === 1) {
+          const room = target.rooms[0]!
+          const members = this.#rooms.get(room)
+          if (members !== undefined) for (const connection of members) send(connection, room)
+          return
+        }
+        // A connection in several of the rooms gets the message once, tagged with the first.
+        const seen = new Set<Connection<E>>()
+        for (const room of target.rooms) {
+          const members = this.#rooms.get(room)
+          if (members === undefined) continue
+          for (const connection of members) {
+            if (seen.has(connection)) continue
+            seen.add(connection)
+            send(connection, room)
+          }
+        }
+        return
+      }
+      case 'users':
+      case 'connections':
+      case 'all':
+        for (const connection of this.#resolve(target)) send(connection, undefined)
+    }
+  }
+
+  // ---------------------------------------------------------------- cluster queries
+
+  query<Q extends Query>(query: Q): Promise<ClusterAnswer<QueryResult<Q>>> {
+    return this.adapter.query(query)
+  }
+
+  /** This node's part of a cluster query or action. */
+  answer<Q extends Query>(query: Q): QueryResult<Q> {
+    return this.#answer(query) as QueryResult<Q>
+  }
+
+  #answer(query: Query): QueryResult<Query> {
+    switch (query.type) {
+      case 'roomMembers': {
+        const members: RoomMember[] = []
+        for (const connection of this.#rooms.get(query.room) ?? []) {
+          members.push({ connectionId: connection.id, userId: connection.userId })
+        }
+        return members
+      }
+      case 'roomSize':
+        return this.#rooms.get(query.room)?.size ?? 0
+      case 'userConnections':
+        return [...(this.#users.get(query.userId) ?? [])].map((connection) => connection.id)
+      case 'rooms':
+        return [...this.#rooms.keys()]
+      case 'connectionCount':
+        return this.connections.size
+      case 'nodes':
+        return [{ nodeId: this.nodeId, connections: this.connections.size, rooms: this.#rooms.size }]
+      case 'join':
+      case 'leave':
+      case 'disconnect': {
+        const affected = [...this.#resolve(query.target)]
+        for (const connection of affected) {
+          if (query.type === 'join') this.join(connection, query.rooms)
+          else if (query.type === 'leave') this.leave(connection, query.rooms)
+          else this.close(connection, query.code, query.reason)
+        }
+        return affected.length
+      }
+    }
+  }
+
+  /** Local connections named by a target (authenticated ones only for `all`). */
+  *#resolve(target: Target): Iterable<Connection<E>> {
+    switch (target.kind) {
+      case 'connections':
+        for (const id of target.ids) {
+          const connection = this.connections.get(id)
+          if (connection !== undefined) yield connection
+        }
+        return
+      case 'users':
+        for (const userId of target.users) yield* this.#users.get(userId) ?? []
+        return
+      case 'rooms': {
+        const seen = new Set<Connection<E>>()
+        for (const room of target.rooms) {
+          for (const connection of this.#rooms.get(room) ?? []) {
+            if (!seen.has(connection)) {
+              seen.add(connection)
+              yield connection
+            }
+          }
+        }
+        return
+      }
+      case 'all':
+        for (const connection of this.connections.values()) if (connection.authenticated) yield connection
+    }
+  }
+
+  /** Synchronous local views, for tests and single-node apps. */
+  localRoomSize(room: string): number {
+    return this.#rooms.get(room)?.size ?? 0
+  }
+
+  localRooms(): IterableIterator<string> {
+    return this.#rooms.keys()
+  }
+
+  // ---------------------------------------------------------------- presence
+
+  #userInRoom(connection: Connection<E>, room: string): boolean {
+    for (const other of this.#users.get(connection.userId!) ?? []) {
+      if (other !== connection && other.rooms.has(room)) return true
+    }
+    return false
+  }
+
+  #presence(room: string, userId: string, action: 'join' | 'leave'): void {
+    this.adapter.trackPresence(room, userId, action).then(
+      (clusterTransition) => {
+        if (!clusterTransition) return
+        this.hooks.run('presence', { room, userId, action })
+        if (this.options.presenceEvents) {
+          this.publish({
+            target: { kind: 'rooms', rooms: [room] },
+            event: SystemEvent.Presence,
+            data: encodeData({ room, userId, action }),
+            protocol: 'native',
+          })
+        }
+      },
+      (err: unknown) => this.log.warn({ err, room, userId }, 'roomcast: presence tracking failed'),
+    )
+  }
+
+  // ---------------------------------------------------------------- indexes
+
+  #index(index: Map<string, Set<Connection<E>>>, kind: InterestKind, key: string, connection: Connection<E>): void {
+    let set = index.get(key)
+    if (set === undefined) {
+      set = new Set()
+      index.set(key, set)
+      this.adapter.watch(kind, key)
+    }
+    set.add(connection)
+  }
+
+  #unindex(index: Map<string, Set<Connection<E>>>, kind: InterestKind, key: string, connection: Connection<E>): void {
+    const set = index.get(key)
+    if (set === undefined || !set.delete(connection)) return
+    if (set.size === 0) {
+      index.delete(key)
+      this.adapter.unwatch(kind, key)
+    }
+  }
+
+  // ---------------------------------------------------------------- liveness and shutdown
+
+  /** One timer for every connection: close the silent ones, send heartbeats to the rest. */
+  #sweep(): void {
+    const { timeout, mode } = this.options.heartbeat
+    const deadline = Date.now() - timeout
+    for (const connection of this.connections.values()) {
+      if (connection.lastSeen < deadline) {
+        this.close(connection, CloseCode.HeartbeatTimeout, 'heartbeat timeout')
+      } else if (connection.state === 'authenticated') {
+        const text = connection.codec.heartbeat
+        if (mode === 'event' && text !== undefined) connection.writeFrame(this.#heartbeatFrame(connection.codec.protocol, text))
+        else connection.writer.ws.ping()
+      }
+    }
+  }
+
+  #heartbeatFrame(protocol: string, text: string): PreparedFrame {
+    let frame = this.#heartbeatFrames.get(protocol)
+    if (frame === undefined) {
+      frame = new PreparedFrame(text)
+      this.#heartbeatFrames.set(protocol, frame)
+    }
+    return frame
+  }
+
+  closeAll(code: number = CloseCode.ServerShutdown, reason = 'server shutting down'): void {
+    for (const connection of [...this.connections.values()]) this.close(connection, code, reason)
+  }
+
+  /**
+   * Closes every current connection gradually, `perSecond` at a time, and refuses new ones
+   * while it runs (a node leaving a cluster without a reconnect stampede). Resolves when done.
+   */
+  drain(options: DrainOptions = {}): Promise<void> {
+    const perSecond = Math.max(1, options.perSecond ?? 100)
+    const code = options.code ?? CloseCode.Draining
+    const reason = options.reason ?? 'draining'
+    this.#accepting = false
+    const queue = [...this.connections.values()]
+    const perTick = Math.max(1, Math.round((perSecond * DRAIN_TICK_MS) / 1000))
+    const interval = Math.max(1, Math.round((perTick * 1000) / perSecond))
+    return new Promise((resolve) => {
+      const tick = (): void => {
+        for (const connection of queue.splice(0, perTick)) this.close(connection, code, reason)
+        if (queue.length === 0) resolve()
+        else setTimeout(tick, interval)
+      }
+      tick()
+    })
+  }
+
+  /** Stops accepting, closes everything with 1001, waits for the sockets, then stops the adapter. */
+  async shutdown(): Promise<void> {
+    this.#accepting = false
+    clearInterval(this.#sweepTimer)
+    const sockets = [...this.connections.values()].map((connection) => connection.writer.ws)
+    this.closeAll(CloseCode.ServerShutdown, 'server shutting down')
+    await waitForSockets(sockets, this.options.closeGracePeriod)
+  }
+
+  async stopAdapter(): Promise<void> {
+    await this.adapter.close()
+  }
+}
+
+function exceptionsOf(except: string[] | undefined): ReadonlySet<string> | undefined {
+  return except === undefined || except.length === 0 ? undefined : new Set(except)
+}
+
+/** Waits until every socket has closed, cutting the ones still open after `grace` ms. */
+async function waitForSockets(sockets: Array<Connection['writer']['ws']>, grace: number): Promise<void> {
+  const open = sockets.filter((ws) => ws.readyState !== ws.CLOSED)
+  if (open.length === 0) return
+  await new Promise<void>((resolve) => {
+    let remaining = open.length
+    const timer = setTimeout(() => {
+      for (const ws of open) if (ws.readyState !== ws.CLOSED) ws.terminate()
+    }, grace)
+    for (const ws of open) {
+      ws.once('close', () => {
+        if (--remaining === 0) {
+          clearTimeout(timer)
+          resolve()
+        }
+      })
+    }
+  })
+}

@@ -1,0 +1,71 @@
+import type { Target } from './delivery.js'
+
+/**
+ * Questions and actions that span the cluster. Each node answers for its own connections
+ * (`answerLocally` in the hub); the adapter gathers the answers and `mergeAnswers` folds them.
+ * All answers are plain JSON so they can cross a bus.
+ */
+export type Query =
+  | { type: 'roomMembers'; room: string }
+  | { type: 'roomSize'; room: string }
+  | { type: 'userConnections'; userId: string }
+  | { type: 'rooms' }
+  | { type: 'connectionCount' }
+  | { type: 'nodes' }
+  | { type: 'join'; target: Target; rooms: string[] }
+  | { type: 'leave'; target: Target; rooms: string[] }
+  | { type: 'disconnect'; target: Target; code: number; reason: string }
+
+export interface RoomMember {
+  connectionId: string
+  userId: string | undefined
+}
+
+export interface NodeInfo {
+  nodeId: string
+  connections: number
+  rooms: number
+}
+
+export interface QueryResults {
+  roomMembers: RoomMember[]
+  roomSize: number
+  userConnections: string[]
+  rooms: string[]
+  connectionCount: number
+  nodes: NodeInfo[]
+  /** Actions answer with how many connections they affected. */
+  join: number
+  leave: number
+  disconnect: number
+}
+
+export type QueryResult<Q extends Query> = QueryResults[Q['type']]
+
+/** A cluster-wide answer: the merged value, and which nodes did not answer in time. */
+export interface ClusterAnswer<T> {
+  value: T
+  /** Nodes whose answers are in `value`, this one included. */
+  answered: string[]
+  /** Nodes that were expected but did not answer within the timeout. */
+  missing: string[]
+}
+
+export function mergeAnswers<Q extends Query>(query: Q, parts: QueryResult<Q>[]): QueryResult<Q> {
+  switch (query.type) {
+    case 'roomSize':
+    case 'connectionCount':
+    case 'join':
+    case 'leave':
+    case 'disconnect':
+      return (parts as number[]).reduce((sum, n) => sum + n, 0) as QueryResult<Q>
+    case 'rooms':
+      return [...new Set((parts as string[][]).flat())] as QueryResult<Q>
+    case 'userConnections':
+      return (parts as string[][]).flat() as QueryResult<Q>
+    case 'roomMembers':
+      return (parts as RoomMember[][]).flat() as QueryResult<Q>
+    case 'nodes':
+      return (parts as NodeInfo[][]).flat() as QueryResult<Q>
+  }
+}

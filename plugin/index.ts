@@ -1,0 +1,22 @@
+import roomcast from './plugin.js'
+
+export default roomcast
+export { roomcast }
+export type { RoomcastTypes, RegisteredEvents } from './plugin.js'
+export type { RoomcastOptions, Refusal, JoinRequest, RateLimitOptions } from './options.js'
+export { RoomcastServer } from './server.js'
+export type { ConnectionsApi } from './api/connections.js'
+export type { RoomsApi } from './api/rooms.js'
+export type { UsersApi } from './api/users.js'
+export { Connection, type Identity, type ConnectionState } from './hub/connection.js'
+export type { HookMap, HookName, DisconnectInfo, PresenceChange } from './hub/hooks.js'
+export type { DrainOptions, HeartbeatOptions } from './hub/hub.js'
+export { BroadcastOperator, DeliveryApi } from './hub/operator.js'
+export type { Delivery, Target } from './hub/delivery.js'
+export type { Query, QueryResult, QueryResults, ClusterAnswer, RoomMember, NodeInfo } from './hub/queries.js'
+export type { EventHandler } from './protocol/native/handlers.js'
+export type { WireCodec } from './protocol/codec.js'
+export type { Adapter, AdapterNode, AdapterOption, InterestKind } from './adapter/adapter.js'
+export { MemoryAdapter, memoryAdapter } from './adapter/memory.js'
+export type { BackpressureOptions, BackpressurePolicy } from './transport/socket-writer.js'
+export { CloseCode, ErrorCode, RoomcastError, defineEvents, Type } from '../shared/index.js'

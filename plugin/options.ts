@@ -1,0 +1,132 @@
+import { randomUUID } from 'node:crypto'
+import type { FastifyRequest } from 'fastify'
+import type { AnyEvents, EventsDefinition } from '../shared/events.js'
+import type { AdapterOption } from './adapter/adapter.js'
+import type { Connection, Identity } from './hub/connection.js'
+import type { HeartbeatOptions } from './hub/hub.js'
+import type { BackpressureOptions } from './transport/socket-writer.js'
+
+/** Refuses an upgrade with this HTTP status (401 when a hook just returns null). */
+export interface Refusal {
+  refuse: true
+  statusCode?: number
+  message?: string
+}
+
+export interface JoinRequest<E extends EventsDefinition> {
+  connection: Connection<E>
+  rooms: string[]
+}
+
+export interface RateLimitOptions {
+  /** Messages allowed per window. Default 100. */
+  max: number
+  /** Window length in ms. Default 1000. */
+  windowMs: number
+}
+
+export interface RoomcastOptions<E extends EventsDefinition = AnyEvents> {
+  /** The application's events (`defineEvents`). Without it any event name is accepted, unvalidated. */
+  events?: E
+  /** WebSocket route of the native protocol. Default `/ws`. */
+  path?: string
+  /**
+   * Runs before the upgrade. Return the identity to accept the connection as authenticated,
+   * `undefined` to defer to in-band `authenticate`, or `null` / a `Refusal` to answer with an
+   * HTTP error and never open a socket.
+   */
+  authenticateRequest?: (request: FastifyRequest) => Identity | null | undefined | Refusal | Promise<Identity | null | undefined | Refusal>
+  /** In-band authentication: the client's `authenticate` data → identity, or null to refuse (close 4003). */
+  authenticate?: (data: unknown, request: FastifyRequest) => Identity | null | Promise<Identity | null>
+  /** Time allowed for in-band authentication before closing with 4001, in ms. Default 5000. */
+  authTimeout?: number
+  /** Which of the requested rooms a client may join: a subset, `true` for all, `false` for none. Default: all. */
+  authorizeJoin?: (request: JoinRequest<E>) => string[] | boolean | Promise<string[] | boolean>
+  /** Rooms a connection joins as soon as it is authenticated. */
+  defaultRooms?: (connection: Connection<E>) => string[] | Promise<string[]>
+  /** Most rooms one connection may join by its own requests. Default 100. */
+  maxRoomsPerConnection?: number
+  /** Liveness: interval and timeout in ms, and the kind of probe. */
+  heartbeat?: Partial<HeartbeatOptions>
+  /** Largest accepted frame in bytes; larger ones close the socket with 1009. Default 128 KiB. */
+  maxPayload?: number
+  /** Per-connection message rate limit, or false for none. Past it: `rate_limited` error, close 1008. */
+  rateLimit?: Partial<RateLimitOptions> | false
+  /** Bound on a socket's unsent bytes and what happens past it. */
+  backpressure?: Partial<BackpressureOptions>
+  /** Where deliveries go: the in-process adapter (default) or `redisAdapter(...)`. */
+  adapter?: AdapterOption
+  /** Send `presence` events to a room's members when a user enters or leaves it. Default false. */
+  presenceEvents?: boolean
+  /**
+   * permessage-deflate. Off by default: compressed sockets cannot share pre-built frames, so
+   * every recipient costs a compression; turn on only for small fan-outs of large messages.
+   */
+  compression?: boolean
+  /** How long shutdown waits for close handshakes before cutting sockets, in ms. Default 2000. */
+  closeGracePeriod?: number
+  /** This node's id in a cluster. Default: a random UUID. */
+  nodeId?: string
+}
+
+export interface ResolvedOptions<E extends EventsDefinition> {
+  events: E | undefined
+  path: string
+  authenticateRequest: RoomcastOptions<E>['authenticateRequest']
+  authenticate: RoomcastOptions<E>['authenticate']
+  authTimeout: number
+  authorizeJoin: RoomcastOptions<E>['authorizeJoin']
+  defaultRooms: RoomcastOptions<E>['defaultRooms']
+  maxRoomsPerConnection: number
+  heartbeat: HeartbeatOptions
+  maxPayload: number
+  rateLimit: RateLimitOptions | false
+  backpressure: BackpressureOptions
+  presenceEvents: boolean
+  compression: boolean
+  closeGracePeriod: number
+  nodeId: string
+}
+
+function positive(name: string, value: number): number {
+  if (!Number.isFinite(value) || value <= 0) throw new TypeError(`roomcast: ${name} must be a positive number`)
+  return value
+}
+
+export function resolveOptions<E extends EventsDefinition>(options: RoomcastOptions<E>): ResolvedOptions<E> {
+  const heartbeat: HeartbeatOptions = {
+    interval: positive('heartbeat.interval', options.heartbeat?.interval ?? 30_000),
+    timeout: positive('heartbeat.timeout', options.heartbeat?.timeout ?? 90_000),
+    mode: options.heartbeat?.mode ?? 'event',
+  }
+  if (heartbeat.timeout < heartbeat.interval) throw new TypeError('roomcast: heartbeat.timeout must not be shorter than heartbeat.interval')
+  const path = options.path ?? '/ws'
+  if (!path.startsWith('/')) throw new TypeError('roomcast: path must start with "/"')
+  return {
+    events: options.events,
+    path,
+    authenticateRequest: options.authenticateRequest,
+    authenticate: options.authenticate,
+    authTimeout: positive('authTimeout', options.authTimeout ?? 5_000),
+    authorizeJoin: options.authorizeJoin,
+    defaultRooms: options.defaultRooms,
+    maxRoomsPerConnection: positive('maxRoomsPerConnection', options.maxRoomsPerConnection ?? 100),
+    heartbeat,
+    maxPayload: positive('maxPayload', options.maxPayload ?? 128 * 1024),
+    rateLimit:
+      options.rateLimit === false
+        ? false
+        : {
+            max: positive('rateLimit.max', options.rateLimit?.max ?? 100),
+            windowMs: positive('rateLimit.windowMs', options.rateLimit?.windowMs ?? 1_000),
+          },
+    backpressure: {
+      maxBufferedBytes: positive('backpressure.maxBufferedBytes', options.backpressure?.maxBufferedBytes ?? 1024 * 1024),
+      policy: options.backpressure?.policy ?? 'drop',
+    },
+    presenceEvents: options.presenceEvents ?? false,
+    compression: options.compression ?? false,
+    closeGracePeriod: positive('closeGracePeriod', options.closeGracePeriod ?? 2_000),
+    nodeId: options.nodeId ?? randomUUID(),
+  }
+}

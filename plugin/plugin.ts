@@ -1,0 +1,60 @@
+import websocket from '@fastify/websocket'
+import type { FastifyInstance } from 'fastify'
+import fp from 'fastify-plugin'
+import type { AnyEvents, EventsDefinition } from '../shared/events.js'
+import { MemoryAdapter } from './adapter/memory.js'
+import { Hub } from './hub/hub.js'
+import { resolveOptions, type RoomcastOptions } from './options.js'
+import { HandlerRegistry } from './protocol/native/handlers.js'
+import { RoomcastServer } from './server.js'
+import { registerNativeRoute } from './transport/native-route.js'
+
+/**
+ * Declare your events once to type `app.roomcast` everywhere:
+ * `declare module 'roomcast' { interface RoomcastTypes { events: typeof events } }`.
+ */
+// eslint-disable-next-line @typescript-eslint/no-empty-interface
+export interface RoomcastTypes {}
+
+export type RegisteredEvents = RoomcastTypes extends { events: infer E extends EventsDefinition } ? E : AnyEvents
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    roomcast: RoomcastServer<RegisteredEvents>
+  }
+}
+
+async function roomcast(app: FastifyInstance, opts: RoomcastOptions<RegisteredEvents>): Promise<void> {
+  const options = resolveOptions(opts)
+  const adapter = typeof opts.adapter === 'function' ? opts.adapter() : (opts.adapter ?? new MemoryAdapter())
+  const hub = new Hub<RegisteredEvents>(
+    { nodeId: options.nodeId, heartbeat: options.heartbeat, closeGracePeriod: options.closeGracePeriod, presenceEvents: options.presenceEvents },
+    adapter,
+    app.log,
+  )
+
+  if (app.hasDecorator('websocketServer')) {
+    // The application registered @fastify/websocket itself; our hook closes what is left with 1001.
+    app.addHook('preClose', () => hub.shutdown())
+  } else {
+    await app.register(websocket, {
+      options: { maxPayload: options.maxPayload, perMessageDeflate: options.compression },
+      // Replaces the default, which closes sockets without a code: clients must see 1001.
+      preClose(this: FastifyInstance, done) {
+        hub.shutdown().then(
+          () => this.websocketServer.close(() => done()),
+          (err: unknown) => done(err as Error),
+        )
+      },
+    })
+  }
+
+  await hub.start()
+  app.addHook('onClose', () => hub.stopAdapter())
+
+  const handlers = new HandlerRegistry<RegisteredEvents>()
+  app.decorate('roomcast', new RoomcastServer<RegisteredEvents>(hub, handlers, options.events))
+  registerNativeRoute(app, hub, options, handlers)
+}
+
+export default fp(roomcast, { name: 'roomcast', fastify: '5.x' })

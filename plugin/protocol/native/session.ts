@@ -1,0 +1,280 @@
+import type { RawData } from 'ws'
+import { CloseCode, ErrorCode } from '../../../shared/codes.js'
+import { Envelope, RoomsRequest, SystemEvent, type ConnectedPayload, type ErrorPayload, type JoinReply } from '../../../shared/envelope.js'
+import { RoomcastError } from '../../../shared/errors.js'
+import type { EventsDefinition } from '../../../shared/events.js'
+import { validatorFor } from '../../../shared/validator.js'
+import type { Connection, Identity } from '../../hub/connection.js'
+import type { Hub } from '../../hub/hub.js'
+import type { ResolvedOptions } from '../../options.js'
+import { nativeFrame } from './codec.js'
+import type { HandlerRegistry } from './handlers.js'
+import { RateWindow } from './rate-limit.js'
+
+const envelopeValidator = validatorFor(Envelope)
+const roomsValidator = validatorFor(RoomsRequest)
+
+/** An error reply that also carries the request id it answers. */
+class Reply extends RoomcastError {}
+
+/**
+ * The native protocol for one connection: authentication state, join/leave, application
+ * events with acks, and every bad-input path. Frames arrive here already size-checked by ws.
+ */
+export class NativeSession<E extends EventsDefinition> {
+  readonly #hub: Hub<E>
+  readonly #options: ResolvedOptions<E>
+  readonly #handlers: HandlerRegistry<E>
+  readonly #connection: Connection<E>
+  readonly #rate: RateWindow | undefined
+  #authTimer: NodeJS.Timeout | undefined
+  #authenticating = false
+
+  constructor(hub: Hub<E>, options: ResolvedOptions<E>, handlers: HandlerRegistry<E>, connection: Connection<E>) {
+    this.#hub = hub
+    this.#options = options
+    this.#handlers = handlers
+    this.#connection = connection
+    this.#rate = options.rateLimit === false ? undefined : new RateWindow(options.rateLimit.max, options.rateLimit.windowMs)
+  }
+
+  /** Starts the session: authenticated at once when the request already was, else waits for `authenticate`. */
+  start(preIdentity: Identity | undefined): void {
+    if (preIdentity !== undefined || this.#options.authenticate === undefined) {
+      void this.#completeAuth(preIdentity ?? {}, undefined)
+      return
+    }
+    this.#authTimer = setTimeout(() => {
+      this.#connection.close(CloseCode.AuthTimeout, 'authentication timed out')
+    }, this.#options.authTimeout)
+  }
+
+  /** The socket closed: drop pending timers. */
+  stop(): void {
+    clearTimeout(this.#authTimer)
+  }
+
+  receive(raw: RawData, isBinary: boolean): void {
+    const connection = this.#connection
+    if (connection.state === 'closing' || connection.state === 'closed') return
+    const now = Date.now()
+    connection.lastSeen = now
+    if (this.#rate !== undefined && !this.#rate.take(now)) {
+      this.#sendError(undefined, { code: ErrorCode.RateLimited, message: 'too many messages' })
+      connection.close(CloseCode.PolicyViolation, 'rate limit exceeded')
+      return
+    }
+    if (isBinary) {
+      this.#sendError(undefined, { code: ErrorCode.BinaryNotSupported, message: 'binary frames are not supported' })
+      connection.close(CloseCode.UnsupportedData, 'binary frames are not supported')
+      return
+    }
+    let message: unknown
+    try {
+      message = JSON.parse(rawToString(raw))
+    } catch {
+      this.#sendError(undefined, { code: ErrorCode.BadJson, message: 'the frame is not valid JSON' })
+      return
+    }
+    if (!envelopeValidator.check(message)) {
+      const id = recoverId(message)
+      this.#sendError(id, {
+        code: ErrorCode.BadEnvelope,
+        message: 'the frame is not an envelope { event, data?, id? }',
+        details: envelopeValidator.errors(message),
+      })
+      return
+    }
+    this.#dispatch(message)
+  }
+
+  #dispatch(envelope: Envelope): void {
+    const { event, data, id } = envelope
+    if (event === SystemEvent.Heartbeat) return
+    if (event === SystemEvent.Authenticate) {
+      this.#onAuthenticate(data, id)
+      return
+    }
+    if (this.#connection.state !== 'authenticated') {
+      this.#sendError(id, { code: ErrorCode.NotAuthenticated, message: 'authenticate first', event })
+      return
+    }
+    switch (event) {
+      case SystemEvent.Join:
+        this.#answer(id, event, () => this.#join(data))
+        return
+      case SystemEvent.Leave:
+        this.#answer(id, event, () => this.#leave(data))
+        return
+      default:
+        this.#onAppEvent(event, data, id)
+    }
+  }
+
+  #onAuthenticate(data: unknown, id: number | undefined): void {
+    const authenticate = this.#options.authenticate
+    if (this.#connection.state === 'authenticated' || authenticate === undefined) {
+      this.#sendError(id, { code: ErrorCode.AlreadyAuthenticated, message: 'the connection is already authenticated', event: SystemEvent.Authenticate })
+      return
+    }
+    if (this.#authenticating) {
+      this.#sendError(id, { code: ErrorCode.AlreadyAuthenticated, message: 'authentication is in progress', event: SystemEvent.Authenticate })
+      return
+    }
+    this.#authenticating = true
+    Promise.resolve()
+      .then(() => authenticate(data, this.#connection.request))
+      .then(
+        (identity) => {
+          if (this.#connection.state !== 'authenticating') return
+          if (identity === null || identity === undefined) {
+            this.#refuse(id, 'authentication refused')
+            return
+          }
+          return this.#completeAuth(identity, id)
+        },
+        (err: unknown) => {
+          this.#hub.log.warn({ err, connectionId: this.#connection.id }, 'roomcast: authenticate hook failed')
+          if (this.#connection.state === 'authenticating') this.#refuse(id, 'authentication failed')
+        },
+      )
+      .finally(() => {
+        this.#authenticating = false
+      })
+  }
+
+  #refuse(id: number | undefined, message: string): void {
+    this.#sendError(id, { code: ErrorCode.AuthRefused, message, event: SystemEvent.Authenticate })
+    this.#connection.close(CloseCode.AuthRefused, message)
+  }
+
+  async #completeAuth(identity: Identity, id: number | undefined): Promise<void> {
+    clearTimeout(this.#authTimer)
+    const connection = this.#connection
+    this.#hub.authenticate(connection, identity)
+    let rooms: string[] = []
+    if (this.#options.defaultRooms !== undefined) {
+      try {
+        rooms = await this.#options.defaultRooms(connection)
+      } catch (err) {
+        this.#hub.log.error({ err, connectionId: connection.id }, 'roomcast: defaultRooms failed')
+      }
+      if (connection.state !== 'authenticated') return
+      this.#hub.join(connection, rooms)
+    }
+    const payload: ConnectedPayload = {
+      connectionId: connection.id,
+      rooms: [...connection.rooms],
+      heartbeat: { interval: this.#options.heartbeat.interval, timeout: this.#options.heartbeat.timeout },
+    }
+    if (connection.userId !== undefined) payload.userId = connection.userId
+    connection.writeText(nativeFrame(SystemEvent.Connected, JSON.stringify(payload), id === undefined ? undefined : { id }))
+  }
+
+  async #join(data: unknown): Promise<JoinReply> {
+    if (!roomsValidator.check(data)) {
+      throw new Reply(ErrorCode.InvalidRoom, 'join expects { rooms: string[] } with 1 to 100 names of 1 to 200 characters', roomsValidator.errors(data))
+    }
+    const connection = this.#connection
+    const requested = [...new Set(data.rooms)].filter((room) => !connection.rooms.has(room))
+    if (connection.rooms.size + requested.length > this.#options.maxRoomsPerConnection) {
+      throw new Reply(ErrorCode.RoomLimit, `a connection may be in at most ${this.#options.maxRoomsPerConnection} rooms`)
+    }
+    let allowed = requested
+    const authorize = this.#options.authorizeJoin
+    if (authorize !== undefined && requested.length > 0) {
+      const verdict = await authorize({ connection, rooms: [...requested] })
+      allowed = verdict === true ? requested : verdict === false ? [] : requested.filter((room) => verdict.includes(room))
+    }
+    if (connection.state !== 'authenticated') throw new Reply(ErrorCode.Disconnected, 'the connection closed')
+    const refused = requested.filter((room) => !allowed.includes(room))
+    if (allowed.length === 0 && refused.length > 0) {
+      throw new Reply(ErrorCode.JoinRefused, `not allowed to join ${refused.join(', ')}`)
+    }
+    this.#hub.join(connection, allowed)
+    return { joined: data.rooms.filter((room) => connection.rooms.has(room)), refused }
+  }
+
+  #leave(data: unknown): { left: string[] } {
+    if (!roomsValidator.check(data)) {
+      throw new Reply(ErrorCode.InvalidRoom, 'leave expects { rooms: string[] }', roomsValidator.errors(data))
+    }
+    const left = data.rooms.filter((room) => this.#connection.rooms.has(room))
+    this.#hub.leave(this.#connection, left)
+    return { left }
+  }
+
+  #onAppEvent(event: string, data: unknown, id: number | undefined): void {
+    const handler = this.#handlers.get(event)
+    const events = this.#options.events
+    const validator = events?.toServerValidator(event)
+    if (handler === undefined || (events !== undefined && validator === undefined)) {
+      this.#sendError(id, { code: ErrorCode.UnknownEvent, message: `unknown event "${event}"`, event })
+      this.#hub.hooks.run('error', new RoomcastError(ErrorCode.UnknownEvent, `unknown event "${event}"`), this.#connection)
+      return
+    }
+    if (validator !== undefined && !validator.check(data)) {
+      const details = validator.errors(data)
+      this.#sendError(id, { code: ErrorCode.InvalidData, message: `data of "${event}" does not match its schema`, event, details })
+      this.#hub.hooks.run('error', new RoomcastError(ErrorCode.InvalidData, `invalid data for "${event}"`, details), this.#connection)
+      return
+    }
+    this.#answer(id, event, () => handler(this.#connection, data))
+  }
+
+  /** Runs a request's work and sends its ack or error (only when the client asked, by an id). */
+  #answer(id: number | undefined, event: string, work: () => unknown): void {
+    let result: unknown
+    try {
+      result = work()
+    } catch (err) {
+      this.#fail(id, event, err)
+      return
+    }
+    if (result instanceof Promise) {
+      result.then(
+        (value: unknown) => this.#ack(id, value),
+        (err: unknown) => this.#fail(id, event, err),
+      )
+    } else {
+      this.#ack(id, result)
+    }
+  }
+
+  #ack(id: number | undefined, value: unknown): void {
+    if (id === undefined) return
+    const data = value === undefined ? undefined : JSON.stringify(value)
+    this.#connection.writeText(nativeFrame(SystemEvent.Ack, data, { id }))
+  }
+
+  #fail(id: number | undefined, event: string, err: unknown): void {
+    if (err instanceof RoomcastError) {
+      const payload: ErrorPayload = { code: err.code, message: err.message, event }
+      if (err.details !== undefined) payload.details = err.details
+      this.#sendError(id, payload)
+      if (!(err instanceof Reply)) this.#hub.hooks.run('error', err, this.#connection)
+      return
+    }
+    const error = err instanceof Error ? err : new Error(String(err))
+    this.#hub.log.error({ err: error, event, connectionId: this.#connection.id }, 'roomcast: event handler failed')
+    this.#hub.hooks.run('error', error, this.#connection)
+    this.#sendError(id, { code: ErrorCode.HandlerError, message: `the handler of "${event}" failed`, event })
+  }
+
+  #sendError(id: number | undefined, payload: ErrorPayload): void {
+    this.#connection.writeText(nativeFrame(SystemEvent.Error, JSON.stringify(payload), id === undefined ? undefined : { id }))
+  }
+}
+
+function rawToString(raw: RawData): string {
+  if (Buffer.isBuffer(raw)) return raw.toString('utf8')
+  if (Array.isArray(raw)) return Buffer.concat(raw).toString('utf8')
+  return Buffer.from(raw).toString('utf8')
+}
+
+/** A request id from a malformed envelope, so the error can still answer the request. */
+function recoverId(message: unknown): number | undefined {
+  if (typeof message !== 'object' || message === null) return undefined
+  const id = (message as { id?: unknown }).id
+  return Number.isSafeInteger(id) && (id as number) >= 0 ? (id as number) : undefined
+}

@@ -1,0 +1,61 @@
+import type { AnyEvents, EventsDefinition, ToClientData, ToClientEvent, ToServerEvent } from '../shared/events.js'
+import { ConnectionsApi } from './api/connections.js'
+import { RoomsApi } from './api/rooms.js'
+import { UsersApi } from './api/users.js'
+import type { HookMap, HookName } from './hub/hooks.js'
+import type { Hub } from './hub/hub.js'
+import { DeliveryApi } from './hub/operator.js'
+import type { ClusterAnswer, Query, QueryResult } from './hub/queries.js'
+import type { EventHandler, HandlerRegistry } from './protocol/native/handlers.js'
+
+/** `app.roomcast`: the decorator a registration adds. */
+export class RoomcastServer<E extends EventsDefinition = AnyEvents> {
+  readonly connections: ConnectionsApi<E>
+  readonly rooms: RoomsApi<E>
+  readonly users: UsersApi<E>
+  /** Cluster-wide deliveries: `to(room)`, `toUser(id)`, `toConnection(id)`, `broadcast(...)`. */
+  readonly emitter: DeliveryApi<E>
+  readonly #hub: Hub<E>
+  readonly #handlers: HandlerRegistry<E>
+
+  constructor(hub: Hub<E>, handlers: HandlerRegistry<E>, events: E | undefined) {
+    this.#hub = hub
+    this.#handlers = handlers
+    this.emitter = new DeliveryApi<E>((delivery) => hub.publish(delivery), events)
+    this.connections = new ConnectionsApi(hub, this.emitter)
+    this.rooms = new RoomsApi(hub, this.emitter)
+    this.users = new UsersApi(hub, this.emitter)
+  }
+
+  /** This node's id in the cluster. */
+  get nodeId(): string {
+    return this.#hub.nodeId
+  }
+
+  /** Handles an application event sent by clients. One handler per event. */
+  on<K extends ToServerEvent<E>>(event: K, handler: EventHandler<E, K>): this {
+    this.#handlers.set(event, handler)
+    return this
+  }
+
+  off(event: ToServerEvent<E>): this {
+    this.#handlers.delete(event)
+    return this
+  }
+
+  /** Adds a lifecycle hook: connection, authenticated, join, leave, disconnect, presence, error. */
+  addHook<K extends HookName>(name: K, handler: HookMap<E>[K]): this {
+    this.#hub.hooks.add(name, handler)
+    return this
+  }
+
+  /** Sends to every authenticated connection in the cluster. */
+  broadcast<K extends ToClientEvent<E>>(event: K, data: ToClientData<E, K>): void {
+    this.emitter.broadcast(event, data)
+  }
+
+  /** A raw cluster query: the merged value plus which nodes answered and which did not. */
+  query<Q extends Query>(query: Q): Promise<ClusterAnswer<QueryResult<Q>>> {
+    return this.#hub.query(query)
+  }
+}

@@ -1,0 +1,84 @@
+import { randomUUID } from 'node:crypto'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import type WebSocket from 'ws'
+import { CloseCode } from '../../shared/codes.js'
+import type { EventsDefinition } from '../../shared/events.js'
+import { Connection, type Identity } from '../hub/connection.js'
+import type { Hub } from '../hub/hub.js'
+import type { Refusal, ResolvedOptions } from '../options.js'
+import { nativeCodec } from '../protocol/native/codec.js'
+import type { HandlerRegistry } from '../protocol/native/handlers.js'
+import { NativeSession } from '../protocol/native/session.js'
+import { SocketWriter } from './socket-writer.js'
+
+function isRefusal(value: unknown): value is Refusal {
+  return typeof value === 'object' && value !== null && (value as Refusal).refuse === true
+}
+
+/**
+ * Refuses an upgrade in the `preValidation` hook, before any socket exists: 503 while the node
+ * drains or shuts down, the `authenticateRequest` verdict otherwise.
+ */
+export async function admitUpgrade<E extends EventsDefinition>(
+  hub: Hub<E>,
+  authenticateRequest: ResolvedOptions<E>['authenticateRequest'],
+  request: FastifyRequest,
+  reply: FastifyReply,
+): Promise<Identity | undefined> {
+  if (!hub.accepting) {
+    await reply.code(503).send({ error: 'Service Unavailable', code: 'unavailable', message: 'the server is not accepting connections' })
+    return undefined
+  }
+  if (authenticateRequest === undefined) return undefined
+  const verdict = await authenticateRequest(request)
+  if (verdict === null || isRefusal(verdict)) {
+    const statusCode = isRefusal(verdict) ? (verdict.statusCode ?? 401) : 401
+    const message = (isRefusal(verdict) ? verdict.message : undefined) ?? 'authentication refused'
+    await reply.code(statusCode).send({ error: statusCode === 403 ? 'Forbidden' : 'Unauthorized', code: 'auth_refused', message })
+    return undefined
+  }
+  return verdict
+}
+
+/** Registers the native protocol's WebSocket route. */
+export function registerNativeRoute<E extends EventsDefinition>(
+  app: FastifyInstance,
+  hub: Hub<E>,
+  options: ResolvedOptions<E>,
+  handlers: HandlerRegistry<E>,
+): void {
+  const identities = new WeakMap<FastifyRequest, Identity>()
+  app.route({
+    method: 'GET',
+    url: options.path,
+    websocket: true,
+    preValidation: async (request, reply) => {
+      const identity = await admitUpgrade(hub, options.authenticateRequest, request, reply)
+      if (identity !== undefined) identities.set(request, identity)
+    },
+    handler: (socket: WebSocket, request: FastifyRequest) => {
+      if (!hub.accepting) {
+        socket.close(CloseCode.ServerShutdown, 'server shutting down')
+        return
+      }
+      const connection: Connection<E> = new Connection<E>({
+        id: randomUUID(),
+        request,
+        codec: nativeCodec,
+        writer: new SocketWriter(socket, options.backpressure, () => connection.close(CloseCode.PolicyViolation, 'backpressure: the socket fell too far behind')),
+        host: hub,
+      })
+      const session = new NativeSession(hub, options, handlers, connection)
+      hub.register(connection)
+      socket.on('message', (data, isBinary) => session.receive(data, isBinary))
+      socket.on('pong', () => {
+        connection.lastSeen = Date.now()
+      })
+      socket.on('close', (code, reason) => {
+        session.stop()
+        hub.remove(connection, code, reason.toString())
+      })
+      session.start(identities.get(request))
+    },
+  })
+}

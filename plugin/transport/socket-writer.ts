@@ -1,0 +1,69 @@
+import type { Socket } from 'node:net'
+import WebSocket from 'ws'
+import { corkUntilNextTick } from './cork.js'
+import type { PreparedFrame } from './frame.js'
+
+/** What to do with a message for a socket whose unsent bytes are past the limit. */
+export type BackpressurePolicy = 'drop' | 'close'
+
+export interface BackpressureOptions {
+  /** Unsent bytes a socket may hold before the policy applies. Default 1 MiB. */
+  maxBufferedBytes: number
+  /** `drop`: skip the message and count it. `close`: close the socket with 1008. Default `drop`. */
+  policy: BackpressurePolicy
+}
+
+/** The parts of ws's WebSocket that the pre-framed fast path relies on. Checked at run time. */
+interface WebSocketInternals {
+  _socket?: Socket
+  _sender?: { _state?: number; _queue?: unknown[] }
+  _extensions?: Record<string, unknown>
+}
+
+/**
+ * Writes frames to one ws socket. When the socket is a plain uncompressed ws connection whose
+ * sender has nothing queued, the pre-built frame bytes go straight to the TCP socket (the same
+ * buffer for every recipient, as socket.io's adapter does); otherwise it falls back to
+ * `ws.send`, which keeps ordering with anything ws has queued itself.
+ */
+export class SocketWriter {
+  readonly ws: WebSocket
+  readonly #raw: Socket | undefined
+  readonly #sender: WebSocketInternals['_sender']
+  readonly #limits: BackpressureOptions
+  readonly #onOverflow: () => void
+  /** Messages skipped by the `drop` policy. */
+  dropped = 0
+
+  constructor(ws: WebSocket, limits: BackpressureOptions, onOverflow: () => void) {
+    this.ws = ws
+    this.#limits = limits
+    this.#onOverflow = onOverflow
+    const internals = ws as unknown as WebSocketInternals
+    const compressed = internals._extensions !== undefined && Object.keys(internals._extensions).length > 0
+    const usable = internals._socket !== undefined && internals._sender !== undefined && typeof internals._sender._state === 'number'
+    this.#raw = usable && !compressed ? internals._socket : undefined
+    this.#sender = internals._sender
+  }
+
+  /** Writes a frame; false when the socket is not open or the message was dropped. */
+  write(frame: PreparedFrame): boolean {
+    if (this.ws.readyState !== WebSocket.OPEN) return false
+    if (this.ws.bufferedAmount > this.#limits.maxBufferedBytes) {
+      if (this.#limits.policy === 'drop') {
+        this.dropped++
+      } else {
+        this.#onOverflow()
+      }
+      return false
+    }
+    const raw = this.#raw
+    if (raw !== undefined && this.#sender!._state === 0 && this.#sender!._queue!.length === 0 && raw.writable) {
+      corkUntilNextTick(raw)
+      raw.write(frame.bytes)
+    } else {
+      this.ws.send(frame.text)
+    }
+    return true
+  }
+}

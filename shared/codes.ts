@@ -1,0 +1,87 @@
+/**
+ * WebSocket close codes used by roomcast. The numbers are part of the wire contract: clients
+ * decide from them whether to reconnect, so a code never changes meaning once published.
+ */
+export const CloseCode = {
+  /** Closed on purpose by either side (client `close()`, server `disconnect()` without a code). */
+  Normal: 1000,
+  /** The server is shutting down; reconnect (to another node) after a backoff. */
+  ServerShutdown: 1001,
+  /** A binary frame was received; the native protocol is text-only JSON. */
+  UnsupportedData: 1003,
+  /** Policy violation: message rate limit exceeded, or the socket fell too far behind (backpressure). */
+  PolicyViolation: 1008,
+  /** A frame larger than the server's `maxPayload`. */
+  MessageTooBig: 1009,
+  /** An internal error on the server; safe to reconnect. */
+  InternalError: 1011,
+  /** The client did not authenticate within the server's auth timeout. */
+  AuthTimeout: 4001,
+  /** No sign of life (heartbeat or any frame) within the heartbeat timeout. */
+  HeartbeatTimeout: 4002,
+  /** Authentication was refused. Reconnecting with the same credentials will fail again. */
+  AuthRefused: 4003,
+  /** The server disconnected this connection on purpose (kick, `users.disconnect`). Do not reconnect. */
+  Kicked: 4004,
+  /** Closed by a gradual `drain()`; reconnect, ideally to another node. */
+  Draining: 4005,
+  /** The server requires end-to-end encryption and the handshake did not complete in time. */
+  EncryptionRequired: 4010,
+  /** An encrypted frame failed to decrypt, was replayed or out of order, or plaintext was sent after the handshake. */
+  EncryptionViolation: 4011,
+} as const
+
+export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode]
+
+/** Close codes after which a client must not reconnect on its own: the same attempt would fail again. */
+export const terminalCloseCodes: ReadonlySet<number> = new Set<number>([
+  CloseCode.AuthRefused,
+  CloseCode.Kicked,
+  CloseCode.UnsupportedData,
+  CloseCode.EncryptionViolation,
+])
+
+/**
+ * Error codes carried by the `error` event. A connection that receives one stays open unless the
+ * code's description says otherwise.
+ */
+export const ErrorCode = {
+  /** The frame is not valid JSON. */
+  BadJson: 'bad_json',
+  /** The frame is JSON but not an envelope `{ event, data?, id? }`. */
+  BadEnvelope: 'bad_envelope',
+  /** No handler and no schema is known for this event name. */
+  UnknownEvent: 'unknown_event',
+  /** `data` failed the event's schema; `details` lists the failing paths. */
+  InvalidData: 'invalid_data',
+  /** An event other than `authenticate` arrived before authentication completed. */
+  NotAuthenticated: 'not_authenticated',
+  /** `authenticate` arrived on a connection that is already authenticated. */
+  AlreadyAuthenticated: 'already_authenticated',
+  /** Authentication was refused; the connection is closed with 4003. */
+  AuthRefused: 'auth_refused',
+  /** A binary frame was received; the connection is closed with 1003. */
+  BinaryNotSupported: 'binary_not_supported',
+  /** `authorizeJoin` allowed none of the requested rooms. */
+  JoinRefused: 'join_refused',
+  /** Joining would exceed the per-connection room limit. */
+  RoomLimit: 'room_limit',
+  /** A room name is empty, too long or otherwise invalid. */
+  InvalidRoom: 'invalid_room',
+  /** Too many messages; the connection is closed with 1008 right after. */
+  RateLimited: 'rate_limited',
+  /** The application handler threw; `message` is the handler's only when it threw a `RoomcastError`. */
+  HandlerError: 'handler_error',
+  /** The server failed in a way that is not the client's fault. */
+  Internal: 'internal_error',
+  /** Client side: a request got no reply within its timeout. */
+  Timeout: 'timeout',
+  /** Client side: the connection closed before a reply arrived. */
+  Disconnected: 'disconnected',
+  /** Client side: an outgoing message was refused before sending (schema, queue full, closed client). */
+  NotSent: 'not_sent',
+  /** Encryption: the handshake or a frame failed. */
+  EncryptionFailed: 'encryption_failed',
+} as const
+
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode]

@@ -1,0 +1,6 @@
+export { Type, type Static, type TSchema } from '@sinclair/typebox'
+export * from './codes.js'
+export * from './envelope.js'
+export * from './errors.js'
+export * from './events.js'
+export { validatorFor, type Validator } from './validator.js'

@@ -1,0 +1,129 @@
+import Fastify, { type FastifyInstance } from 'fastify'
+import WebSocket from 'ws'
+import roomcast, { type RoomcastOptions } from '../../plugin/index.js'
+import type { EventsDefinition } from '../../shared/index.js'
+
+/** A real Fastify server with the plugin, listening on a random loopback port. */
+export async function startServer<E extends EventsDefinition>(
+  options: RoomcastOptions<E> = {},
+  setup?: (app: FastifyInstance) => void | Promise<void>,
+): Promise<{ app: FastifyInstance; url: string; port: number }> {
+  const app = Fastify({ logger: false })
+  await app.register(roomcast, options as RoomcastOptions)
+  if (setup !== undefined) await setup(app)
+  await app.listen({ port: 0, host: '127.0.0.1' })
+  const address = app.server.address()
+  if (address === null || typeof address === 'string') throw new Error('no port')
+  return { app, url: `ws://127.0.0.1:${address.port}${options.path ?? '/ws'}`, port: address.port }
+}
+
+export interface Frame {
+  event: string
+  data?: any
+  id?: number
+  room?: string
+}
+
+/**
+ * A raw `ws` client that records every frame and close, with awaitable helpers, so tests
+ * see exactly what is on the wire.
+ */
+export class RawClient {
+  readonly ws: WebSocket
+  readonly frames: Frame[] = []
+  closed: { code: number; reason: string } | undefined
+  #waiters: Array<{ match: (f: Frame) => boolean; resolve: (f: Frame) => void }> = []
+  #closeWaiters: Array<(c: { code: number; reason: string }) => void> = []
+  #nextId = 1
+
+  constructor(url: string, options?: WebSocket.ClientOptions) {
+    this.ws = new WebSocket(url, options)
+    this.ws.on('message', (raw) => {
+      const frame = JSON.parse(raw.toString()) as Frame
+      this.frames.push(frame)
+      const index = this.#waiters.findIndex((w) => w.match(frame))
+      if (index >= 0) this.#waiters.splice(index, 1)[0]!.resolve(frame)
+    })
+    this.ws.on('close', (code, reason) => {
+      this.closed = { code, reason: reason.toString() }
+      for (const resolve of this.#closeWaiters.splice(0)) resolve(this.closed)
+    })
+    this.ws.on('error', () => {})
+  }
+
+  static async open(url: string, options?: WebSocket.ClientOptions): Promise<RawClient> {
+    const client = new RawClient(url, options)
+    await new Promise<void>((resolve, reject) => {
+      client.ws.once('open', () => resolve())
+      client.ws.once('unexpected-response', (_req, res) => reject(new Error(`HTTP ${res.statusCode}`)))
+      client.ws.once('error', reject)
+    })
+    return client
+  }
+
+  send(frame: unknown): void {
+    this.ws.send(typeof frame === 'string' ? frame : JSON.stringify(frame))
+  }
+
+  /** Sends a request with a fresh id and resolves with the ack or error frame that answers it. */
+  request(event: string, data?: unknown): Promise<Frame> {
+    const id = this.#nextId++
+    const reply = this.next((f) => f.id === id && (f.event === 'ack' || f.event === 'error' || f.event === 'connected'))
+    this.send({ event, data, id })
+    return reply
+  }
+
+  /** The next frame (already received or future) that matches; consumed frames are not reused. */
+  next(match: ((f: Frame) => boolean) | string, timeoutMs = 5000): Promise<Frame> {
+    const predicate = typeof match === 'string' ? (f: Frame) => f.event === match : match
+    const seen = this.frames.findIndex((f) => predicate(f) && !(f as { taken?: boolean }).taken)
+    if (seen >= 0) {
+      const frame = this.frames[seen]!
+      Object.defineProperty(frame, 'taken', { value: true, enumerable: false })
+      return Promise.resolve(frame)
+    }
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no frame matched within ${timeoutMs} ms; got ${JSON.stringify(this.frames)}`)), timeoutMs)
+      this.#waiters.push({
+        match: predicate,
+        resolve: (frame) => {
+          clearTimeout(timer)
+          Object.defineProperty(frame, 'taken', { value: true, enumerable: false })
+          resolve(frame)
+        },
+      })
+    })
+  }
+
+  /** Resolves when the socket closes, with the close code and reason. */
+  whenClosed(timeoutMs = 5000): Promise<{ code: number; reason: string }> {
+    if (this.closed !== undefined) return Promise.resolve(this.closed)
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('socket did not close')), timeoutMs)
+      this.#closeWaiters.push((c) => {
+        clearTimeout(timer)
+        resolve(c)
+      })
+    })
+  }
+
+  /** Frames of one event received so far. */
+  all(event: string): Frame[] {
+    return this.frames.filter((f) => f.event === event)
+  }
+
+  close(): void {
+    if (this.ws.readyState === WebSocket.OPEN || this.ws.readyState === WebSocket.CONNECTING) this.ws.terminate()
+  }
+}
+
+/** Opens a raw client and authenticates it in-band when `auth` is given, else waits for `connected`. */
+export async function connect(url: string, auth?: unknown): Promise<{ client: RawClient; connected: Frame }> {
+  const client = await RawClient.open(url)
+  const connected = auth === undefined ? await client.next('connected') : await client.request('authenticate', auth)
+  return { client, connected }
+}
+
+export function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms))
+}

@@ -3,6 +3,7 @@ import { CloseCode } from '../../shared/codes.js'
 import { SystemEvent } from '../../shared/envelope.js'
 import type { AnyEvents, EventsDefinition } from '../../shared/events.js'
 import type { Adapter, AdapterNode, InterestKind } from '../adapter/adapter.js'
+import { closeSocket } from '../transport/close.js'
 import { PreparedFrame } from '../transport/frame.js'
 import type { Connection, ConnectionHost, Identity } from './connection.js'
 import { encodeData, type Delivery, type Target } from './delivery.js'
@@ -117,7 +118,7 @@ export class Hub<E extends EventsDefinition = AnyEvents> implements ConnectionHo
   close(connection: Connection<E>, code: number, reason: string): void {
     if (connection.state === 'closing' || connection.state === 'closed') return
     this.remove(connection, code, reason)
-    connection.writer.ws.close(code, reason)
+    closeSocket(connection.writer.ws, code, reason)
   }
 
   /** Forgets a connection. Idempotent: the socket's own close event calls it too. */

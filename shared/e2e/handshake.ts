@@ -1,0 +1,99 @@
+import { Type, type Static } from '@sinclair/typebox'
+import { base64ToBytes, bytesToBase64 } from './base64.js'
+import { SecureChannel } from './secure-channel.js'
+
+/**
+ * End-to-end encryption handshake, version 1.
+ *
+ * 1. The client sends `key-exchange` with a fresh ECDH P-256 public key (raw, uncompressed,
+ *    base64) and 16 random bytes.
+ * 2. The server answers `key-exchange` with its own key pair, fresh for this connection, 16
+ *    random bytes of its own, and the connection's id.
+ * 3. Both compute the ECDH secret and derive two AES-256-GCM keys with HKDF-SHA256:
+ *    salt = client nonce ‖ server nonce; info = "roomcast-e2e/v1 c2s|s2c " ‖ connection id ‖
+ *    client public key ‖ server public key. One key per direction, so each direction's nonce
+ *    counter starts at zero without ever reusing a (key, nonce) pair.
+ *
+ * Binding: the server's key pair and nonce are new for every connection and the derivation
+ * covers the connection id and both public keys, so a recorded handshake replayed into another
+ * connection yields different keys and every frame of the recording fails to authenticate.
+ */
+export const E2E_VERSION = 1
+const NONCE_BYTES = 16
+const CURVE: EcKeyImportParams = { name: 'ECDH', namedCurve: 'P-256' }
+
+export const KeyExchangeHello = Type.Object(
+  {
+    version: Type.Literal(E2E_VERSION),
+    publicKey: Type.String({ minLength: 80, maxLength: 100 }),
+    nonce: Type.String({ minLength: 20, maxLength: 30 }),
+  },
+  { additionalProperties: false },
+)
+export type KeyExchangeHello = Static<typeof KeyExchangeHello>
+
+export const KeyExchangeReply = Type.Object(
+  {
+    version: Type.Literal(E2E_VERSION),
+    publicKey: Type.String({ minLength: 80, maxLength: 100 }),
+    nonce: Type.String({ minLength: 20, maxLength: 30 }),
+    connectionId: Type.String({ minLength: 1, maxLength: 200 }),
+  },
+  { additionalProperties: false },
+)
+export type KeyExchangeReply = Static<typeof KeyExchangeReply>
+
+type Role = 'client' | 'server'
+
+/** One side's half of a handshake: its ephemeral key pair and nonce. */
+export class KeyExchange {
+  readonly role: Role
+  readonly #keys: CryptoKeyPair
+  readonly publicKey: string
+  readonly nonce: string
+
+  private constructor(role: Role, keys: CryptoKeyPair, publicKey: string, nonce: string) {
+    this.role = role
+    this.#keys = keys
+    this.publicKey = publicKey
+    this.nonce = nonce
+  }
+
+  static async create(role: Role): Promise<KeyExchange> {
+    const keys = (await crypto.subtle.generateKey(CURVE, false, ['deriveBits'])) as CryptoKeyPair
+    const publicKey = bytesToBase64(new Uint8Array(await crypto.subtle.exportKey('raw', keys.publicKey)))
+    const nonce = bytesToBase64(crypto.getRandomValues(new Uint8Array(NONCE_BYTES)))
+    return new KeyExchange(role, keys, publicKey, nonce)
+  }
+
+  /** Derives the secure channel once the peer's public key and nonce are known. */
+  async complete(peer: { publicKey: string; nonce: string }, connectionId: string): Promise<SecureChannel> {
+    const peerKey = await crypto.subtle.importKey('raw', base64ToBytes(peer.publicKey), CURVE, false, [])
+    const secret = await crypto.subtle.deriveBits({ name: 'ECDH', public: peerKey }, this.#keys.privateKey, 256)
+    const ikm = await crypto.subtle.importKey('raw', secret, 'HKDF', false, ['deriveKey'])
+    const [clientNonce, serverNonce] = this.role === 'client' ? [this.nonce, peer.nonce] : [peer.nonce, this.nonce]
+    const [clientKey, serverKey] = this.role === 'client' ? [this.publicKey, peer.publicKey] : [peer.publicKey, this.publicKey]
+    const salt = concat(base64ToBytes(clientNonce), base64ToBytes(serverNonce))
+    const context = concat(new TextEncoder().encode(connectionId), base64ToBytes(clientKey), base64ToBytes(serverKey))
+    const derive = (direction: 'c2s' | 's2c'): Promise<CryptoKey> =>
+      crypto.subtle.deriveKey(
+        { name: 'HKDF', hash: 'SHA-256', salt, info: concat(new TextEncoder().encode(`roomcast-e2e/v1 ${direction} `), context) },
+        ikm,
+        { name: 'AES-GCM', length: 256 },
+        false,
+        ['encrypt', 'decrypt'],
+      )
+    const [c2s, s2c] = await Promise.all([derive('c2s'), derive('s2c')])
+    return this.role === 'client' ? new SecureChannel(c2s, s2c) : new SecureChannel(s2c, c2s)
+  }
+}
+
+function concat(...parts: Uint8Array[]): Uint8Array<ArrayBuffer> {
+  const out = new Uint8Array(parts.reduce((n, part) => n + part.length, 0))
+  let offset = 0
+  for (const part of parts) {
+    out.set(part, offset)
+    offset += part.length
+  }
+  return out
+}

@@ -1,0 +1,113 @@
+import { base64ToBytes, bytesToBase64 } from './base64.js'
+
+/** Why an incoming encrypted frame was rejected. */
+export type E2EFailure = 'malformed' | 'replayed' | 'out_of_order' | 'tampered'
+
+export class E2EError extends Error {
+  readonly reason: E2EFailure
+  constructor(reason: E2EFailure, message: string) {
+    super(message)
+    this.name = 'E2EError'
+    this.reason = reason
+  }
+}
+
+const COUNTER_BYTES = 8
+const TAG_BYTES = 16
+
+/**
+ * An established encrypted channel: one AES-256-GCM key per direction.
+ *
+ * Nonces are 96 bits: four zero bytes and a 64-bit big-endian counter that starts at 0 and
+ * grows by one per frame in that direction (keys are per connection and per direction, so a
+ * counter never repeats under one key). The counter travels in clear in front of the
+ * ciphertext; a receiver accepts only the next expected value, which rejects replayed,
+ * reordered and dropped frames. Wire form of a frame's data: base64(counter ‖ ciphertext ‖ tag).
+ */
+export class SecureChannel {
+  readonly #sendKey: CryptoKey
+  readonly #receiveKey: CryptoKey
+  #sendCounter = 0
+  #receiveCounter = 0
+  #sendTail: Promise<unknown> = Promise.resolve()
+  #receiveTail: Promise<unknown> = Promise.resolve()
+
+  constructor(sendKey: CryptoKey, receiveKey: CryptoKey) {
+    this.#sendKey = sendKey
+    this.#receiveKey = receiveKey
+  }
+
+  /**
+   * Encrypts `plaintext` and passes the sealed data to `write`. The counter is taken now, and
+   * writes happen in call order even though encryption is asynchronous.
+   */
+  send(plaintext: string, write: (sealed: string) => void): Promise<void> {
+    const counter = this.#sendCounter++
+    const sealed = this.#seal(plaintext, counter)
+    const done = this.#sendTail.then(() => sealed).then(write)
+    this.#sendTail = done.catch(() => undefined)
+    return done
+  }
+
+  /**
+   * Checks and decrypts one frame's data; resolves in arrival order. Rejects with an
+   * `E2EError` on a malformed, replayed, reordered or tampered frame; after a rejection the
+   * channel must be abandoned.
+   */
+  receive(sealed: string): Promise<string> {
+    let bytes: Uint8Array<ArrayBuffer>
+    try {
+      bytes = base64ToBytes(sealed)
+    } catch {
+      return Promise.reject(new E2EError('malformed', 'the encrypted frame is not base64'))
+    }
+    if (bytes.length < COUNTER_BYTES + TAG_BYTES) {
+      return Promise.reject(new E2EError('malformed', 'the encrypted frame is truncated'))
+    }
+    const counter = readCounter(bytes)
+    const expected = this.#receiveCounter
+    if (counter !== expected) {
+      const reason: E2EFailure = counter < expected ? 'replayed' : 'out_of_order'
+      return Promise.reject(new E2EError(reason, `frame counter ${counter}, expected ${expected}`))
+    }
+    this.#receiveCounter++
+    const opened = crypto.subtle
+      .decrypt({ name: 'AES-GCM', iv: nonceOf(counter) }, this.#receiveKey, bytes.subarray(COUNTER_BYTES))
+      .then(
+        (plain) => new TextDecoder('utf-8', { fatal: true }).decode(plain),
+        () => {
+          throw new E2EError('tampered', 'the encrypted frame failed authentication')
+        },
+      )
+    const ordered = this.#receiveTail.then(() => opened)
+    this.#receiveTail = ordered.catch(() => undefined)
+    return ordered
+  }
+
+  async #seal(plaintext: string, counter: number): Promise<string> {
+    const cipher = new Uint8Array(
+      await crypto.subtle.encrypt({ name: 'AES-GCM', iv: nonceOf(counter) }, this.#sendKey, new TextEncoder().encode(plaintext)),
+    )
+    const out = new Uint8Array(COUNTER_BYTES + cipher.length)
+    writeCounter(out, counter)
+    out.set(cipher, COUNTER_BYTES)
+    return bytesToBase64(out)
+  }
+}
+
+function nonceOf(counter: number): Uint8Array<ArrayBuffer> {
+  const nonce = new Uint8Array(12)
+  writeCounter(nonce.subarray(4), counter)
+  return nonce
+}
+
+function writeCounter(target: Uint8Array, counter: number): void {
+  const view = new DataView(target.buffer, target.byteOffset, COUNTER_BYTES)
+  view.setUint32(0, Math.floor(counter / 0x100000000))
+  view.setUint32(4, counter >>> 0)
+}
+
+function readCounter(bytes: Uint8Array): number {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, COUNTER_BYTES)
+  return view.getUint32(0) * 0x100000000 + view.getUint32(4)
+}

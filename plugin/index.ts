@@ -15,8 +15,32 @@ export { BroadcastOperator, DeliveryApi } from './hub/operator.js'
 export type { Delivery, Target } from './hub/delivery.js'
 export type { Query, QueryResult, QueryResults, ClusterAnswer, RoomMember, NodeInfo } from './hub/queries.js'
 export type { EventHandler } from './protocol/native/handlers.js'
-export type { WireCodec } from './protocol/codec.js'
+export type { WireCodec, Closing } from './protocol/codec.js'
+export type { PusherOptions } from './protocol/pusher/options.js'
+export { PusherService, type TriggerOptions, type ChannelInfo } from './protocol/pusher/service.js'
+export { AppRegistry, type PusherApp, type PusherAppConfig, type PusherAppLookup } from './protocol/pusher/apps.js'
+export { PusherCode } from './protocol/pusher/codes.js'
+export {
+  channelType,
+  isCacheChannel,
+  isClientEvent,
+  isValidChannelName,
+  requiresAuth,
+  userChannel,
+  USER_CHANNEL_PREFIX,
+  type ChannelType,
+} from './protocol/pusher/channels.js'
+export { hmacSha256Hex, safeEqual, signChannel, signUser, signWebhook, verifyChannelAuth, verifyUserAuth } from './protocol/pusher/signatures.js'
+export { MemoryChannelCache, RedisChannelCache, memoryChannelCache, redisChannelCache, type ChannelCache, type CachedEvent, type RedisChannelCacheOptions } from './protocol/pusher/cache.js'
+export type { PusherEventMap, PusherEventName, ChannelEvent, MemberEvent, ClientEventInfo, PresenceUserId } from './protocol/pusher/events.js'
+export type { PresenceMember } from './protocol/pusher/presence.js'
+export type { PusherSession, SignedInUser } from './protocol/pusher/session.js'
 export type { Adapter, AdapterNode, AdapterOption, InterestKind } from './adapter/adapter.js'
 export { MemoryAdapter, memoryAdapter } from './adapter/memory.js'
+export { RedisAdapter, redisAdapter } from './adapter/redis/adapter.js'
+export type { RedisAdapterOptions } from './adapter/redis/options.js'
+export type { RedisAdapterStats } from './adapter/redis/stats.js'
+export type { RedisClient } from './adapter/redis/connection.js'
+export { Emitter, type EmitterOptions, type EmitterStats } from './emitter.js'
 export type { BackpressureOptions, BackpressurePolicy } from './transport/socket-writer.js'
 export { CloseCode, ErrorCode, RoomcastError, defineEvents, Type } from '../shared/index.js'

@@ -4,6 +4,7 @@ import type { AnyEvents, EventsDefinition } from '../shared/events.js'
 import type { AdapterOption } from './adapter/adapter.js'
 import type { Connection, Identity } from './hub/connection.js'
 import type { HeartbeatOptions } from './hub/hub.js'
+import { resolvePusherOptions, type PusherOptions, type ResolvedPusherOptions } from './protocol/pusher/options.js'
 import type { BackpressureOptions } from './transport/socket-writer.js'
 
 /** Refuses an upgrade with this HTTP status (401 when a hook just returns null). */
@@ -67,6 +68,8 @@ export interface RoomcastOptions<E extends EventsDefinition = AnyEvents> {
   closeGracePeriod?: number
   /** This node's id in a cluster. Default: a random UUID. */
   nodeId?: string
+  /** Also speak the Pusher Channels protocol (pusher-js, Laravel Echo) on `[pathPrefix]/app/:key`. */
+  pusher?: PusherOptions
 }
 
 export interface ResolvedOptions<E extends EventsDefinition> {
@@ -86,6 +89,7 @@ export interface ResolvedOptions<E extends EventsDefinition> {
   compression: boolean
   closeGracePeriod: number
   nodeId: string
+  pusher: ResolvedPusherOptions | undefined
 }
 
 function positive(name: string, value: number): number {
@@ -128,5 +132,6 @@ export function resolveOptions<E extends EventsDefinition>(options: RoomcastOpti
     compression: options.compression ?? false,
     closeGracePeriod: positive('closeGracePeriod', options.closeGracePeriod ?? 2_000),
     nodeId: options.nodeId ?? randomUUID(),
+    pusher: options.pusher === undefined ? undefined : resolvePusherOptions(options.pusher),
   }
 }

@@ -8,6 +8,8 @@ import { resolveOptions, type RoomcastOptions } from './options.js'
 import { HandlerRegistry } from './protocol/native/handlers.js'
 import { RoomcastServer } from './server.js'
 import { registerNativeRoute } from './transport/native-route.js'
+import { PusherService } from './protocol/pusher/service.js'
+import { registerPusherRoute } from './transport/pusher-route.js'
 
 /**
  * Declare your events once to type `app.roomcast` everywhere:
@@ -33,7 +35,8 @@ async function roomcast(app: FastifyInstance, opts: RoomcastOptions<RegisteredEv
     app.log,
   )
 
-  if (app.hasDecorator('websocketServer')) {
+  const ownsWebsocket = !app.hasDecorator('websocketServer')
+  if (!ownsWebsocket) {
     // The application registered @fastify/websocket itself; our hook closes what is left with 1001.
     app.addHook('preClose', () => hub.shutdown())
   } else {
@@ -54,7 +57,12 @@ async function roomcast(app: FastifyInstance, opts: RoomcastOptions<RegisteredEv
 
   const handlers = new HandlerRegistry<RegisteredEvents>()
   app.decorate('roomcast', new RoomcastServer<RegisteredEvents>(hub, handlers, options.events))
-  registerNativeRoute(app, hub, options, handlers)
+  registerNativeRoute(app, hub, options, handlers, ownsWebsocket)
+  if (options.pusher !== undefined) {
+    const pusher = new PusherService(hub, options.pusher, options.rateLimit)
+    app.roomcast.pusher = pusher
+    registerPusherRoute(app, hub, options.backpressure, pusher)
+  }
 }
 
 export default fp(roomcast, { name: 'roomcast', fastify: '5.x' })

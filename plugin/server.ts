@@ -7,6 +7,7 @@ import type { Hub } from './hub/hub.js'
 import { DeliveryApi } from './hub/operator.js'
 import type { ClusterAnswer, Query, QueryResult } from './hub/queries.js'
 import type { EventHandler, HandlerRegistry } from './protocol/native/handlers.js'
+import type { PusherService } from './protocol/pusher/service.js'
 
 /** `app.roomcast`: the decorator a registration adds. */
 export class RoomcastServer<E extends EventsDefinition = AnyEvents> {
@@ -15,6 +16,8 @@ export class RoomcastServer<E extends EventsDefinition = AnyEvents> {
   readonly users: UsersApi<E>
   /** Cluster-wide deliveries: `to(room)`, `toUser(id)`, `toConnection(id)`, `broadcast(...)`. */
   readonly emitter: DeliveryApi<E>
+  /** The Pusher protocol's server side (apps, trigger, users, presence, channel events); set when the `pusher` option is. */
+  pusher: PusherService | undefined = undefined
   readonly #hub: Hub<E>
   readonly #handlers: HandlerRegistry<E>
 

@@ -80,6 +80,8 @@ export const ErrorCode = {
   Disconnected: 'disconnected',
   /** Client side: an outgoing message was refused before sending (schema, queue full, closed client). */
   NotSent: 'not_sent',
+  /** Client side: the client's `auth` function threw or rejected; the client retries after a backoff. */
+  AuthFailed: 'auth_failed',
   /** Encryption: the handshake or a frame failed. */
   EncryptionFailed: 'encryption_failed',
 } as const

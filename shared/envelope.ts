@@ -59,6 +59,12 @@ export const ConnectedPayload = Type.Object({
     interval: Type.Integer({ minimum: 1 }),
     /** How long the server waits for any sign of life before closing with 4002, in ms. */
     timeout: Type.Integer({ minimum: 1 }),
+    /**
+     * `event`: the server sends `heartbeat` events every `interval`, so a client that hears
+     * nothing for longer knows the server is gone. `ping`: WebSocket pings, invisible to browser
+     * code, so the client cannot judge liveness from silence. Absent means `event`.
+     */
+    mode: Type.Optional(Type.Union([Type.Literal('event'), Type.Literal('ping')])),
   }),
 })
 export type ConnectedPayload = Static<typeof ConnectedPayload>

@@ -1,4 +1,5 @@
 import type { Static, TSchema } from '@sinclair/typebox'
+import { isClientEvent } from './client-events.js'
 import { isSystemEvent, MAX_EVENT_NAME_LENGTH } from './envelope.js'
 import { validatorFor, type Validator } from './validator.js'
 
@@ -55,6 +56,9 @@ export function defineEvents<
     }
     if (isSystemEvent(name)) {
       throw new TypeError(`roomcast: "${name}" is a protocol event and cannot be an application event`)
+    }
+    if (isClientEvent(name)) {
+      throw new TypeError(`roomcast: "${name}" is an event of the client SDK and cannot be an application event`)
     }
   }
   const toServer = definition.toServer

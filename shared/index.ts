@@ -1,4 +1,5 @@
 export { Type, type Static, type TSchema } from '@sinclair/typebox'
+export * from './client-events.js'
 export * from './codes.js'
 export * from './envelope.js'
 export * from './errors.js'

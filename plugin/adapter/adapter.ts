@@ -1,5 +1,6 @@
 import type { FastifyBaseLogger } from 'fastify'
 import type { Delivery } from '../hub/delivery.js'
+import type { PresenceChange } from '../hub/hooks.js'
 import type { ClusterAnswer, Query, QueryResult } from '../hub/queries.js'
 
 /** What a hub offers its adapter: local delivery and local answers. */
@@ -10,6 +11,11 @@ export interface AdapterNode {
   deliver(delivery: Delivery): void
   /** This node's part of a cluster-wide query or action. */
   answer<Q extends Query>(query: Q): QueryResult<Q>
+  /**
+   * A cluster-wide presence transition the adapter found by itself rather than through
+   * `trackPresence` (a dead node's users leaving, say): the node emits it like its own.
+   */
+  presenceChanged?(change: PresenceChange): void
 }
 
 /** What the hub keeps an adapter informed of, so it listens only for what this node needs. */

@@ -4,6 +4,7 @@ import type { WireCodec } from '../protocol/codec.js'
 import { PreparedFrame } from '../transport/frame.js'
 import type { SocketWriter } from '../transport/socket-writer.js'
 import { encodeData } from './delivery.js'
+import { checkOutgoing } from './operator.js'
 
 export type ConnectionState = 'authenticating' | 'authenticated' | 'closing' | 'closed'
 
@@ -46,9 +47,23 @@ export class Connection<E extends EventsDefinition = AnyEvents> {
   /** @internal */ readonly codec: WireCodec
   /** @internal */ readonly writer: SocketWriter
   /** @internal */ outbound: OutboundTransform | undefined
+  /**
+   * Per-room data the protocol attaches to a membership and `roomMembers` answers report
+   * (Pusher presence: `{ user_id, user_info }`). Created on first use; JSON values only.
+   */
+  memberInfo: Map<string, unknown> | undefined
   readonly #host: ConnectionHost
+  readonly #events: EventsDefinition | undefined
 
-  constructor(init: { id: string; request: FastifyRequest; codec: WireCodec; writer: SocketWriter; host: ConnectionHost }) {
+  constructor(init: {
+    id: string
+    request: FastifyRequest
+    codec: WireCodec
+    writer: SocketWriter
+    host: ConnectionHost
+    /** The application's events: `send` checks outgoing data against them like every other emit. */
+    events?: EventsDefinition | undefined
+  }) {
     this.id = init.id
     this.request = init.request
     this.remoteAddress = init.request.ip
@@ -56,6 +71,7 @@ export class Connection<E extends EventsDefinition = AnyEvents> {
     this.protocol = init.codec.protocol
     this.writer = init.writer
     this.#host = init.host
+    this.#events = init.events
   }
 
   get authenticated(): boolean {
@@ -67,8 +83,9 @@ export class Connection<E extends EventsDefinition = AnyEvents> {
     return this.writer.dropped
   }
 
-  /** Sends an application event to this connection only. */
+  /** Sends an application event to this connection only. Throws `RoomcastError` on data failing its schema. */
   send<K extends ToClientEvent<E>>(event: K, data: ToClientData<E, K>): boolean {
+    checkOutgoing(this.#events, event, data)
     return this.writeText(this.codec.encode({ target: { kind: 'connections', ids: [this.id] }, event, data: encodeData(data) }, undefined))
   }
 

@@ -22,6 +22,11 @@ export interface Delivery {
    * Pusher presence notice, say) name theirs so other clients never see them.
    */
   protocol?: string
+  /**
+   * The user an event comes from, for protocols that show it: Pusher adds it as `user_id` to
+   * client events on presence channels (its JSON type kept). Adapters carry it across nodes.
+   */
+  userId?: string | number
 }
 
 /** Serializes a payload once for a delivery. `undefined` stays absent. */

@@ -8,7 +8,7 @@ import { PreparedFrame } from '../transport/frame.js'
 import type { Connection, ConnectionHost, Identity } from './connection.js'
 import { encodeData, type Delivery, type Target } from './delivery.js'
 import { FrameCache } from './frame-cache.js'
-import { Hooks } from './hooks.js'
+import { Hooks, type PresenceChange } from './hooks.js'
 import type { ClusterAnswer, Query, QueryResult, RoomMember } from './queries.js'
 
 export interface HeartbeatOptions {
@@ -56,6 +56,8 @@ export class Hub<E extends EventsDefinition = AnyEvents> implements ConnectionHo
   #sweepTimer: NodeJS.Timeout | undefined
   #heartbeatFrames = new Map<string, PreparedFrame>()
   #accepting = true
+  /** Running drains, told of every removal so they end as soon as their connections are gone. */
+  readonly #drains = new Set<(removed: Connection<E>) => void>()
 
   constructor(options: HubOptions, adapter: Adapter, log: FastifyBaseLogger) {
     this.nodeId = options.nodeId
@@ -91,6 +93,19 @@ export class Hub<E extends EventsDefinition = AnyEvents> implements ConnectionHo
     this.hooks.run('authenticated', connection)
   }
 
+  /**
+   * Gives an authenticated connection that has no user its user (Pusher's sign-in comes after
+   * the connection opened): indexed for user deliveries, present in the rooms it is already in.
+   */
+  identify(connection: Connection<E>, userId: string): void {
+    if (connection.state !== 'authenticated' || connection.userId !== undefined) return
+    connection.userId = userId
+    this.#index(this.#users, 'user', userId, connection)
+    for (const room of connection.rooms) {
+      if (!this.#userInRoom(connection, room)) this.#presence(room, userId, 'join')
+    }
+  }
+
   join(connection: Connection<E>, rooms: readonly string[]): void {
     if (connection.state !== 'authenticated') return
     for (const room of rooms) {
@@ -117,6 +132,13 @@ export class Hub<E extends EventsDefinition = AnyEvents> implements ConnectionHo
   /** Server-initiated close: the connection leaves everything now, the socket closes after. */
   close(connection: Connection<E>, code: number, reason: string): void {
     if (connection.state === 'closing' || connection.state === 'closed') return
+    // The protocol may close its own way (Pusher: its own codes, a `pusher:error` first).
+    const closing = connection.codec.closing?.(code, reason)
+    if (closing !== undefined) {
+      if (closing.frame !== undefined) connection.writeText(closing.frame)
+      code = closing.code
+      reason = closing.reason
+    }
     this.remove(connection, code, reason)
     closeSocket(connection.writer.ws, code, reason)
   }
@@ -133,6 +155,7 @@ export class Hub<E extends EventsDefinition = AnyEvents> implements ConnectionHo
     this.connections.delete(connection.id)
     this.adapter.unwatch('connection', connection.id)
     connection.state = 'closed'
+    for (const onRemoved of this.#drains) onRemoved(connection)
     this.hooks.run('disconnect', connection, { code, reason })
   }
 
@@ -199,7 +222,10 @@ export class Hub<E extends EventsDefinition = AnyEvents> implements ConnectionHo
       case 'roomMembers': {
         const members: RoomMember[] = []
         for (const connection of this.#rooms.get(query.room) ?? []) {
-          members.push({ connectionId: connection.id, userId: connection.userId })
+          const member: RoomMember = { connectionId: connection.id, userId: connection.userId }
+          const info = connection.memberInfo?.get(query.room)
+          if (info !== undefined) member.info = info
+          members.push(member)
         }
         return members
       }
@@ -277,19 +303,28 @@ export class Hub<E extends EventsDefinition = AnyEvents> implements ConnectionHo
   #presence(room: string, userId: string, action: 'join' | 'leave'): void {
     this.adapter.trackPresence(room, userId, action).then(
       (clusterTransition) => {
-        if (!clusterTransition) return
-        this.hooks.run('presence', { room, userId, action })
-        if (this.options.presenceEvents) {
-          this.publish({
-            target: { kind: 'rooms', rooms: [room] },
-            event: SystemEvent.Presence,
-            data: encodeData({ room, userId, action }),
-            protocol: 'native',
-          })
-        }
+        if (clusterTransition) this.presenceChanged({ room, userId, action })
       },
       (err: unknown) => this.log.warn({ err, room, userId }, 'roomcast: presence tracking failed'),
     )
+  }
+
+  /**
+   * A cluster-wide presence transition: runs the `presence` hook and tells the room. Called for
+   * this node's own transitions, and by a cluster adapter for those it discovers itself (the
+   * users of a node that died, transitions missed while Redis was unreachable).
+   */
+  presenceChanged(change: PresenceChange): void {
+    const { room, userId, action } = change
+    this.hooks.run('presence', { room, userId, action })
+    if (this.options.presenceEvents) {
+      this.publish({
+        target: { kind: 'rooms', rooms: [room] },
+        event: SystemEvent.Presence,
+        data: encodeData({ room, userId, action }),
+        protocol: 'native',
+      })
+    }
   }
 
   // ---------------------------------------------------------------- indexes
@@ -352,15 +387,34 @@ export class Hub<E extends EventsDefinition = AnyEvents> implements ConnectionHo
     const code = options.code ?? CloseCode.Draining
     const reason = options.reason ?? 'draining'
     this.#accepting = false
-    const queue = [...this.connections.values()]
+    // A set, not a list: connections that leave on their own (or at shutdown) drop out of it at
+    // once, so the drain ends when the last one is gone instead of ticking on for nobody.
+    const pending = new Set(this.connections.values())
     const perTick = Math.max(1, Math.round((perSecond * DRAIN_TICK_MS) / 1000))
     const interval = Math.max(1, Math.round((perTick * 1000) / perSecond))
     return new Promise((resolve) => {
-      const tick = (): void => {
-        for (const connection of queue.splice(0, perTick)) this.close(connection, code, reason)
-        if (queue.length === 0) resolve()
-        else setTimeout(tick, interval)
+      let timer: NodeJS.Timeout | undefined
+      const finish = (): void => {
+        clearTimeout(timer)
+        this.#drains.delete(onRemoved)
+        resolve()
       }
+      const onRemoved = (connection: Connection<E>): void => {
+        if (pending.delete(connection) && pending.size === 0) finish()
+      }
+      const tick = (): void => {
+        let closed = 0
+        for (const connection of pending) {
+          if (closed++ === perTick) break
+          this.close(connection, code, reason)
+        }
+        if (pending.size > 0) timer = setTimeout(tick, interval)
+      }
+      if (pending.size === 0) {
+        resolve()
+        return
+      }
+      this.#drains.add(onRemoved)
       tick()
     })
   }

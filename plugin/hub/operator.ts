@@ -5,6 +5,22 @@ import { encodeData, type Delivery, type Target } from './delivery.js'
 
 export type Publish = (delivery: Delivery) => void
 
+/**
+ * Checks an outgoing event against the application's `toClient` schemas (when it declared
+ * any). Throws `RoomcastError('unknown_event' | 'invalid_data')`, so a bad message is refused
+ * before anything is sent.
+ */
+export function checkOutgoing(events: EventsDefinition | undefined, event: string, data: unknown): void {
+  if (events === undefined) return
+  const validator = events.toClientValidator(event)
+  if (validator === undefined) {
+    throw new RoomcastError(ErrorCode.UnknownEvent, `"${event}" is not a declared toClient event`)
+  }
+  if (!validator.check(data)) {
+    throw new RoomcastError(ErrorCode.InvalidData, `data of "${event}" does not match its schema`, validator.errors(data))
+  }
+}
+
 /** One name or many, as a fresh array. */
 export function asList(value: string | readonly string[]): string[] {
   return typeof value === 'string' ? [value] : [...value]
@@ -42,13 +58,7 @@ export class BroadcastOperator<E extends EventsDefinition = AnyEvents> {
 
   /** Sends the event. Throws `RoomcastError('invalid_data')` when `data` fails the event's schema. */
   emit<K extends ToClientEvent<E>>(event: K, data: ToClientData<E, K>): void {
-    const validator = this.#events?.toClientValidator(event)
-    if (this.#events !== undefined && validator === undefined) {
-      throw new RoomcastError(ErrorCode.UnknownEvent, `"${event}" is not a declared toClient event`)
-    }
-    if (validator !== undefined && !validator.check(data)) {
-      throw new RoomcastError(ErrorCode.InvalidData, `data of "${event}" does not match its schema`, validator.errors(data))
-    }
+    checkOutgoing(this.#events, event, data)
     const delivery: Delivery = { target: this.#target, event, data: encodeData(data) }
     if (this.#except.length > 0) delivery.except = [...this.#except]
     this.#publish(delivery)

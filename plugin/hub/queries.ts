@@ -19,6 +19,8 @@ export type Query =
 export interface RoomMember {
   connectionId: string
   userId: string | undefined
+  /** What the connection's protocol attached to this membership (Pusher presence: `{ user_id, user_info }`); JSON. */
+  info?: unknown
 }
 
 export interface NodeInfo {

@@ -11,4 +11,17 @@ export interface WireCodec {
   encode(delivery: Delivery, room: string | undefined): string
   /** The heartbeat frame the sweep sends in `event` mode; absent: the sweep sends WebSocket pings. */
   readonly heartbeat?: string
+  /**
+   * How the protocol closes for a hub close code: its own code and reason, and a frame to send
+   * first (Pusher maps heartbeat timeout 4002 to 4201, shutdown 1001 to 4200 with a `pusher:error`).
+   * Absent: the hub's code as is.
+   */
+  closing?(code: number, reason: string): Closing
+}
+
+/** A protocol's way of closing: the code and reason on the wire, and an optional last frame. */
+export interface Closing {
+  code: number
+  reason: string
+  frame?: string
 }

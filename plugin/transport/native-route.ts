@@ -9,7 +9,9 @@ import type { Refusal, ResolvedOptions } from '../options.js'
 import { nativeCodec } from '../protocol/native/codec.js'
 import type { HandlerRegistry } from '../protocol/native/handlers.js'
 import { NativeSession } from '../protocol/native/session.js'
+import { byteLengthOf, limitIncomingPayload } from './payload-limit.js'
 import { SocketWriter } from './socket-writer.js'
+import { releaseUpgradeLeftovers } from './upgrade-leftovers.js'
 
 function isRefusal(value: unknown): value is Refusal {
   return typeof value === 'object' && value !== null && (value as Refusal).refuse === true
@@ -46,6 +48,8 @@ export function registerNativeRoute<E extends EventsDefinition>(
   hub: Hub<E>,
   options: ResolvedOptions<E>,
   handlers: HandlerRegistry<E>,
+  /** True when roomcast registered @fastify/websocket itself (its default socket error handler is in use). */
+  ownsWebsocket = false,
 ): void {
   const identities = new WeakMap<FastifyRequest, Identity>()
   app.route({
@@ -67,10 +71,21 @@ export function registerNativeRoute<E extends EventsDefinition>(
         codec: nativeCodec,
         writer: new SocketWriter(socket, options.backpressure, () => connection.close(CloseCode.PolicyViolation, 'backpressure: the socket fell too far behind')),
         host: hub,
+        events: options.events,
       })
       const session = new NativeSession(hub, options, handlers, connection)
       hub.register(connection)
-      socket.on('message', (data, isBinary) => session.receive(data, isBinary))
+      limitIncomingPayload(socket, options.maxPayload)
+      releaseUpgradeLeftovers(socket, request, ownsWebsocket)
+      socket.on('message', (data, isBinary) => {
+        // ws enforces maxPayload when roomcast configured it; an app that registered
+        // @fastify/websocket itself may allow more, so the limit is checked here as well.
+        if (byteLengthOf(data) > options.maxPayload) {
+          connection.close(CloseCode.MessageTooBig, 'message too big')
+          return
+        }
+        session.receive(data, isBinary)
+      })
       socket.on('pong', () => {
         connection.lastSeen = Date.now()
       })

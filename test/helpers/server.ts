@@ -55,7 +55,11 @@ export class RawClient {
     const client = new RawClient(url, options)
     await new Promise<void>((resolve, reject) => {
       client.ws.once('open', () => resolve())
-      client.ws.once('unexpected-response', (_req, res) => reject(new Error(`HTTP ${res.statusCode}`)))
+      client.ws.once('unexpected-response', (req, res) => {
+        // With this listener ws leaves the refused request open; close it so nothing lingers.
+        req.destroy()
+        reject(new Error(`HTTP ${res.statusCode}`))
+      })
       client.ws.once('error', reject)
     })
     return client
@@ -126,4 +130,56 @@ export async function connect(url: string, auth?: unknown): Promise<{ client: Ra
 
 export function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms))
+}
+
+/** What a refused upgrade answered: HTTP status, parsed JSON body, and whether a socket ever opened. */
+export interface UpgradeRefusal {
+  statusCode: number
+  body: unknown
+}
+
+/**
+ * Attempts an upgrade that the server is expected to refuse before any socket exists, and
+ * resolves with the HTTP status and JSON body. Rejects when the upgrade succeeds instead.
+ */
+export function expectRefusedUpgrade(url: string, options?: WebSocket.ClientOptions): Promise<UpgradeRefusal> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url, options)
+    ws.on('error', () => {})
+    ws.once('open', () => {
+      ws.terminate()
+      reject(new Error('the upgrade was accepted'))
+    })
+    ws.once('unexpected-response', (request, response) => {
+      const chunks: Buffer[] = []
+      response.on('data', (chunk: Buffer) => chunks.push(chunk))
+      response.on('end', () => {
+        const text = Buffer.concat(chunks).toString('utf8')
+        let body: unknown = text
+        try {
+          body = JSON.parse(text)
+        } catch {}
+        request.destroy()
+        resolve({ statusCode: response.statusCode ?? 0, body })
+      })
+    })
+  })
+}
+
+/** Polls a condition (server-side state settles a little after a socket event) until it holds. */
+export async function until(condition: () => boolean | Promise<boolean>, timeoutMs = 5000, what = 'condition'): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`${what} did not hold within ${timeoutMs} ms`)
+    await delay(5)
+  }
+}
+
+/** Opens `count` clients on the same URL, each authenticated in-band when `auth` gives credentials. */
+export async function connectMany(
+  url: string,
+  count: number,
+  auth?: (index: number) => unknown,
+): Promise<Array<{ client: RawClient; connected: Frame }>> {
+  return Promise.all(Array.from({ length: count }, (_, index) => connect(url, auth?.(index))))
 }

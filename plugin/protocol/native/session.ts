@@ -60,12 +60,12 @@ export class NativeSession<E extends EventsDefinition> {
     const now = Date.now()
     connection.lastSeen = now
     if (this.#rate !== undefined && !this.#rate.take(now)) {
-      this.#sendError(undefined, { code: ErrorCode.RateLimited, message: 'too many messages' })
+      this.#rejectInput(undefined, { code: ErrorCode.RateLimited, message: 'too many messages' })
       connection.close(CloseCode.PolicyViolation, 'rate limit exceeded')
       return
     }
     if (isBinary) {
-      this.#sendError(undefined, { code: ErrorCode.BinaryNotSupported, message: 'binary frames are not supported' })
+      this.#rejectInput(undefined, { code: ErrorCode.BinaryNotSupported, message: 'binary frames are not supported' })
       connection.close(CloseCode.UnsupportedData, 'binary frames are not supported')
       return
     }
@@ -73,12 +73,12 @@ export class NativeSession<E extends EventsDefinition> {
     try {
       message = JSON.parse(rawToString(raw))
     } catch {
-      this.#sendError(undefined, { code: ErrorCode.BadJson, message: 'the frame is not valid JSON' })
+      this.#rejectInput(undefined, { code: ErrorCode.BadJson, message: 'the frame is not valid JSON' })
       return
     }
     if (!envelopeValidator.check(message)) {
       const id = recoverId(message)
-      this.#sendError(id, {
+      this.#rejectInput(id, {
         code: ErrorCode.BadEnvelope,
         message: 'the frame is not an envelope { event, data?, id? }',
         details: envelopeValidator.errors(message),
@@ -150,6 +150,8 @@ export class NativeSession<E extends EventsDefinition> {
 
   async #completeAuth(identity: Identity, id: number | undefined): Promise<void> {
     clearTimeout(this.#authTimer)
+    // A cleared Timeout is still an object; an idle connection should not keep it.
+    this.#authTimer = undefined
     const connection = this.#connection
     this.#hub.authenticate(connection, identity)
     let rooms: string[] = []
@@ -168,6 +170,8 @@ export class NativeSession<E extends EventsDefinition> {
       heartbeat: { interval: this.#options.heartbeat.interval, timeout: this.#options.heartbeat.timeout },
     }
     if (connection.userId !== undefined) payload.userId = connection.userId
+    // Announced only when not the default, so a client knows silence proves nothing.
+    if (this.#options.heartbeat.mode === 'ping') payload.heartbeat.mode = 'ping'
     connection.writeText(nativeFrame(SystemEvent.Connected, JSON.stringify(payload), id === undefined ? undefined : { id }))
   }
 
@@ -176,10 +180,9 @@ export class NativeSession<E extends EventsDefinition> {
       throw new Reply(ErrorCode.InvalidRoom, 'join expects { rooms: string[] } with 1 to 100 names of 1 to 200 characters', roomsValidator.errors(data))
     }
     const connection = this.#connection
-    const requested = [...new Set(data.rooms)].filter((room) => !connection.rooms.has(room))
-    if (connection.rooms.size + requested.length > this.#options.maxRoomsPerConnection) {
-      throw new Reply(ErrorCode.RoomLimit, `a connection may be in at most ${this.#options.maxRoomsPerConnection} rooms`)
-    }
+    const names = [...new Set(data.rooms)]
+    const requested = names.filter((room) => !connection.rooms.has(room))
+    this.#checkRoomLimit(requested)
     let allowed = requested
     const authorize = this.#options.authorizeJoin
     if (authorize !== undefined && requested.length > 0) {
@@ -191,8 +194,16 @@ export class NativeSession<E extends EventsDefinition> {
     if (allowed.length === 0 && refused.length > 0) {
       throw new Reply(ErrorCode.JoinRefused, `not allowed to join ${refused.join(', ')}`)
     }
+    // Checked again: another join of this connection may have completed while authorizeJoin ran.
+    this.#checkRoomLimit(allowed.filter((room) => !connection.rooms.has(room)))
     this.#hub.join(connection, allowed)
-    return { joined: data.rooms.filter((room) => connection.rooms.has(room)), refused }
+    return { joined: names.filter((room) => connection.rooms.has(room)), refused }
+  }
+
+  #checkRoomLimit(adding: readonly string[]): void {
+    if (this.#connection.rooms.size + adding.length > this.#options.maxRoomsPerConnection) {
+      throw new Reply(ErrorCode.RoomLimit, `a connection may be in at most ${this.#options.maxRoomsPerConnection} rooms`)
+    }
   }
 
   #leave(data: unknown): { left: string[] } {
@@ -233,17 +244,25 @@ export class NativeSession<E extends EventsDefinition> {
     }
     if (result instanceof Promise) {
       result.then(
-        (value: unknown) => this.#ack(id, value),
+        (value: unknown) => this.#ack(id, event, value),
         (err: unknown) => this.#fail(id, event, err),
       )
     } else {
-      this.#ack(id, result)
+      this.#ack(id, event, result)
     }
   }
 
-  #ack(id: number | undefined, value: unknown): void {
+  #ack(id: number | undefined, event: string, value: unknown): void {
     if (id === undefined) return
-    const data = value === undefined ? undefined : JSON.stringify(value)
+    let data: string | undefined
+    try {
+      data = value === undefined ? undefined : JSON.stringify(value)
+    } catch (err) {
+      // A reply that is not JSON (a BigInt, a cycle) is the handler's fault: report it, never throw
+      // out of the socket's message listener.
+      this.#fail(id, event, err)
+      return
+    }
     this.#connection.writeText(nativeFrame(SystemEvent.Ack, data, { id }))
   }
 
@@ -259,6 +278,12 @@ export class NativeSession<E extends EventsDefinition> {
     this.#hub.log.error({ err: error, event, connectionId: this.#connection.id }, 'roomcast: event handler failed')
     this.#hub.hooks.run('error', error, this.#connection)
     this.#sendError(id, { code: ErrorCode.HandlerError, message: `the handler of "${event}" failed`, event })
+  }
+
+  /** Bad input: the client gets the error, the application's `error` hook hears of it. */
+  #rejectInput(id: number | undefined, payload: ErrorPayload): void {
+    this.#sendError(id, payload)
+    this.#hub.hooks.run('error', new RoomcastError(payload.code, payload.message, payload.details), this.#connection)
   }
 
   #sendError(id: number | undefined, payload: ErrorPayload): void {

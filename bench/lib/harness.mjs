@@ -1,0 +1,142 @@
+// The moving parts of one measurement: server processes, load-generator workers, the publisher.
+import { mkdirSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
+import { openJoined, protocols } from '../load/protocols.mjs'
+import { cpuSeconds, nextMessage, request, spawnNode, stop } from './proc.mjs'
+
+const BENCH = fileURLToPath(new URL('..', import.meta.url))
+export const PROFILE_DIR = `${BENCH}profiles`
+
+export const SERVER_SCRIPTS = {
+  roomcast: `${BENCH}servers/roomcast.mjs`,
+  ws: `${BENCH}servers/ws.mjs`,
+  socketio: `${BENCH}servers/socketio.mjs`,
+}
+
+/** One bench server process (roomcast, ws or socketio). */
+export class Server {
+  constructor(kind, child, port) {
+    this.kind = kind
+    this.child = child
+    this.port = port
+    this.pid = child.pid
+    this.protocol = protocols[kind]
+  }
+
+  /**
+   * Starts a server pinned to `cores`. `profile` adds `--cpu-prof` (written to bench/profiles
+   * when the process exits); `args` go to the server script (e.g. `--redis-port`).
+   */
+  static async start(kind, { cores, profile = false, args = [] } = {}) {
+    const nodeFlags = ['--expose-gc']
+    if (profile) {
+      mkdirSync(PROFILE_DIR, { recursive: true })
+      nodeFlags.push('--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`, `--cpu-prof-name=${kind}-${Date.now()}.cpuprofile`)
+    }
+    const child = spawnNode([SERVER_SCRIPTS[kind], '--port', '0', ...args], { cores, nodeFlags })
+    const ready = await nextMessage(child, 'ready', undefined, 30_000)
+    return new Server(kind, child, ready.port)
+  }
+
+  cpu() {
+    return cpuSeconds(this.pid)
+  }
+
+  /** Forces full collections in the server and returns its memory usage after them. */
+  async gc() {
+    return (await request(this.child, { type: 'gc' })).memory
+  }
+
+  async stop() {
+    if (this.child.exitCode === null && this.child.signalCode === null) {
+      // A profiled server writes its profile on a normal exit, which `stop` asks for.
+      await stop(this.child)
+    }
+  }
+}
+
+/** The load generator: `count` worker processes pinned to the generator's cores. */
+export class Generator {
+  constructor(workers) {
+    this.workers = workers
+    this.pids = workers.map((worker) => worker.pid)
+    this.listeners = new Set()
+    for (const worker of workers) {
+      worker.on('message', (message) => {
+        if (message.type === 'done') for (const listener of this.listeners) listener(worker, message.batch)
+      })
+    }
+  }
+
+  static async start(count, cores) {
+    const workers = []
+    for (let i = 0; i < count; i++) {
+      const child = spawnNode([`${BENCH}load/worker.mjs`], { cores })
+      workers.push(child)
+    }
+    await Promise.all(workers.map((child) => nextMessage(child, 'ready', undefined, 30_000)))
+    return new Generator(workers)
+  }
+
+  cpu() {
+    return this.pids.reduce((sum, pid) => sum + cpuSeconds(pid), 0)
+  }
+
+  /**
+   * Connects `count` sockets of `kind` to `port`, split evenly over the workers, each joined to
+   * `room`. `concurrency` is the number of handshakes in flight per worker. Returns the merged
+   * per-connection times (ms, connect → joined) and the wall-clock span in µs.
+   */
+  async connect(kind, port, count, room, { concurrency = 50, user = 'user' } = {}) {
+    const shares = this.workers.map((_, i) => Math.floor(count / this.workers.length) + (i < count % this.workers.length ? 1 : 0))
+    const replies = await Promise.all(
+      this.workers.map((worker, i) =>
+        shares[i] === 0
+          ? { opened: 0, failed: 0, times: [], startedAt: Infinity, endedAt: -Infinity }
+          : request(worker, { type: 'connect', protocol: kind, port, count: shares[i], room, user: `${user}-w${i}`, concurrency }, 600_000),
+      ),
+    )
+    const failed = replies.reduce((sum, reply) => sum + reply.failed, 0)
+    return {
+      opened: replies.reduce((sum, reply) => sum + reply.opened, 0),
+      failed,
+      firstError: replies.find((reply) => reply.firstError !== undefined)?.firstError,
+      times: replies.flatMap((reply) => reply.times),
+      startedAt: Math.min(...replies.map((reply) => reply.startedAt)),
+      endedAt: Math.max(...replies.map((reply) => reply.endedAt)),
+      shares,
+    }
+  }
+
+  async deliveries() {
+    const replies = await Promise.all(this.workers.map((worker) => request(worker, { type: 'counts' })))
+    return replies.reduce((sum, reply) => sum + reply.deliveries, 0)
+  }
+
+  /** `listener(worker, [[seq, sent, first, last], …])` for every worker's completion batch. */
+  onDone(listener) {
+    this.listeners.add(listener)
+    return () => this.listeners.delete(listener)
+  }
+
+  async closeSockets() {
+    await Promise.all(this.workers.map((worker) => request(worker, { type: 'close' }, 120_000)))
+  }
+
+  async stop() {
+    await Promise.all(this.workers.map((worker) => stop(worker)))
+  }
+}
+
+/** A publishing client in the runner process: authenticated like the others, in a room of its own. */
+export async function openPublisher(kind, port) {
+  const protocol = protocols[kind]
+  const socket = await openJoined(protocol, port, 'publisher', 'publishers')
+  socket.on('message', (data) => protocol.keepAlive(socket, data))
+  return {
+    send: (room, message) => socket.send(protocol.publish(room, message)),
+    close: () => socket.terminate(),
+  }
+}
+
+export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))

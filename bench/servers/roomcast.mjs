@@ -1,0 +1,45 @@
+// The roomcast bench server: the built package (dist/) as an application would use it.
+// A client authenticates in-band with the bench token, joins one room, and a `publish` event
+// fans its message out to every other member of the room.
+//
+//   node --expose-gc bench/servers/roomcast.mjs --port 0 [--redis-port P]
+import Fastify from 'fastify'
+import * as roomcastPackage from 'roomcast'
+import { argument, portArgument, serveControl, TOKEN } from './control.mjs'
+
+const { default: roomcast, defineEvents, Type } = roomcastPackage
+
+const message = Type.Object({ seq: Type.Integer(), t: Type.Number(), text: Type.String() })
+const events = defineEvents({
+  toServer: { publish: Type.Object({ room: Type.String(), msg: message }) },
+  toClient: { msg: message },
+})
+
+/** The Redis adapter, when the package exports it and the runner asked for it (the cluster case). */
+async function adapterOption() {
+  const redisPort = argument('redis-port')
+  if (redisPort === undefined) return undefined
+  if (typeof roomcastPackage.redisAdapter !== 'function') throw new Error('this build of roomcast exports no redisAdapter')
+  const { default: Redis } = await import('ioredis')
+  const redis = new Redis({ host: '127.0.0.1', port: Number(redisPort), lazyConnect: false })
+  return roomcastPackage.redisAdapter({ redis })
+}
+
+const app = Fastify({ logger: false })
+const adapter = await adapterOption()
+await app.register(roomcast, {
+  events,
+  authenticate: (data) => {
+    if (typeof data !== 'object' || data === null || data.token !== TOKEN || typeof data.user !== 'string') return null
+    return { userId: data.user }
+  },
+  // The publisher sends as fast as the server takes messages; the other servers have no limit either.
+  rateLimit: false,
+  ...(adapter === undefined ? {} : { adapter }),
+})
+app.roomcast.on('publish', (connection, data) => {
+  app.roomcast.rooms.to(data.room).except(connection.id).emit('msg', data.msg)
+})
+
+await app.listen({ port: portArgument(), host: '127.0.0.1' })
+serveControl(app.server.address().port)

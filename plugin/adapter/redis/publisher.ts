@@ -1,0 +1,103 @@
+import { isClusterClient, type BusConnection, type RedisClient } from './connection.js'
+
+/** What publishing needs of a client; both `Redis` and `Cluster` have it. */
+interface PublishingClient {
+  status: string
+  publish(channel: string, message: string): Promise<unknown>
+  spublish(channel: string, message: string): Promise<unknown>
+}
+
+export interface PublisherOptions {
+  /**
+   * Fail at once when the connection is not ready instead of handing the command to the client.
+   * Right for the adapter's own connection (it has no offline queue anyway, and this skips
+   * building a rejected promise per message during an outage).
+   */
+  failFastWhenDown: boolean
+  /** Called on every failed publish (the caller decides how loudly to log). */
+  onFailure(error: Error, channel: string): void
+  /** Called on the first success after failures. */
+  onRecovery?(failuresInStreak: number): void
+}
+
+/**
+ * Sends bus messages: PUBLISH on a single node or Sentinel, SPUBLISH on a Cluster (sharded
+ * pub/sub, so each channel's traffic stays on the shard that owns its slot). Never throws and
+ * never rejects; it counts what it sent and what failed, and can wait until nothing is in flight.
+ */
+export class BusPublisher {
+  readonly sharded: boolean
+  published = 0
+  failures = 0
+  readonly #client: PublishingClient
+  readonly #options: PublisherOptions
+  #streak = 0
+  #inFlight = 0
+  #idleWaiters: Array<() => void> = []
+
+  constructor(client: BusConnection | RedisClient, options: PublisherOptions) {
+    this.sharded = isClusterClient(client)
+    this.#client = client as unknown as PublishingClient
+    this.#options = options
+  }
+
+  /** Fire and forget: the hot path of deliveries. */
+  send(channel: string, message: string): void {
+    void this.#publish(channel, message)
+  }
+
+  /** Resolves true once Redis has taken the message, false when it failed (already counted and reported). */
+  publish(channel: string, message: string): Promise<boolean> {
+    return this.#publish(channel, message) ?? Promise.resolve(false)
+  }
+
+  #publish(channel: string, message: string): Promise<boolean> | undefined {
+    if (this.#options.failFastWhenDown && this.#client.status !== 'ready') {
+      this.#failed(new Error(`Redis connection is ${this.#client.status}`), channel)
+      return undefined
+    }
+    let sent: Promise<unknown>
+    try {
+      sent = this.sharded ? this.#client.spublish(channel, message) : this.#client.publish(channel, message)
+    } catch (err) {
+      this.#failed(err as Error, channel)
+      return undefined
+    }
+    this.#inFlight++
+    return sent.then(
+      () => {
+        this.published++
+        if (this.#streak > 0) {
+          const streak = this.#streak
+          this.#streak = 0
+          this.#options.onRecovery?.(streak)
+        }
+        this.#settled()
+        return true
+      },
+      (err: unknown) => {
+        this.#failed(err instanceof Error ? err : new Error(String(err)), channel)
+        this.#settled()
+        return false
+      },
+    )
+  }
+
+  /** Resolves once every message handed to `send` so far has been sent or has failed. */
+  idle(): Promise<void> {
+    if (this.#inFlight === 0) return Promise.resolve()
+    return new Promise((resolve) => this.#idleWaiters.push(resolve))
+  }
+
+  #failed(error: Error, channel: string): void {
+    this.failures++
+    this.#streak++
+    this.#options.onFailure(error, channel)
+  }
+
+  #settled(): void {
+    if (--this.#inFlight === 0 && this.#idleWaiters.length > 0) {
+      for (const resolve of this.#idleWaiters.splice(0)) resolve()
+    }
+  }
+}

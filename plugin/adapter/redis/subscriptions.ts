@@ -1,0 +1,142 @@
+import { isClusterClient, type BusConnection } from './connection.js'
+
+/** What subscribing needs of a connection; both `Redis` and `Cluster` have it. */
+interface SubscribingClient {
+  status: string
+  subscribe(...channels: string[]): Promise<unknown>
+  unsubscribe(...channels: string[]): Promise<unknown>
+  ssubscribe(...channels: string[]): Promise<unknown>
+  sunsubscribe(...channels: string[]): Promise<unknown>
+}
+
+/** Largest number of channels in one SUBSCRIBE / UNSUBSCRIBE. */
+const CHUNK = 1_000
+
+/**
+ * The channels this node needs, kept in step with Redis. The adapter says what it wants
+ * (`add`/`remove`); changes made in the same tick go out together (a burst of joins is one
+ * SUBSCRIBE, a join followed by a leave is nothing). After every (re)connect `restore`
+ * subscribes to exactly what is still wanted, so a Redis restart loses nothing and
+ * resurrects nothing.
+ *
+ * On a Cluster the commands are SSUBSCRIBE/SUNSUBSCRIBE, one channel per command: channels hash
+ * to different slots and a sharded subscription must name channels of a single slot.
+ */
+export class Subscriptions {
+  readonly #client: SubscribingClient
+  readonly #sharded: boolean
+  readonly #onError: (error: Error) => void
+  readonly #wanted = new Set<string>()
+  /** What has been sent to Redis on the current connection (and not failed). */
+  readonly #active = new Set<string>()
+  #dirty = new Set<string>()
+  #scheduled = false
+  /** Bumped by `restore`; a failure from an older connection must not touch the new state. */
+  #epoch = 0
+  readonly #pending = new Set<Promise<unknown>>()
+
+  constructor(connection: BusConnection, onError: (error: Error) => void) {
+    this.#client = connection as unknown as SubscribingClient
+    this.#sharded = isClusterClient(connection)
+    this.#onError = onError
+  }
+
+  get size(): number {
+    return this.#wanted.size
+  }
+
+  has(channel: string): boolean {
+    return this.#wanted.has(channel)
+  }
+
+  add(channel: string): void {
+    if (this.#wanted.has(channel)) return
+    this.#wanted.add(channel)
+    this.#mark(channel)
+  }
+
+  remove(channel: string): void {
+    if (!this.#wanted.delete(channel)) return
+    this.#mark(channel)
+  }
+
+  /** The connection is new (first connect or reconnect): it has no subscriptions yet. */
+  restore(): void {
+    this.#epoch++
+    this.#active.clear()
+    for (const channel of this.#wanted) this.#dirty.add(channel)
+    this.#flush()
+  }
+
+  /** Resolves when every SUBSCRIBE / UNSUBSCRIBE sent so far has been answered (or has failed). */
+  async settled(): Promise<void> {
+    if (this.#scheduled) this.#flush()
+    while (this.#pending.size > 0) await Promise.allSettled([...this.#pending])
+  }
+
+  /** Forgets everything (closing): nothing more is sent. */
+  clear(): void {
+    this.#wanted.clear()
+    this.#dirty.clear()
+    this.#active.clear()
+  }
+
+  #mark(channel: string): void {
+    this.#dirty.add(channel)
+    if (!this.#scheduled) {
+      this.#scheduled = true
+      queueMicrotask(() => this.#flush())
+    }
+  }
+
+  #flush(): void {
+    this.#scheduled = false
+    if (this.#dirty.size === 0) return
+    // While Redis is away nothing can be sent; `restore` will bring the wanted set back.
+    if (this.#client.status !== 'ready') {
+      this.#dirty.clear()
+      return
+    }
+    const subscribe: string[] = []
+    const unsubscribe: string[] = []
+    for (const channel of this.#dirty) {
+      if (this.#wanted.has(channel)) {
+        if (!this.#active.has(channel)) {
+          this.#active.add(channel)
+          subscribe.push(channel)
+        }
+      } else if (this.#active.delete(channel)) {
+        unsubscribe.push(channel)
+      }
+    }
+    this.#dirty.clear()
+    if (subscribe.length > 0) this.#send(subscribe, true)
+    if (unsubscribe.length > 0) this.#send(unsubscribe, false)
+  }
+
+  #send(channels: string[], subscribing: boolean): void {
+    const epoch = this.#epoch
+    const groups: string[][] = []
+    if (this.#sharded) for (const channel of channels) groups.push([channel])
+    else for (let i = 0; i < channels.length; i += CHUNK) groups.push(channels.slice(i, i + CHUNK))
+    for (const group of groups) {
+      let sent: Promise<unknown>
+      try {
+        if (this.#sharded) sent = subscribing ? this.#client.ssubscribe(...group) : this.#client.sunsubscribe(...group)
+        else sent = subscribing ? this.#client.subscribe(...group) : this.#client.unsubscribe(...group)
+      } catch (err) {
+        sent = Promise.reject(err)
+      }
+      const tracked: Promise<unknown> = sent.then(
+        () => {},
+        (err: unknown) => {
+          // A failed SUBSCRIBE is not active: the next `restore` (or `add`) sends it again.
+          if (subscribing && epoch === this.#epoch) for (const channel of group) this.#active.delete(channel)
+          this.#onError(err instanceof Error ? err : new Error(String(err)))
+        },
+      )
+      this.#pending.add(tracked)
+      tracked.finally(() => this.#pending.delete(tracked))
+    }
+  }
+}

@@ -1,0 +1,78 @@
+import type { AnyEvents, EventsDefinition } from '../shared/events.js'
+import { isClusterClient, type RedisClient } from './adapter/redis/connection.js'
+import { Keyspace } from './adapter/redis/keyspace.js'
+import { resolveKeyPrefix } from './adapter/redis/options.js'
+import { BusPublisher } from './adapter/redis/publisher.js'
+import { randomToken } from './adapter/redis/registry.js'
+import { encodeDelivery } from './adapter/redis/wire.js'
+import { DeliveryApi } from './hub/operator.js'
+
+export interface EmitterOptions<E extends EventsDefinition = AnyEvents> {
+  /**
+   * An ioredis `Redis` (single node or Sentinel) or `Cluster`, used as it is: the Emitter
+   * publishes through it and never closes it. Its offline queue settings apply, so with the
+   * ioredis default a message sent while Redis is away waits for the reconnect. A Cluster client
+   * must not have a `keyPrefix` of its own (ioredis would prefix the sharded channels).
+   */
+  redis: RedisClient
+  /** Must match the nodes' `redisAdapter({ keyPrefix })`. Default `roomcast`. */
+  keyPrefix?: string
+  /** The application's events, to type and validate what is emitted. */
+  events?: E
+  /** Called for each message Redis did not take (they are also counted in `stats`). */
+  onError?: (error: Error) => void
+}
+
+export interface EmitterStats {
+  /** Messages Redis accepted. */
+  published: number
+  /** Messages that could not be published. */
+  publishFailures: number
+}
+
+/**
+ * Sends to the clients of a roomcast cluster from any process (a worker, a cron job) through
+ * Redis, with no Fastify and no WebSocket server: the same `to(room).except(id).emit(...)`,
+ * `toUser`, `toConnection` and `broadcast` as `app.roomcast.emitter`, typed and validated by
+ * the same events. Messages are serialized once and published on the nodes' channels; every
+ * node with recipients delivers them.
+ *
+ *   const emitter = new Emitter({ redis, events })
+ *   emitter.to('lobby').emit('chat.message', { from: 'cron', text: 'tick' })
+ *   await emitter.flush()
+ */
+export class Emitter<E extends EventsDefinition = AnyEvents> extends DeliveryApi<E> {
+  readonly keyPrefix: string
+  readonly #publisher: BusPublisher
+
+  constructor(options: EmitterOptions<E>) {
+    if (options === null || typeof options !== 'object' || typeof (options.redis as { duplicate?: unknown } | undefined)?.duplicate !== 'function') {
+      throw new TypeError('roomcast: Emitter needs { redis }: an ioredis Redis or Cluster client')
+    }
+    if (isClusterClient(options.redis) && (options.redis.options.keyPrefix ?? '') !== '') {
+      // ioredis prefixes the channel of SPUBLISH with the client's key prefix; the nodes would never hear it.
+      throw new TypeError('roomcast: the Emitter needs a Cluster client without its own keyPrefix (use the Emitter keyPrefix option)')
+    }
+    const keys = new Keyspace(resolveKeyPrefix(options.keyPrefix))
+    const origin = randomToken()
+    const onError = options.onError
+    const publisher = new BusPublisher(options.redis, { failFastWhenDown: false, onFailure: (err) => onError?.(err) })
+    let sequence = 0
+    super((delivery) => {
+      const channels = keys.deliveryChannels(delivery.target)
+      const text = encodeDelivery(delivery, origin, channels.length > 1 ? ++sequence : undefined)
+      for (const channel of channels) publisher.send(channel, text)
+    }, options.events)
+    this.keyPrefix = keys.prefix
+    this.#publisher = publisher
+  }
+
+  get stats(): EmitterStats {
+    return { published: this.#publisher.published, publishFailures: this.#publisher.failures }
+  }
+
+  /** Resolves when every message emitted so far has been published (or has failed). */
+  flush(): Promise<void> {
+    return this.#publisher.idle()
+  }
+}

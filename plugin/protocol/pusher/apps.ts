@@ -1,0 +1,187 @@
+/**
+ * Pusher apps: the credentials and limits of each, and how to find one by key (WebSocket
+ * path), by id (HTTP API path) or by hub room (hooks and webhooks).
+ */
+import { channelOfRoom } from './channels.js'
+
+/** One Pusher app as configured. Limits default to Pusher's published ones. */
+export interface PusherAppConfig {
+  id: string
+  key: string
+  secret: string
+  /** A disabled app refuses connections with 4003. Default true. */
+  enabled?: boolean
+  /** Allow `client-` events on private and presence channels. Default false. */
+  enableClientMessages?: boolean
+  /** Require `pusher:signin` (or a private/presence subscription) within `userAuthenticationTimeout`, else close 4009. Default false. */
+  enableUserAuthentication?: boolean
+  /** Concurrent connections across the cluster; past it new ones are closed with 4004. Default: unlimited. */
+  maxConnections?: number
+  /** Distinct users per presence channel. Default 100. */
+  maxPresenceMembers?: number
+  /** Largest `user_info` (as JSON) of a presence member, in KiB. Default 1 (Pusher's limit). */
+  maxPresenceMemberSizeKb?: number
+  /** Client events a connection may send per second. Default 10 (Pusher's limit). */
+  maxClientEventsPerSecond?: number
+  /** Largest event payload (client events here, published events in the HTTP API), in KiB. Default 10. */
+  maxEventPayloadKb?: number
+  /** Longest event name. Default 200. */
+  maxEventNameLength?: number
+  /** Longest channel name, prefix included. Default 164 (Pusher's limit). */
+  maxChannelNameLength?: number
+  /** Channels per published event (HTTP API). Default 100. */
+  maxEventChannelsAtOnce?: number
+  /** Events per batch publish (HTTP API). Default 10. */
+  maxEventBatchSize?: number
+  /** How long a cache channel keeps its last event, in seconds. Default 3600. */
+  cacheTtl?: number
+  /**
+   * Prefix that turns this app's channel names into hub room names. Empty or ending in `:`.
+   * Default: empty when the app list holds a single app (its channels are the hub's rooms, so
+   * `app.roomcast.rooms.to('presence-lobby')` and native clients share them), `<id>:` otherwise,
+   * so apps never see each other's channels.
+   */
+  roomPrefix?: string
+}
+
+/** An app with every default applied. `config` is the record as given, for settings other modules read. */
+export interface PusherApp {
+  readonly id: string
+  readonly key: string
+  readonly secret: string
+  readonly enabled: boolean
+  readonly enableClientMessages: boolean
+  readonly enableUserAuthentication: boolean
+  /** -1: unlimited. */
+  readonly maxConnections: number
+  readonly maxPresenceMembers: number
+  readonly maxPresenceMemberSizeKb: number
+  readonly maxClientEventsPerSecond: number
+  readonly maxEventPayloadKb: number
+  readonly maxEventNameLength: number
+  readonly maxChannelNameLength: number
+  readonly maxEventChannelsAtOnce: number
+  readonly maxEventBatchSize: number
+  readonly cacheTtl: number
+  readonly roomPrefix: string
+  readonly config: PusherAppConfig
+}
+
+type Found = PusherAppConfig | null | undefined
+
+/** Apps kept elsewhere (a database): looked up on each connection and each HTTP request. Cache inside if lookups are costly. */
+export interface PusherAppLookup {
+  byKey(key: string): Found | Promise<Found>
+  byId(id: string): Found | Promise<Found>
+}
+
+export function resolveApp(config: PusherAppConfig, defaultPrefix: string): PusherApp {
+  for (const field of ['id', 'key', 'secret'] as const) {
+    if (typeof config[field] !== 'string' || config[field] === '') throw new TypeError(`roomcast: pusher app ${field} must be a non-empty string`)
+  }
+  const roomPrefix = config.roomPrefix ?? defaultPrefix
+  if (roomPrefix !== '' && !roomPrefix.endsWith(':')) {
+    // Channel names never contain ':', so everything after the last ':' of a room is its channel.
+    throw new TypeError(`roomcast: pusher app ${config.id}: roomPrefix must be empty or end with ":"`)
+  }
+  return {
+    id: config.id,
+    key: config.key,
+    secret: config.secret,
+    enabled: config.enabled ?? true,
+    enableClientMessages: config.enableClientMessages ?? false,
+    enableUserAuthentication: config.enableUserAuthentication ?? false,
+    maxConnections: limit(config, 'maxConnections', -1),
+    maxPresenceMembers: limit(config, 'maxPresenceMembers', 100),
+    maxPresenceMemberSizeKb: limit(config, 'maxPresenceMemberSizeKb', 1),
+    maxClientEventsPerSecond: limit(config, 'maxClientEventsPerSecond', 10),
+    maxEventPayloadKb: limit(config, 'maxEventPayloadKb', 10),
+    maxEventNameLength: limit(config, 'maxEventNameLength', 200),
+    maxChannelNameLength: limit(config, 'maxChannelNameLength', 164),
+    maxEventChannelsAtOnce: limit(config, 'maxEventChannelsAtOnce', 100),
+    maxEventBatchSize: limit(config, 'maxEventBatchSize', 10),
+    cacheTtl: limit(config, 'cacheTtl', 3600),
+    roomPrefix,
+    config,
+  }
+}
+
+function limit(config: PusherAppConfig, name: keyof PusherAppConfig, fallback: number): number {
+  const value = config[name] ?? fallback
+  if (typeof value !== 'number' || Number.isNaN(value)) throw new TypeError(`roomcast: pusher app ${config.id}: ${name} must be a number`)
+  return value
+}
+
+/** Finds apps by key, id or room. Static lists are checked once at start-up; lookups on every call. */
+export class AppRegistry {
+  readonly #byKey = new Map<string, PusherApp>()
+  readonly #byId = new Map<string, PusherApp>()
+  readonly #byPrefix = new Map<string, PusherApp>()
+  readonly #lookup: PusherAppLookup | undefined
+
+  constructor(apps: readonly PusherAppConfig[] | PusherAppLookup) {
+    if (!Array.isArray(apps)) {
+      this.#lookup = apps as PusherAppLookup
+      return
+    }
+    const defaultPrefix = (config: PusherAppConfig): string => (apps.length === 1 ? '' : `${config.id}:`)
+    for (const config of apps as readonly PusherAppConfig[]) {
+      const app = resolveApp(config, defaultPrefix(config))
+      if (this.#byKey.has(app.key)) throw new TypeError(`roomcast: two pusher apps have the key ${app.key}`)
+      if (this.#byId.has(app.id)) throw new TypeError(`roomcast: two pusher apps have the id ${app.id}`)
+      if (this.#byPrefix.has(app.roomPrefix)) throw new TypeError(`roomcast: two pusher apps have the room prefix "${app.roomPrefix}"`)
+      this.#byKey.set(app.key, app)
+      this.#byId.set(app.id, app)
+      this.#byPrefix.set(app.roomPrefix, app)
+    }
+  }
+
+  /** Whether apps come from a lookup (so `list()` cannot enumerate them). */
+  get dynamic(): boolean {
+    return this.#lookup !== undefined
+  }
+
+  /** The configured apps; empty for a lookup. */
+  list(): PusherApp[] {
+    return [...this.#byId.values()]
+  }
+
+  async byKey(key: string): Promise<PusherApp | undefined> {
+    if (this.#lookup === undefined) return this.#byKey.get(key)
+    const found = await this.#lookup.byKey(key)
+    return found == null ? undefined : resolveApp(found, `${found.id}:`)
+  }
+
+  async byId(id: string): Promise<PusherApp | undefined> {
+    if (this.#lookup === undefined) return this.#byId.get(id)
+    const found = await this.#lookup.byId(id)
+    return found == null ? undefined : resolveApp(found, `${found.id}:`)
+  }
+
+  /** The room prefix a hub room would have if it were a Pusher channel's room. */
+  static prefixOf(room: string): string {
+    return room.slice(0, room.length - channelOfRoom(room).length)
+  }
+
+  /**
+   * Whether a hub room may be a channel of some app, decided without waiting (hooks must act
+   * in order): a configured prefix for a static list, any `<id>:` prefix for a lookup.
+   */
+  mayOwn(room: string): boolean {
+    const prefix = AppRegistry.prefixOf(room)
+    return this.#lookup === undefined ? this.#byPrefix.has(prefix) : prefix !== ''
+  }
+
+  /** The app and channel behind a hub room, if the room is a Pusher channel. */
+  async forRoom(room: string): Promise<{ app: PusherApp; channel: string } | undefined> {
+    const prefix = AppRegistry.prefixOf(room)
+    const channel = room.slice(prefix.length)
+    if (this.#lookup === undefined) {
+      const app = this.#byPrefix.get(prefix)
+      return app === undefined ? undefined : { app, channel }
+    }
+    if (prefix === '') return undefined
+    const app = await this.byId(prefix.slice(0, -1))
+    return app !== undefined && app.roomPrefix === prefix ? { app, channel } : undefined
+  }
+}

@@ -1,0 +1,94 @@
+/**
+ * Storage for cache channels: the last event published to each, replayed to new subscribers
+ * until its TTL runs out. In memory for one node; in Redis when several nodes must agree.
+ */
+import type { Cluster, Redis } from 'ioredis'
+
+/** One cached event: its name and its payload's JSON text (as in a hub delivery). */
+export interface CachedEvent {
+  event: string
+  data?: string
+}
+
+export interface ChannelCache {
+  get(appId: string, channel: string): Promise<CachedEvent | undefined>
+  set(appId: string, channel: string, event: CachedEvent, ttlSeconds: number): Promise<void>
+}
+
+/** Expired entries are swept when the map grows past this many since the last sweep. */
+const SWEEP_EVERY = 1000
+
+/** The default: a map with expiry times, expired entries dropped on read and swept on growth. */
+export class MemoryChannelCache implements ChannelCache {
+  readonly #entries = new Map<string, { event: CachedEvent; expires: number }>()
+  #sizeAtSweep = 0
+
+  async get(appId: string, channel: string): Promise<CachedEvent | undefined> {
+    const key = cacheKey(appId, channel)
+    const entry = this.#entries.get(key)
+    if (entry === undefined) return undefined
+    if (entry.expires <= Date.now()) {
+      this.#entries.delete(key)
+      return undefined
+    }
+    return entry.event
+  }
+
+  async set(appId: string, channel: string, event: CachedEvent, ttlSeconds: number): Promise<void> {
+    const key = cacheKey(appId, channel)
+    this.#entries.delete(key) // re-insert so iteration order stays oldest-first
+    this.#entries.set(key, { event, expires: Date.now() + ttlSeconds * 1000 })
+    if (this.#entries.size - this.#sizeAtSweep >= SWEEP_EVERY) this.#sweep()
+  }
+
+  #sweep(): void {
+    const now = Date.now()
+    for (const [key, entry] of this.#entries) if (entry.expires <= now) this.#entries.delete(key)
+    this.#sizeAtSweep = this.#entries.size
+  }
+}
+
+export interface RedisChannelCacheOptions {
+  redis: Redis | Cluster
+  /** Key prefix. Default `roomcast:pusher-cache:`. */
+  prefix?: string
+}
+
+/** Cache channels shared by every node: one Redis string per channel with `EX` = the app's TTL. */
+export class RedisChannelCache implements ChannelCache {
+  readonly #redis: Redis | Cluster
+  readonly #prefix: string
+
+  constructor(options: RedisChannelCacheOptions) {
+    this.#redis = options.redis
+    this.#prefix = options.prefix ?? 'roomcast:pusher-cache:'
+  }
+
+  async get(appId: string, channel: string): Promise<CachedEvent | undefined> {
+    const text = await this.#redis.get(this.#prefix + cacheKey(appId, channel))
+    if (text === null) return undefined
+    try {
+      const value = JSON.parse(text) as CachedEvent
+      return typeof value.event === 'string' ? value : undefined
+    } catch {
+      return undefined
+    }
+  }
+
+  async set(appId: string, channel: string, event: CachedEvent, ttlSeconds: number): Promise<void> {
+    await this.#redis.set(this.#prefix + cacheKey(appId, channel), JSON.stringify(event), 'EX', Math.max(1, Math.ceil(ttlSeconds)))
+  }
+}
+
+export function memoryChannelCache(): MemoryChannelCache {
+  return new MemoryChannelCache()
+}
+
+export function redisChannelCache(options: RedisChannelCacheOptions): RedisChannelCache {
+  return new RedisChannelCache(options)
+}
+
+function cacheKey(appId: string, channel: string): string {
+  // Channel names never contain ':', so the app id cannot run into the channel.
+  return `${appId}:${channel}`
+}

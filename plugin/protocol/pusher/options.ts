@@ -1,0 +1,52 @@
+import type { PusherAppConfig, PusherAppLookup } from './apps.js'
+import type { ChannelCache } from './cache.js'
+
+/** The `pusher` option of the plugin: speak the Pusher Channels protocol (pusher-js, Laravel Echo) on `[pathPrefix]/app/:key`. */
+export interface PusherOptions {
+  /** The apps: a list, or a lookup by key and id for apps kept elsewhere. */
+  apps: readonly PusherAppConfig[] | PusherAppLookup
+  /** Prefix of the WebSocket route (and of the HTTP API routes). Default empty: `/app/:key`. */
+  pathPrefix?: string
+  /**
+   * `activity_timeout` told to clients, in seconds: pusher-js pings after this long without a
+   * message. Default 120 (Pusher's recommendation). The server's own pings and the 4201 close
+   * follow the plugin's `heartbeat` option.
+   */
+  activityTimeout?: number
+  /** Time an app with `enableUserAuthentication` gives a connection to sign in, in ms. Default 30 000. */
+  userAuthenticationTimeout?: number
+  /** Channels one connection may be subscribed to. Default 1000. */
+  maxChannelsPerConnection?: number
+  /** Where cache channels keep their last event. Default: in memory (per node); `redisChannelCache` for a cluster. */
+  cache?: ChannelCache
+}
+
+export interface ResolvedPusherOptions {
+  apps: readonly PusherAppConfig[] | PusherAppLookup
+  pathPrefix: string
+  activityTimeout: number
+  userAuthenticationTimeout: number
+  maxChannelsPerConnection: number
+  cache: ChannelCache | undefined
+}
+
+function positive(name: string, value: number): number {
+  if (!Number.isFinite(value) || value <= 0) throw new TypeError(`roomcast: pusher.${name} must be a positive number`)
+  return value
+}
+
+export function resolvePusherOptions(options: PusherOptions): ResolvedPusherOptions {
+  const apps = options.apps
+  const isLookup = !Array.isArray(apps) && typeof (apps as PusherAppLookup).byKey === 'function' && typeof (apps as PusherAppLookup).byId === 'function'
+  if (!Array.isArray(apps) && !isLookup) throw new TypeError('roomcast: pusher.apps must be a list of apps or { byKey, byId }')
+  const pathPrefix = (options.pathPrefix ?? '').replace(/\/+$/, '')
+  if (pathPrefix !== '' && !pathPrefix.startsWith('/')) throw new TypeError('roomcast: pusher.pathPrefix must start with "/"')
+  return {
+    apps,
+    pathPrefix,
+    activityTimeout: Math.ceil(positive('activityTimeout', options.activityTimeout ?? 120)),
+    userAuthenticationTimeout: positive('userAuthenticationTimeout', options.userAuthenticationTimeout ?? 30_000),
+    maxChannelsPerConnection: positive('maxChannelsPerConnection', options.maxChannelsPerConnection ?? 1000),
+    cache: options.cache,
+  }
+}

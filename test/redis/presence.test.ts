@@ -1,0 +1,132 @@
+import { Redis } from 'ioredis'
+import t from 'tap'
+import type { PresenceChange } from '../../plugin/index.js'
+import { startRedis, uniquePrefix, type TestNode } from '../helpers/redis.js'
+import { until, type RawClient } from '../helpers/server.js'
+import { member, startNodes } from './scenarios.js'
+
+type Seen = PresenceChange & { node: string }
+
+/** Records the `presence` hook of every node. */
+function recordPresence(nodes: TestNode[]): Seen[] {
+  const seen: Seen[] = []
+  for (const node of nodes) node.app.roomcast.addHook('presence', (change) => void seen.push({ node: node.nodeId, ...change }))
+  return seen
+}
+
+async function settled(nodes: TestNode[]): Promise<void> {
+  await Promise.all(nodes.map((node) => node.adapter.settled()))
+}
+
+function presenceFrames(client: RawClient): unknown[] {
+  return client.frames.filter((frame) => frame.event === 'presence').map((frame) => frame.data)
+}
+
+t.test('presence is cluster-wide: one join for the first socket anywhere, one leave for the last', async (t) => {
+  const redis = await startRedis()
+  t.teardown(() => redis.stop())
+  const nodes = await startNodes(t, ['a', 'b', 'c'], { redis: () => redis.client(), keyPrefix: uniquePrefix('presence'), presenceEvents: true })
+  const [a, b, c] = nodes as [TestNode, TestNode, TestNode]
+  const seen = recordPresence(nodes)
+
+  const carl = await member(t, c, 'carl', ['p'])
+  const annA = await member(t, a, 'ann', ['p'])
+  await settled(nodes)
+  const annB = await member(t, b, 'ann', ['p'])
+  await settled(nodes)
+  t.same(seen, [
+    { node: 'c', room: 'p', userId: 'carl', action: 'join' },
+    { node: 'a', room: 'p', userId: 'ann', action: 'join' },
+  ], "ann's second socket, on another node, is no new presence")
+
+  t.same((await annA.client.request('leave', { rooms: ['p'] })).data, { left: ['p'] })
+  await settled(nodes)
+  t.equal(seen.length, 2, 'ann is still in the room through her socket on b')
+  t.same((await b.app.roomcast.rooms.users('p')).sort(), ['ann', 'carl'])
+
+  t.same((await annB.client.request('leave', { rooms: ['p'] })).data, { left: ['p'] })
+  await until(() => seen.length === 3, 5_000, 'the leave')
+  await settled(nodes)
+  t.same(seen[2], { node: 'b', room: 'p', userId: 'ann', action: 'leave' }, 'the last socket anywhere: one leave')
+  t.same(await a.app.roomcast.rooms.users('p'), ['carl'])
+
+  // The room's members got the `presence` events once each, wherever they were emitted.
+  await until(() => presenceFrames(carl.client).length === 3, 5_000, 'presence frames')
+  t.same(presenceFrames(carl.client), [
+    { room: 'p', userId: 'carl', action: 'join' },
+    { room: 'p', userId: 'ann', action: 'join' },
+    { room: 'p', userId: 'ann', action: 'leave' },
+  ])
+  t.equal(seen.length, 3)
+})
+
+t.test('a dead node: its users leave within two heartbeat intervals, once, and queries stop waiting for it', async (t) => {
+  const redis = await startRedis()
+  t.teardown(() => redis.stop())
+  const keyPrefix = uniquePrefix('death')
+  const heartbeatInterval = 300
+  const nodes = await startNodes(t, ['a', 'b', 'c'], { redis: () => redis.client(), keyPrefix, heartbeatInterval, requestTimeout: 5_000, presenceEvents: true })
+  const [a, b, c] = nodes as [TestNode, TestNode, TestNode]
+  const seen = recordPresence(nodes)
+  const carl = await member(t, c, 'carl', ['p'])
+  await member(t, b, 'dave', ['p'])
+  await member(t, b, 'erin', ['p'])
+  await member(t, a, 'erin', ['p'])
+  await settled(nodes)
+  t.equal(seen.length, 3, 'carl, dave and erin joined')
+
+  // b crashes: no goodbye, no clean-up, its connections to Redis cut.
+  const diedAt = Date.now()
+  b.adapter.disconnectAbruptly()
+  await until(() => seen.some((change) => change.userId === 'dave' && change.action === 'leave'), 5_000, "dave's leave")
+  // Measured, not asserted (no timing assertions in tests): typically about 1.5 intervals.
+  t.comment(`dave left ${Date.now() - diedAt} ms after b died (heartbeat interval ${heartbeatInterval} ms)`)
+
+  // The clean-up is finished once the claim is released; then every event is in.
+  const probe = new Redis({ host: '127.0.0.1', port: redis.port })
+  t.teardown(() => probe.disconnect())
+  await until(async () => (await probe.zrange(`${keyPrefix}:nodes`, '0', '-1')).every((m) => !m.startsWith('reap:') && !m.endsWith(' b')), 5_000, 'the registry forgets b')
+  await settled([a, c])
+  const leaves = seen.filter((change) => change.action === 'leave')
+  t.equal(leaves.length, 1, 'exactly one leave, emitted by one survivor')
+  t.same({ ...leaves[0], node: 'a or c' }, { node: 'a or c', room: 'p', userId: 'dave', action: 'leave' })
+  t.not(leaves[0]!.node, 'b')
+  t.same((await probe.keys(`${keyPrefix}:presence:*`)).sort(), [`${keyPrefix}:presence:p:carl`, `${keyPrefix}:presence:p:erin`], "b's entries are gone; erin stays through a")
+  t.equal(await probe.exists(`${keyPrefix}:node:*`), 0)
+
+  await until(() => presenceFrames(carl.client).length === 4, 5_000, 'presence frames')
+  t.same(presenceFrames(carl.client)[3], { room: 'p', userId: 'dave', action: 'leave' }, 'the room was told')
+
+  // Once the survivors' registries have dropped b (at their next heartbeat), queries no longer
+  // wait for it (their timeout is 5 s; they answer at once) and miss nobody.
+  await until(() => a.adapter.stats.liveNodes === 1 && c.adapter.stats.liveNodes === 1, 5_000, 'a and c see only each other')
+  const answer = await a.app.roomcast.query({ type: 'roomMembers', room: 'p' })
+  t.same([...answer.answered].sort(), ['a', 'c'])
+  t.same(answer.missing, [])
+  t.same((await a.app.roomcast.rooms.users('p')).sort(), ['carl', 'erin'])
+})
+
+t.test('a node closing cleanly: its users leave at once, and it says goodbye', async (t) => {
+  const redis = await startRedis()
+  t.teardown(() => redis.stop())
+  const keyPrefix = uniquePrefix('goodbye')
+  // A long heartbeat: nothing here may wait for a node to time out.
+  const nodes = await startNodes(t, ['a', 'b'], { redis: () => redis.client(), keyPrefix, heartbeatInterval: 60_000, requestTimeout: 10_000, presenceEvents: true })
+  const [a, b] = nodes as [TestNode, TestNode]
+  const seen = recordPresence(nodes)
+  const carl = await member(t, a, 'carl', ['p'])
+  await member(t, b, 'dave', ['p'])
+  await settled(nodes)
+
+  await b.app.close()
+  t.same(seen.slice(2), [{ node: 'b', room: 'p', userId: 'dave', action: 'leave' }], "dave's leave went out while b shut down")
+  await until(() => presenceFrames(carl.client).length === 3, 5_000, 'presence frames')
+  t.same(presenceFrames(carl.client)[2], { room: 'p', userId: 'dave', action: 'leave' })
+  await until(() => a.adapter.stats.liveNodes === 0, 5_000, 'the goodbye')
+  t.same(await a.app.roomcast.query({ type: 'connectionCount' }), { value: 1, answered: ['a'], missing: [] }, 'queries stop waiting for it at once')
+
+  const probe = new Redis({ host: '127.0.0.1', port: redis.port })
+  t.teardown(() => probe.disconnect())
+  t.same(await probe.zrange(`${keyPrefix}:nodes`, '0', '-1').then((members) => members.map((m) => m.split(' ')[1])), ['a'], 'b left the registry')
+  t.same(await probe.keys(`${keyPrefix}:presence:*`), [`${keyPrefix}:presence:p:carl`])
+})

@@ -1,0 +1,69 @@
+import { Redis } from 'ioredis'
+import t from 'tap'
+import { redisAdapter } from '../../plugin/index.js'
+import type { Delivery, Target } from '../../plugin/index.js'
+import { decodeControl, encodeControl, type ControlMessage } from '../../plugin/adapter/redis/control.js'
+import { Keyspace } from '../../plugin/adapter/redis/keyspace.js'
+import { decodeDelivery, encodeDelivery, WireFormatError } from '../../plugin/adapter/redis/wire.js'
+
+t.test('a delivery crosses the bus as a JSON header, a newline and the payload text untouched', async (t) => {
+  const data = JSON.stringify({ text: 'line one\nline two \u2028 "quoted" \\ é 🎉' })
+  const delivery: Delivery = { target: { kind: 'rooms', rooms: ['lobby', 'a:b{c}'] }, except: ['c1'], event: 'chat', data, protocol: 'native', userId: 42 }
+  const text = encodeDelivery(delivery, 'origin', 7)
+  t.equal(text, '{"o":"origin","k":"r","e":"chat","n":["lobby","a:b{c}"],"x":["c1"],"p":"native","u":42,"m":7}\n' + data, 'the payload is appended, not escaped into a string')
+  t.same(decodeDelivery(text), { origin: 'origin', sequence: 7, delivery })
+
+  const targets: Target[] = [{ kind: 'users', users: ['ann'] }, { kind: 'connections', ids: ['x', 'y'] }, { kind: 'all' }]
+  for (const target of targets) {
+    const plain: Delivery = { target, event: 'ping' }
+    t.same(decodeDelivery(encodeDelivery(plain, 'o')), { origin: 'o', sequence: undefined, delivery: plain }, `${target.kind}, no data`)
+  }
+})
+
+t.test('malformed bus messages are refused with a WireFormatError', async (t) => {
+  const bad = ['', 'not json', '[]', '{"o":"x"}', '{"o":"x","e":"e","k":"z"}', '{"o":"x","e":"e","k":"r","n":"lobby"}', '{"o":"x","e":"e","k":"r","n":[1]}', '{"o":"x","e":"e","k":"a","u":true}', '{"o":"x","e":"e","k":"a","m":"1"}']
+  for (const text of bad) t.throws(() => decodeDelivery(text), WireFormatError, JSON.stringify(text))
+})
+
+t.test('control messages are checked against their schemas', async (t) => {
+  const query: ControlMessage = { t: 'query', id: 'q1', from: 'bus', node: 'a', q: { type: 'join', target: { kind: 'users', users: ['ann'] }, rooms: ['x'] } }
+  t.same(decodeControl(encodeControl(query)), query)
+  t.same(decodeControl(encodeControl({ t: 'answer', id: 'q1', node: 'b', value: [1] })), { t: 'answer', id: 'q1', node: 'b', value: [1] })
+  t.equal(decodeControl('{"t":"query","id":"q","from":"b","node":"a","q":{"type":"drop-tables"}}'), undefined)
+  t.equal(decodeControl('{"t":"hello"}'), undefined)
+  t.equal(decodeControl('nope'), undefined)
+})
+
+t.test('channel and key names cannot collide whatever the names contain', async (t) => {
+  const keys = new Keyspace('app')
+  t.same(keys.deliveryChannels({ kind: 'rooms', rooms: ['x', 'all'] }), ['app:r:x', 'app:r:all'])
+  t.same(keys.deliveryChannels({ kind: 'all' }), ['app:all'])
+  t.equal(keys.interest('user', 'u:1'), 'app:u:u:1')
+  t.not(keys.presence('a:b', 'c'), keys.presence('a', 'b:c'))
+  t.equal(keys.presence('a:b', 'c'), 'app:presence:a%3Ab:c')
+})
+
+t.test('options are checked; an adapter serves one registration; an unused one holds nothing', async (t) => {
+  t.throws(() => redisAdapter({} as never), new TypeError('roomcast: redisAdapter needs { redis }: an ioredis Redis or Cluster client'))
+  t.throws(() => redisAdapter({ redis: {} as never }), new TypeError('roomcast: redisAdapter { redis } must be an ioredis Redis or Cluster client'))
+  const redis = new Redis({ lazyConnect: true })
+  t.throws(() => redisAdapter({ redis, heartbeatInterval: 0 }), new TypeError('roomcast: redisAdapter heartbeatInterval must be a positive number'))
+  t.throws(() => redisAdapter({ redis, keyPrefix: '' }), new TypeError('roomcast: keyPrefix must be a non-empty string'))
+  const adapter = redisAdapter({ redis })
+  t.equal(adapter.keyPrefix, 'roomcast')
+  t.same(adapter.stats, {
+    connected: false,
+    published: 0,
+    publishFailures: 0,
+    received: 0,
+    ownEchoes: 0,
+    duplicates: 0,
+    malformed: 0,
+    presenceFailures: 0,
+    queries: 0,
+    partialAnswers: 0,
+    subscriptions: 0,
+    liveNodes: 0,
+  })
+  await adapter.close()
+})

@@ -25,6 +25,8 @@ function format(value, kind) {
       return `${Math.round(value * 100)}%`
     case 'ms':
       return value < 10 ? value.toFixed(2) : value.toFixed(1)
+    case 'cores':
+      return value.toFixed(2)
     case 'kib':
       return (value / 1024).toFixed(1)
     default:
@@ -80,9 +82,10 @@ function caseTables(results, { headingLevel }) {
       out.push(`${hashes} ${entry.title}\n\nNot run: ${entry.skipped}.`)
       continue
     }
+    const measured = entry.date !== results.date ? ` (measured ${entry.date})` : ''
     for (const variant of entry.variants) {
       const metrics = entry.metrics
-      const lines = [`${hashes} ${entry.title}, ${variant.label}`, '']
+      const lines = [`${hashes} ${entry.title}, ${variant.label}${measured}`, '']
       lines.push(`| server | ${metrics.map((m) => m.label).join(' | ')} |`)
       lines.push(`| --- | ${metrics.map(() => '---').join(' | ')} |`)
       for (const [server, summaries] of Object.entries(variant.servers)) {
@@ -98,19 +101,17 @@ function caseTables(results, { headingLevel }) {
 
 function methodText(results) {
   const { machine, versions, method } = results
-  return [
-    `- Date: ${results.date}. Machine: ${machine.cpu}, ${machine.cores} cores (nproc ${machine.nproc}), ${machine.memoryGiB} GiB RAM, ${machine.os}.`,
+  const lines = [
+    `- Date: ${results.date}. Machine: ${machine.cpu}, ${machine.cores} cores (nproc ${machine.nproc}), ${machine.memoryGiB} GiB RAM, ${machine.os}; shared with other work while measuring ("other load" is the CPU everything else used meanwhile, in cores).`,
     `- Versions: Node ${versions.node}, roomcast ${versions.roomcast}, ws ${versions.ws}, socket.io ${versions.socketio}, fastify ${versions.fastify}.`,
     `- ${method.pinning}`,
-    `- Every figure is the median of ${method.runs} runs with min..max in brackets; each run starts fresh server and generator processes, and the order of the three servers rotates between runs.`,
-    '- Servers: roomcast (this package from `dist/`, in-process adapter, in-band `authenticate`, validated `publish` event, rate limit off), a minimal `ws` server (rooms in a Map, `JSON.stringify` once, `ws.send` per member), Socket.IO 4 (in-memory adapter, `transports: [\'websocket\']`, token in the CONNECT packet checked by a middleware, `join` with an ack). Compression is off everywhere.',
-    `- Load generator: ${method.workers} worker processes holding raw \`ws\` client sockets and speaking each wire protocol directly (roomcast envelopes, the \`ws\` server's JSON, Engine.IO v4 / Socket.IO packets with ping/pong), so the client cost is the same for all three. A delivery is recognised by scanning its bytes for \`"seq":\`, without JSON parsing. The publisher is one more client socket.`,
-    `- Fan-out at saturation: a closed loop keeps ${method.window} messages (about 100 bytes of JSON each) in flight and sends a new one as soon as one has reached every subscriber; counted over ${method.measureSeconds} s after a warm-up. Server CPU is utime+stime from /proc/<pid>/stat over the same window. "Generator CPU" near 100% means the generator, not the server, set the pace; the per-CPU-second figure is the fair comparison then.`,
-    '- Latency: 20 msg/s to 1,000 subscribers for 10 s after a 2 s warm-up; per message, the time from sending to the first and to the last delivery (monotonic clock shared by all processes).',
-    '- Idle memory: 5,000 connections authenticated and joined to one room, server RSS and V8 heap read after forced full GCs (`--expose-gc`), minus the same reading taken after a 200-connection warm-up was closed.',
-    `- Storm: 3,000 connections, ${method.stormConcurrency} handshakes in flight per generator worker; connections/s from the first start to the last confirmed join, p50/p99 per connection of connect → joined.`,
-    '- Figures come from a 2-core virtual machine shared with other work, so absolute numbers move between runs; the ratios between servers measured in the same run are what matters.',
-  ].join('\n')
+    `- Every figure is the median of ${method.runs} runs with min..max in brackets. Each run starts fresh server and generator processes; the order of the servers rotates between runs.`,
+    "- Servers: roomcast (this package from `dist/`, in-process adapter, in-band `authenticate`, a `publish` event validated by its schema and sent on with `rooms.to(room).except(sender).emit`, rate limit off), a minimal `ws` server (rooms in a Map, `JSON.stringify` once, `ws.send` per member), Socket.IO 4 (in-memory adapter, `transports: ['websocket']`, token in the CONNECT packet checked by a middleware, `join` with an ack, `socket.to(room).emit`). Every client sends a token and a user name, waits for the answer, then joins one room. Compression is off everywhere.",
+    `- Load generator: ${method.workers} worker processes holding raw \`ws\` client sockets and speaking each wire protocol directly (roomcast envelopes, the \`ws\` server's JSON, Engine.IO v4 / Socket.IO packets with ping/pong), so the client cost is the same for all servers. A delivery is recognised by scanning its bytes for \`"seq":\`, without parsing JSON. The publisher is one more client socket, in the runner process.`,
+    ...Object.values(results.cases).map((entry) => `- ${entry.title}: ${entry.skipped !== undefined ? `not run: ${entry.skipped}` : entry.method}`),
+  ]
+  lines.push(`- These figures come from a ${machine.cores}-core virtual machine shared with other work, so absolute numbers move between runs; the ratios between servers measured in the same run are what matters.`)
+  return lines.join('\n')
 }
 
 export function renderResultsMarkdown(results) {
@@ -118,7 +119,7 @@ export function renderResultsMarkdown(results) {
     '# roomcast benchmarks',
     '',
     `Generated by \`npm run bench\` (bench/run.mjs, bench/report.mjs) on ${results.date}; do not edit by hand.`,
-    'Figures are from a 2-core shared machine: ratios between servers in the same run are what matters.',
+    `Figures are from a ${results.machine.cores}-core shared machine: the ratios between servers in the same run are what matters.`,
     '',
     '## Targets',
     '',
@@ -147,7 +148,7 @@ export function renderResultsMarkdown(results) {
 
 export function renderReadmeSection(results) {
   return [
-    `Measured on ${results.date} against a minimal \`ws\` server and Socket.IO 4, side by side on a 2-core shared machine (server and load generator pinned to one core each); ratios matter more than absolute figures. Medians of ${results.method.runs} runs, min..max in brackets. Method, versions and how to run: [bench/RESULTS.md](bench/RESULTS.md).`,
+    `Measured on ${results.date} against a minimal \`ws\` server and Socket.IO 4, side by side on a ${results.machine.cores}-core shared machine (server and load generator pinned to separate cores); the ratios matter more than the absolute figures. Medians of ${results.method.runs} runs, min..max in brackets. Method, versions and how to run: [bench/RESULTS.md](bench/RESULTS.md).`,
     '',
     targetTable(results),
     '',

@@ -2,7 +2,9 @@
 //
 //   node bench/run.mjs [--case fanout,latency,memory,storm,cluster] [--runs 3]
 //                      [--servers roomcast,ws,socketio] [--sizes 1000,5000] [--workers 2]
-//                      [--quick] [--profile] [--no-write] [--no-build]
+//                      [--quick] [--profile] [--no-write | --write] [--no-build]
+//
+// --quick: small N, short windows, one run, and nothing written unless --write is given.
 //
 // Each measurement starts fresh server and generator processes; the server is pinned to core 0,
 // the generator (and this process, which holds the publisher) to the others.
@@ -13,10 +15,10 @@ import { cpus, release, totalmem } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import cluster from './cases/cluster.mjs'
-import fanout, { WINDOW } from './cases/fanout.mjs'
+import fanout from './cases/fanout.mjs'
 import latency from './cases/latency.mjs'
 import memory from './cases/memory.mjs'
-import storm, { CONCURRENCY } from './cases/storm.mjs'
+import storm from './cases/storm.mjs'
 import { corePlan, pinSelf } from './lib/proc.mjs'
 import { summarize } from './lib/stats.mjs'
 import { GENERATOR_BOUND, RESULTS_JSON, targets, writeReports } from './report.mjs'
@@ -34,6 +36,7 @@ const { values: args } = parseArgs({
     quick: { type: 'boolean', default: false },
     profile: { type: 'boolean', default: false },
     'no-write': { type: 'boolean', default: false },
+    write: { type: 'boolean', default: false },
     'no-build': { type: 'boolean', default: false },
   },
 })
@@ -69,7 +72,7 @@ const ctx = {
   plan,
   generatorCores: plan.generator === undefined ? 1 : plan.cores - 1,
 }
-const write = !args.quick && !args['no-write']
+const write = args.write || (!args.quick && !args['no-write'])
 
 function shell(command) {
   try {
@@ -117,8 +120,14 @@ function rotate(list, run) {
   return list.map((_, i) => list[(i + run) % list.length])
 }
 
+function describe(sample) {
+  return Object.entries(sample)
+    .map(([key, value]) => `${key}=${Number.isInteger(value) || Math.abs(value) >= 100 ? Math.round(value) : value.toFixed(3)}`)
+    .join(' ')
+}
+
 async function runCase(entry) {
-  const result = { title: entry.title, date: new Date().toISOString().slice(0, 10), metrics: entry.metrics, variants: [] }
+  const result = { title: entry.title, date: new Date().toISOString().slice(0, 10), method: entry.method(ctx), metrics: entry.metrics, variants: [] }
   if (entry.available !== undefined) {
     const availability = await entry.available()
     if (!availability.ok) {
@@ -131,13 +140,27 @@ async function runCase(entry) {
     const samples = Object.fromEntries(caseServers.map((name) => [name, []]))
     const errors = []
     for (let run = 0; run < ctx.runs; run++) {
+      if (entry.measureAll !== undefined) {
+        // The servers are measured together, interleaved (see the case).
+        const started = Date.now()
+        try {
+          const byServer = await entry.measureAll(rotate(caseServers, run), variant, ctx)
+          for (const [kind, sample] of Object.entries(byServer)) {
+            samples[kind].push(sample)
+            console.log(`${entry.name} ${variant.key} ${kind} run ${run + 1}/${ctx.runs} (${((Date.now() - started) / 1000).toFixed(1)} s, all servers): ${describe(sample)}`)
+          }
+        } catch (err) {
+          errors.push(`run ${run + 1}: ${err.message}`)
+          console.error(`${entry.name} ${variant.key} run ${run + 1} failed: ${err.stack ?? err}`)
+        }
+        continue
+      }
       for (const kind of rotate(caseServers, run)) {
         const started = Date.now()
         try {
           const sample = await entry.measure(kind, variant, ctx)
           samples[kind].push(sample)
-          const shown = Object.entries(sample).map(([key, value]) => `${key}=${Number.isInteger(value) || Math.abs(value) >= 100 ? Math.round(value) : value.toFixed(3)}`)
-          console.log(`${entry.name} ${variant.key} ${kind} run ${run + 1}/${ctx.runs} (${((Date.now() - started) / 1000).toFixed(1)} s): ${shown.join(' ')}`)
+          console.log(`${entry.name} ${variant.key} ${kind} run ${run + 1}/${ctx.runs} (${((Date.now() - started) / 1000).toFixed(1)} s): ${describe(sample)}`)
         } catch (err) {
           errors.push(`${kind} run ${run + 1}: ${err.message}`)
           console.error(`${entry.name} ${variant.key} ${kind} run ${run + 1} failed: ${err.stack ?? err}`)
@@ -168,9 +191,6 @@ const results = {
   method: {
     runs: ctx.runs,
     workers: ctx.workers,
-    window: WINDOW,
-    measureSeconds: ctx.quick ? 2 : 5,
-    stormConcurrency: CONCURRENCY,
     pinning:
       plan.server === undefined
         ? 'No CPU pinning (fewer than 2 cores or no taskset): server and generator share the cores.'

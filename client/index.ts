@@ -1,1 +1,29 @@
-export {}
+export { RoomcastClient, type RequestOptions } from './client.js'
+export type {
+  AuthContext,
+  AuthProvider,
+  ReconnectOptions,
+  RoomcastClientOptions,
+} from './options.js'
+export { clientDefaults } from './options.js'
+export type { ClientState } from './state.js'
+export { canTransition } from './state.js'
+export type {
+  ClientEventMap,
+  ClientEventName,
+  ConnectedInfo,
+  DisconnectedInfo,
+  EventHandler,
+  ListenableEvent,
+  MessageMeta,
+  ReconnectingInfo,
+  StateChange,
+} from './events.js'
+export type { ClientTransformFactory, FrameTransform, TransformHandshake } from './transform.js'
+export type { WebSocketConstructor, WebSocketLike } from './socket.js'
+export type { BackoffOptions } from './backoff.js'
+export { CloseCode, ErrorCode, terminalCloseCodes } from '../shared/codes.js'
+export { ClientEvent } from '../shared/client-events.js'
+export { RoomcastError } from '../shared/errors.js'
+export type { ErrorDetail, JoinReply, LeaveReply, PresencePayload } from '../shared/envelope.js'
+export type { EventsDefinition, ToClientData, ToClientEvent, ToServerData, ToServerEvent, ReplyData } from '../shared/events.js'

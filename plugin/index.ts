@@ -17,19 +17,25 @@ export type { Query, QueryResult, QueryResults, ClusterAnswer, RoomMember, NodeI
 export type { EventHandler } from './protocol/native/handlers.js'
 export type { WireCodec, Closing } from './protocol/codec.js'
 export type { PusherOptions } from './protocol/pusher/options.js'
-export { PusherService, type TriggerOptions, type ChannelInfo } from './protocol/pusher/service.js'
+export { PusherService, dataJsonOf, type TriggerOptions, type ChannelInfo } from './protocol/pusher/service.js'
 export { AppRegistry, type PusherApp, type PusherAppConfig, type PusherAppLookup } from './protocol/pusher/apps.js'
 export { PusherCode } from './protocol/pusher/codes.js'
 export {
+  channelOfRoom,
   channelType,
+  checkChannelName,
   isCacheChannel,
+  isHiddenChannel,
   isClientEvent,
   isValidChannelName,
   requiresAuth,
+  roomOf,
   userChannel,
   USER_CHANNEL_PREFIX,
   type ChannelType,
+  type SubscriptionErrorData,
 } from './protocol/pusher/channels.js'
+export { SOCKET_ID } from './protocol/pusher/socket-id.js'
 export { hmacSha256Hex, safeEqual, signChannel, signUser, signWebhook, verifyChannelAuth, verifyUserAuth } from './protocol/pusher/signatures.js'
 export { MemoryChannelCache, RedisChannelCache, memoryChannelCache, redisChannelCache, type ChannelCache, type CachedEvent, type RedisChannelCacheOptions } from './protocol/pusher/cache.js'
 export type { PusherEventMap, PusherEventName, ChannelEvent, MemberEvent, ClientEventInfo, PresenceUserId } from './protocol/pusher/events.js'

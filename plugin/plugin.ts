@@ -7,6 +7,7 @@ import { Hub } from './hub/hub.js'
 import { resolveOptions, type RoomcastOptions } from './options.js'
 import { HandlerRegistry } from './protocol/native/handlers.js'
 import { RoomcastServer } from './server.js'
+import { hangUpLateUpgrades } from './transport/late-upgrades.js'
 import { registerNativeRoute } from './transport/native-route.js'
 import { PusherService } from './protocol/pusher/service.js'
 import { registerPusherRoute } from './transport/pusher-route.js'
@@ -38,12 +39,23 @@ async function roomcast(app: FastifyInstance, opts: RoomcastOptions<RegisteredEv
   const ownsWebsocket = !app.hasDecorator('websocketServer')
   if (!ownsWebsocket) {
     // The application registered @fastify/websocket itself; our hook closes what is left with 1001.
-    app.addHook('preClose', () => hub.shutdown())
+    app.addHook('preClose', () => {
+      hangUpLateUpgrades(app.server)
+      return hub.shutdown()
+    })
+    // Its default preClose runs before ours and closes every socket the ws server tracks without
+    // a code (clients would see 1005 and could not tell a shutdown). Our sockets are closed by the
+    // hub with 1001 instead, so they leave that set as they arrive; the app's own sockets stay.
+    const tracked = app.websocketServer.clients as Set<unknown> | undefined
+    hub.hooks.add('connection', (connection) => {
+      tracked?.delete(connection.writer.ws)
+    })
   } else {
     await app.register(websocket, {
       options: { maxPayload: options.maxPayload, perMessageDeflate: options.compression },
       // Replaces the default, which closes sockets without a code: clients must see 1001.
       preClose(this: FastifyInstance, done) {
+        hangUpLateUpgrades(this.server)
         hub.shutdown().then(
           () => this.websocketServer.close(() => done()),
           (err: unknown) => done(err as Error),

@@ -18,6 +18,8 @@ export default {
       ? { ok: true }
       : { ok: false, reason: 'the built package does not export `redisAdapter` yet, so the two-node case was not run' }
   },
+  method: () =>
+    'two roomcast nodes with `redisAdapter` over a redis-server spawned for the case (`--save \'\' --appendonly no`), nodes and Redis pinned to the server core; the subscribers are split evenly across the nodes and the publisher is on the first node. The fan-out at saturation as above, with server CPU = both nodes + Redis, then the fixed-rate latency.',
   variants: (ctx) => [{ key: `n${ctx.quick ? 200 : 1000}`, label: `N = ${(ctx.quick ? 200 : 1000).toLocaleString('en-US')} over 2 nodes`, n: ctx.quick ? 200 : 1000 }],
   metrics: [
     { key: 'deliveriesPerSec', label: 'deliveries/s', better: 'higher', format: 'int' },

@@ -2,6 +2,7 @@
 // keeps WINDOW messages in flight. Deliveries per second, and per second of server CPU.
 import { FanoutDriver } from '../lib/fanout-driver.mjs'
 import { Generator, openPublisher, Server } from '../lib/harness.mjs'
+import { machineBusySeconds } from '../lib/proc.mjs'
 
 /** Messages in flight: enough that the server always has a message queued behind the one it sends. */
 export const WINDOW = 8
@@ -15,12 +16,13 @@ export function selfCpu() {
 /** The fan-out measurement shared with the cluster case: servers already started, subscribers placed. */
 export async function saturate({ generator, servers, publisherServer, room, activeWorkers, ctx, extraCpu = () => 0 }) {
   const publisher = await openPublisher(publisherServer.kind, publisherServer.port)
-  const driver = new FanoutDriver(generator, publisher, room, activeWorkers)
+  const driver = FanoutDriver.single(generator, publisher, room, activeWorkers)
   const snapshot = async () => ({
     deliveries: await generator.deliveries(),
     t: performance.now(),
     server: servers.reduce((sum, server) => sum + server.cpu(), 0) + extraCpu(),
     generator: generator.cpu() + selfCpu(),
+    machine: machineBusySeconds(),
   })
   try {
     const { before, after } = await driver.saturate({ window: WINDOW, warmupMs: ctx.quick ? 500 : 1500, measureMs: ctx.quick ? 2000 : 5000, snapshot })
@@ -32,6 +34,8 @@ export async function saturate({ generator, servers, publisherServer, room, acti
       deliveriesPerCpuSec: deliveries / serverCpu,
       serverCpuUtil: serverCpu / seconds,
       generatorCpuUtil: (after.generator - before.generator) / seconds / ctx.generatorCores,
+      // Cores' worth of CPU taken by everything else on the machine meanwhile (a shared machine).
+      outsideLoad: Math.max(0, after.machine - before.machine - serverCpu - (after.generator - before.generator)) / seconds,
     }
   } finally {
     driver.close()
@@ -42,12 +46,15 @@ export async function saturate({ generator, servers, publisherServer, room, acti
 export default {
   name: 'fanout',
   title: 'Fan-out at saturation',
+  method: (ctx) =>
+    `one publisher, one room of N subscribers; a closed loop keeps ${WINDOW} messages (about 100 bytes of JSON each) in flight and sends the next as soon as one has reached every subscriber. Counted over ${ctx.quick ? 2 : 5} s after a warm-up; server CPU is utime+stime from /proc/<pid>/stat over the same window. Generator CPU near 100% means the generator, not the server, set the pace: deliveries per server CPU-second is then the figure to compare.`,
   variants: (ctx) => (ctx.sizes ?? (ctx.quick ? [200] : [1000, 5000])).map((n) => ({ key: `n${n}`, label: `N = ${n.toLocaleString('en-US')}`, n })),
   metrics: [
     { key: 'deliveriesPerSec', label: 'deliveries/s', better: 'higher', format: 'int' },
     { key: 'deliveriesPerCpuSec', label: 'deliveries per server CPU-s', better: 'higher', format: 'int' },
     { key: 'serverCpuUtil', label: 'server CPU', better: 'info', format: 'percent' },
     { key: 'generatorCpuUtil', label: 'generator CPU', better: 'info', format: 'percent' },
+    { key: 'outsideLoad', label: 'other load (cores)', better: 'info', format: 'cores' },
   ],
   async measure(kind, variant, ctx) {
     const server = await Server.start(kind, { cores: ctx.plan.server, profile: ctx.profile })

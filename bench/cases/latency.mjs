@@ -1,12 +1,17 @@
-// Case 2: fan-out latency at a fixed rate. N subscribers, RATE messages per second; for each
-// message the time from sending to its first and to its last delivery (any subscriber).
+// Case 2: fan-out latency at a fixed rate. N subscribers per server, RATE messages per second;
+// for each message the time from sending to its first and to its last delivery.
+//
+// All servers run at once, each with its own N subscribers, and the publisher takes turns
+// between them in slices of a quarter second (5 messages): on a shared machine, a stall caused
+// by outside load then falls on every server alike instead of on whichever one was being
+// measured at that moment.
 import { FanoutDriver } from '../lib/fanout-driver.mjs'
 import { Generator, openPublisher, Server } from '../lib/harness.mjs'
 import { percentile } from '../lib/stats.mjs'
 
 export const RATE = 20
 
-/** p50/p99 of first and last delivery, in ms, over the messages a driver completed. */
+/** p50/p99 of first and last delivery, in ms, over completed messages. */
 export function latencies(completed) {
   const first = completed.map((entry) => (entry.first - entry.sent) / 1000)
   const last = completed.map((entry) => (entry.last - entry.sent) / 1000)
@@ -19,12 +24,14 @@ export function latencies(completed) {
   }
 }
 
+const timing = (ctx) => ({ rate: RATE, warmupMs: ctx.quick ? 1000 : 2000, measureMs: ctx.quick ? 3000 : 15_000 })
+
+/** One server's fixed-rate run (the cluster case): subscribers already connected. */
 export async function fixedRate({ generator, publisherServer, room, activeWorkers, ctx }) {
   const publisher = await openPublisher(publisherServer.kind, publisherServer.port)
-  const driver = new FanoutDriver(generator, publisher, room, activeWorkers)
+  const driver = FanoutDriver.single(generator, publisher, room, activeWorkers)
   try {
-    const completed = await driver.fixedRate({ rate: RATE, warmupMs: ctx.quick ? 500 : 2000, measureMs: ctx.quick ? 3000 : 10_000 })
-    return latencies(completed)
+    return latencies(await driver.fixedRate(timing(ctx)))
   } finally {
     driver.close()
     publisher.close()
@@ -34,6 +41,10 @@ export async function fixedRate({ generator, publisherServer, room, activeWorker
 export default {
   name: 'latency',
   title: `Fan-out latency at ${RATE} msg/s`,
+  method: (ctx) => {
+    const { warmupMs, measureMs } = timing(ctx)
+    return `${RATE} msg/s to N subscribers per server for ${measureMs / 1000} s per server after ${warmupMs / 1000} s of warm-up; for each message, the time from sending to its first and to its last delivery (a monotonic clock shared by all processes). All servers run at once with their own subscribers and the publisher takes turns between them in slices of a quarter second (5 messages), so outside load falls on all of them alike. At this rate the generator's work per delivery, not the server's, is most of the last-delivery time.`
+  },
   variants: (ctx) => [{ key: `n${ctx.quick ? 200 : 1000}`, label: `N = ${(ctx.quick ? 200 : 1000).toLocaleString('en-US')}, ${RATE} msg/s`, n: ctx.quick ? 200 : 1000 }],
   metrics: [
     { key: 'firstP50', label: 'first p50 (ms)', better: 'lower', format: 'ms' },
@@ -41,17 +52,31 @@ export default {
     { key: 'lastP50', label: 'last p50 (ms)', better: 'lower', format: 'ms' },
     { key: 'lastP99', label: 'last p99 (ms)', better: 'lower', format: 'ms' },
   ],
-  async measure(kind, variant, ctx) {
-    const server = await Server.start(kind, { cores: ctx.plan.server, profile: ctx.profile })
-    const generator = await Generator.start(ctx.workers, ctx.plan.generator)
+  /** One run for every server at once, interleaved; returns server → sample. */
+  async measureAll(kinds, variant, ctx) {
+    const servers = []
+    const publishers = []
+    let generator
+    let driver
     try {
-      const connected = await generator.connect(kind, server.port, variant.n, 'latency', { concurrency: 50 })
-      if (connected.failed > 0) throw new Error(`${connected.failed} of ${variant.n} subscribers failed: ${connected.firstError}`)
-      const activeWorkers = connected.shares.filter((share) => share > 0).length
-      return await fixedRate({ generator, publisherServer: server, room: 'latency', activeWorkers, ctx })
+      for (const kind of kinds) servers.push(await Server.start(kind, { cores: ctx.plan.server, profile: ctx.profile }))
+      generator = await Generator.start(ctx.workers, ctx.plan.generator)
+      const groups = {}
+      for (const server of servers) {
+        const connected = await generator.connect(server.kind, server.port, variant.n, 'latency', { concurrency: 50, group: server.kind })
+        if (connected.failed > 0) throw new Error(`${server.kind}: ${connected.failed} of ${variant.n} subscribers failed: ${connected.firstError}`)
+        const publisher = await openPublisher(server.kind, server.port)
+        publishers.push(publisher)
+        groups[server.kind] = { publisher, room: 'latency', activeWorkers: connected.shares.filter((share) => share > 0).length }
+      }
+      driver = new FanoutDriver(generator, groups)
+      const completed = await driver.fixedRate(timing(ctx))
+      return Object.fromEntries(kinds.map((kind) => [kind, latencies(completed.filter((entry) => entry.group === kind))]))
     } finally {
-      await generator.stop()
-      await server.stop()
+      driver?.close()
+      for (const publisher of publishers) publisher.close()
+      await generator?.stop()
+      for (const server of servers) await server.stop()
     }
   },
 }

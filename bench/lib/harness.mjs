@@ -84,16 +84,17 @@ export class Generator {
 
   /**
    * Connects `count` sockets of `kind` to `port`, split evenly over the workers, each joined to
-   * `room`. `concurrency` is the number of handshakes in flight per worker. Returns the merged
+   * `room`, all in `group` (the sockets one message goes to). `concurrency` is the number of
+   * handshakes in flight per worker. Returns the merged
    * per-connection times (ms, connect → joined) and the wall-clock span in µs.
    */
-  async connect(kind, port, count, room, { concurrency = 50, user = 'user' } = {}) {
+  async connect(kind, port, count, room, { concurrency = 50, user = 'user', group = 'default' } = {}) {
     const shares = this.workers.map((_, i) => Math.floor(count / this.workers.length) + (i < count % this.workers.length ? 1 : 0))
     const replies = await Promise.all(
       this.workers.map((worker, i) =>
         shares[i] === 0
           ? { opened: 0, failed: 0, times: [], startedAt: Infinity, endedAt: -Infinity }
-          : request(worker, { type: 'connect', protocol: kind, port, count: shares[i], room, user: `${user}-w${i}`, concurrency }, 600_000),
+          : request(worker, { type: 'connect', protocol: kind, port, count: shares[i], room, user: `${user}-w${i}`, concurrency, group }, 600_000),
       ),
     )
     const failed = replies.reduce((sum, reply) => sum + reply.failed, 0)

@@ -48,6 +48,13 @@ export function cpuSeconds(pid) {
   return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS
 }
 
+/** CPU seconds all processes on the machine have used so far (busy time over every core, from /proc/stat). */
+export function machineBusySeconds() {
+  const fields = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0].trim().split(/\s+/).slice(1).map(Number)
+  const [user, nice, system, , , irq, softirq, steal] = fields
+  return (user + nice + system + irq + softirq + (steal ?? 0)) / CLOCK_TICKS
+}
+
 /** Resident set size in bytes. */
 export function rssBytes(pid) {
   return Number(statFields(pid)[21]) * PAGE_SIZE

@@ -1,19 +1,21 @@
-// One load-generator process: holds many sockets of one protocol, driven by the runner over IPC.
+// One load-generator process: holds many sockets, driven by the runner over IPC.
 //
-//   connect { protocol, port, count, room, user, concurrency }  → connected { opened, failed, times }
+//   connect { protocol, port, count, room, user, concurrency, group } → connect { opened, failed, times }
 //   counts                                                       → counts { deliveries }
 //   close                                                        → close {}
 //
-// While connected, every delivery is counted; when all of this worker's sockets have received
-// message `seq`, the worker reports `done { seq, first, last }` (monotonic µs of its first and
-// last receipt), batched once per event-loop turn.
+// While connected, every delivery is counted; when all of this worker's sockets of a group have
+// received message `seq`, the worker reports `done { seq, first, last }` (monotonic µs of its
+// first and last receipt), batched once per event-loop turn. A group is the set of sockets one
+// message goes to (one server's room, or one room spread over a cluster's nodes).
 import { nowMicros, openJoined, protocols } from './protocols.mjs'
 
 const SEQ = Buffer.from('"seq":')
 const TIME = Buffer.from('"t":')
 
-let protocol
 let sockets = []
+/** group → sockets of this worker in it */
+const groupSizes = new Map()
 let deliveries = 0
 /** seq → { count, first, last } for messages not yet received by every socket. */
 const pending = new Map()
@@ -38,7 +40,7 @@ function flushDone() {
 function onDelivery(data) {
   const at = data.indexOf(SEQ)
   if (at < 0) {
-    protocol.keepAlive(this, data)
+    this.benchProtocol.keepAlive(this, data)
     return
   }
   const now = nowMicros()
@@ -50,15 +52,15 @@ function onDelivery(data) {
     pending.set(seq, entry)
   }
   entry.last = now
-  if (++entry.count === sockets.length) {
+  if (++entry.count === groupSizes.get(this.benchGroup)) {
     pending.delete(seq)
     if (doneBatch.length === 0) setImmediate(flushDone)
     doneBatch.push([seq, entry.sent, entry.first, entry.last])
   }
 }
 
-async function connect({ protocol: name, port, count, room, user, concurrency }) {
-  protocol = protocols[name]
+async function connect({ protocol: name, port, count, room, user, concurrency, group }) {
+  const protocol = protocols[name]
   const times = new Float64Array(count)
   let opened = 0
   let failed = 0
@@ -72,6 +74,9 @@ async function connect({ protocol: name, port, count, room, user, concurrency })
       try {
         const socket = await openJoined(protocol, port, `${user}-${index}`, room)
         times[index] = (nowMicros() - begin) / 1000
+        socket.benchGroup = group
+        socket.benchProtocol = protocol
+        groupSizes.set(group, (groupSizes.get(group) ?? 0) + 1)
         socket.on('message', onDelivery)
         sockets.push(socket)
         opened++
@@ -93,6 +98,7 @@ async function closeAll() {
     socket.terminate()
   }))
   sockets = []
+  groupSizes.clear()
   pending.clear()
   await Promise.all(closing)
 }

@@ -58,6 +58,12 @@ export class Hub<E extends EventsDefinition = AnyEvents> implements ConnectionHo
   #accepting = true
   /** Running drains, told of every removal so they end as soon as their connections are gone. */
   readonly #drains = new Set<(removed: Connection<E>) => void>()
+  /**
+   * Protocols that track presence keys of their own through the adapter (Pusher: its members
+   * and channel occupancy). A claim that returns true takes a transition the adapter found
+   * itself (a dead node's members), so it never reaches the `presence` hook.
+   */
+  readonly presenceClaims: Array<(change: PresenceChange) => boolean> = []
 
   constructor(options: HubOptions, adapter: Adapter, log: FastifyBaseLogger) {
     this.nodeId = options.nodeId
@@ -315,6 +321,7 @@ export class Hub<E extends EventsDefinition = AnyEvents> implements ConnectionHo
    * users of a node that died, transitions missed while Redis was unreachable).
    */
   presenceChanged(change: PresenceChange): void {
+    for (const claim of this.presenceClaims) if (claim(change)) return
     const { room, userId, action } = change
     this.hooks.run('presence', { room, userId, action })
     if (this.options.presenceEvents) {

@@ -1,6 +1,6 @@
 import Fastify, { type FastifyInstance } from 'fastify'
 import WebSocket from 'ws'
-import roomcast, { type RoomcastOptions } from '../../plugin/index.js'
+import roomcast, { type RegisteredEvents, type RoomcastOptions } from '../../plugin/index.js'
 import type { EventsDefinition } from '../../shared/index.js'
 
 /** A real Fastify server with the plugin, listening on a random loopback port. */
@@ -9,7 +9,8 @@ export async function startServer<E extends EventsDefinition>(
   setup?: (app: FastifyInstance) => void | Promise<void>,
 ): Promise<{ app: FastifyInstance; url: string; port: number }> {
   const app = Fastify({ logger: false })
-  await app.register(roomcast, options as RoomcastOptions)
+  // Tests register servers with events of their own, whatever the program's RoomcastTypes say.
+  await app.register(roomcast, options as unknown as RoomcastOptions<RegisteredEvents>)
   if (setup !== undefined) await setup(app)
   await app.listen({ port: 0, host: '127.0.0.1' })
   const address = app.server.address()
@@ -182,4 +183,14 @@ export async function connectMany(
   auth?: (index: number) => unknown,
 ): Promise<Array<{ client: RawClient; connected: Frame }>> {
   return Promise.all(Array.from({ length: count }, (_, index) => connect(url, auth?.(index))))
+}
+
+/** Resolves like `promise`, or rejects with `message` if it takes longer than `ms`; leaves no timer behind. */
+export async function within<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  try {
+    return await Promise.race([promise, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(message)), ms)))])
+  } finally {
+    clearTimeout(timer)
+  }
 }

@@ -8,7 +8,7 @@ function answerHeartbeats(client: RawClient): void {
   })
 }
 
-const heartbeat = { interval: 40, timeout: 120 }
+const heartbeat = { interval: 40, timeout: 200 }
 
 t.test('event mode: a client that answers stays, a silent one is closed 4002 and leaves every room', async (t) => {
   const disconnects: Array<{ id: string; code: number; reason: string }> = []

@@ -3,7 +3,7 @@ import websocket from '@fastify/websocket'
 import Fastify from 'fastify'
 import t from 'tap'
 import roomcast from '../../plugin/index.js'
-import { RawClient, connect, connectMany, delay, startServer } from '../helpers/server.js'
+import { RawClient, connect, connectMany, delay, startServer, within } from '../helpers/server.js'
 
 const shutdown = { code: 1001, reason: 'server shutting down' }
 
@@ -55,7 +55,7 @@ t.test('closeGracePeriod: a client that never answers the close handshake is cut
   // The client stops reading: it never sees the close frame, so it never answers it.
   ;(client.ws as unknown as { _socket: Socket })._socket.pause()
   // ws's own close timeout is 30 s; the grace period must cut well before that.
-  await Promise.race([app.close(), delay(5000).then(() => Promise.reject(new Error('shutdown waited for the silent client')))])
+  await within(app.close(), 5000, 'shutdown waited for the silent client')
   t.equal(silent!.writer.ws.readyState, silent!.writer.ws.CLOSED, 'the server side socket is gone')
   t.same(await polite.whenClosed(), shutdown)
   ;(client.ws as unknown as { _socket: Socket })._socket.resume()
@@ -63,7 +63,7 @@ t.test('closeGracePeriod: a client that never answers the close handshake is cut
   t.equal(closed.code, 1001, 'the close frame was sent before the cut')
 })
 
-t.test('upgrades that arrive while closing get no socket, even from a client that never hangs up', async (t) => {
+t.test('upgrades that arrive while closing get no socket, even from a client that never hangs up', { timeout: 10_000 }, async (t) => {
   const { app, url, port } = await startServer({ closeGracePeriod: 300 })
   const { client } = await connect(url)
   t.teardown(() => client.close())
@@ -90,15 +90,18 @@ t.test('upgrades that arrive while closing get no socket, even from a client tha
   t.equal(app.roomcast.connections.count(), 0)
 })
 
-t.test('the app registered @fastify/websocket itself: roomcast sockets still close with 1001', async (t) => {
+t.test('the app registered @fastify/websocket itself: roomcast sockets still close with 1001', { timeout: 10_000 }, async (t) => {
   const app = Fastify({ logger: false })
   await app.register(websocket)
   await app.register(roomcast, { closeGracePeriod: 500 })
+  app.get('/own', { websocket: true }, () => {})
   await app.listen({ port: 0, host: '127.0.0.1' })
   const port = (app.server.address() as { port: number }).port
   const clients = await connectMany(`ws://127.0.0.1:${port}/ws`, 3)
-  t.teardown(() => clients.forEach(({ client }) => client.close()))
+  const own = await RawClient.open(`ws://127.0.0.1:${port}/own`)
+  t.teardown(() => [own, ...clients.map(({ client }) => client)].forEach((client) => client.close()))
   await app.close()
   for (const { client } of clients) t.same(await client.whenClosed(), shutdown)
   t.equal(app.roomcast.connections.count(), 0)
+  t.same(await own.whenClosed(), { code: 1005, reason: '' }, "the app's own sockets are still closed by its own preClose")
 })

@@ -1,6 +1,6 @@
 import t from 'tap'
 import WebSocket from 'ws'
-import { RawClient } from '../helpers/server.js'
+
 import { APP, nextText, rawPusher, startPusherServer } from './helpers.js'
 
 /** Opens a socket and resolves with every frame text and the close code and reason. */
@@ -155,4 +155,41 @@ t.test('the hub disconnect of a Pusher connection maps to 4009 with pusher:error
   t.same(client.all('pusher:error'), [{ event: 'pusher:error', data: { code: 4009, message: 'disconnected by the server' } }])
 })
 
-void RawClient
+
+
+t.test('apps from a lookup get their own room namespace; two apps never share a channel', async (t) => {
+  const apps = [APP, { id: 'other-id', key: 'other-key', secret: 'other-secret' }]
+  const lookups: string[] = []
+  const server = await startPusherServer({
+    pusher: {
+      apps: {
+        byKey: async (key: string) => {
+          lookups.push(key)
+          return apps.find((app) => app.key === key)
+        },
+        byId: (id: string) => apps.find((app) => app.id === id),
+      },
+    },
+  })
+  t.teardown(() => server.app.close())
+  const first = await rawPusher(server.url())
+  const second = await rawPusher(server.url('other-key'))
+  t.teardown(() => [first, second].forEach(({ client }) => client.close()))
+  t.same(lookups, [APP.key, 'other-key'])
+  for (const { client } of [first, second]) {
+    client.send({ event: 'pusher:subscribe', data: { channel: 'news' } })
+    await client.next('pusher_internal:subscription_succeeded')
+  }
+  const pusher = server.app.roomcast.pusher!
+  const app = (await pusher.apps.byId(APP.id))!
+  t.equal(pusher.room(app, 'news'), 'app-id:news', 'a lookup app defaults to the "<id>:" prefix')
+  t.same((await server.app.roomcast.rooms.list()).sort(), ['app-id:news', 'other-id:news'])
+  await pusher.trigger(APP.id, ['news'], 'only-first', {})
+  server.app.roomcast.rooms.to('other-id:news').emit('only-second', {})
+  t.same(await first.client.next('only-first'), { event: 'only-first', channel: 'news', data: '{}' }, 'the channel field carries the name without the prefix')
+  t.same(await second.client.next('only-second'), { event: 'only-second', channel: 'news', data: '{}' })
+  await pusher.trigger('other-id', ['news'], 'marker', {})
+  await second.client.next('marker')
+  t.equal(second.client.all('only-first').length, 0)
+  t.equal(first.client.all('only-second').length, 0)
+})

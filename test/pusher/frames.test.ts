@@ -62,7 +62,7 @@ t.test('channel names: length and characters, anchored prefixes', async (t) => {
   t.equal((await client.next('pusher:subscription_error')).data.status, 4009, 'another user channel is refused')
   // Only an anchored prefix makes a channel private: this one is public.
   client.send({ event: 'pusher:subscribe', data: { channel: 'my-private-room' } })
-  t.equal((await client.next('pusher_internal:subscription_succeeded')).channel as string, 'my-private-room')
+  t.equal(((await client.next('pusher_internal:subscription_succeeded')) as PusherFrame).channel, 'my-private-room')
   t.equal(client.all('pusher:subscription_error').length, 3)
 })
 
@@ -91,7 +91,7 @@ t.test('private and encrypted channels: HMAC of socket_id:channel, AuthError oth
   const encrypted = sdk.authorizeChannel(socketId, 'private-encrypted-x')
   t.ok(encrypted.shared_secret, 'the SDK hands the browser a shared secret; the server never sees it')
   client.send({ event: 'pusher:subscribe', data: { channel: 'private-encrypted-x', auth: encrypted.auth } })
-  t.equal((await client.next('pusher_internal:subscription_succeeded')).channel as string, 'private-encrypted-x')
+  t.equal(((await client.next('pusher_internal:subscription_succeeded')) as PusherFrame).channel, 'private-encrypted-x')
 })
 
 t.test('presence: members double-encoded, member_added/removed deduplicated by user, ids keep their JSON type', async (t) => {

@@ -1,10 +1,17 @@
+import { createRequire } from 'node:module'
 import type { FastifyInstance } from 'fastify'
 import Pusher from 'pusher'
-import PusherClient from 'pusher-js'
 import type { Options as PusherClientOptions } from 'pusher-js'
 import WebSocket from 'ws'
 import type { PusherAppConfig, RoomcastOptions } from '../../plugin/index.js'
 import { RawClient, startServer, type Frame } from '../helpers/server.js'
+
+/**
+ * pusher-js's Node build is CommonJS whose `module.exports` is the class itself, while its
+ * typings describe an ES default export; require it so that the value and the type agree.
+ */
+type PusherClient = import('pusher-js').default
+const PusherClient = createRequire(import.meta.url)('pusher-js') as typeof import('pusher-js').default
 
 /**
  * faye-websocket (bundled in pusher-js's Node build) arms a 30 s close timer even when asked to

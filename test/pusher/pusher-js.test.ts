@@ -169,8 +169,9 @@ t.test('pusher-js stops on a disabled app and at the connection quota', async (t
 
   const disabled = pusherJs(server, {}, off)
   t.teardown(() => disabled.disconnect())
-  const disabledError = once<{ data: { code: number } }>(disabled.connection, 'error')
-  t.equal((await disabledError).data.code, 4003)
+  // A refusal during the handshake comes wrapped: { type: 'WebSocketError', error: { type: 'PusherError', data } }.
+  const disabledError = once<{ error: { data: { code: number; message: string } } }>(disabled.connection, 'error')
+  t.same((await disabledError).error.data, { code: 4003, message: 'The app is not enabled.' })
   await whenState(disabled, 'disconnected')
 
   const first = pusherJs(server, {}, small)
@@ -178,8 +179,8 @@ t.test('pusher-js stops on a disabled app and at the connection quota', async (t
   await connected(first)
   const second = pusherJs(server, {}, small)
   t.teardown(() => second.disconnect())
-  const quotaError = once<{ data: { code: number; message: string } }>(second.connection, 'error')
-  t.same((await quotaError).data, { code: 4004, message: 'The current concurrent connections quota has been reached.' })
+  const quotaError = once<{ error: { data: { code: number; message: string } } }>(second.connection, 'error')
+  t.same((await quotaError).error.data, { code: 4004, message: 'The current concurrent connections quota has been reached.' })
   await whenState(second, 'disconnected')
   t.equal(first.connection.state, 'connected')
 })

@@ -130,3 +130,42 @@ t.test('a node closing cleanly: its users leave at once, and it says goodbye', a
   t.same(await probe.zrange(`${keyPrefix}:nodes`, '0', '-1').then((members) => members.map((m) => m.split(' ')[1])), ['a'], 'b left the registry')
   t.same(await probe.keys(`${keyPrefix}:presence:*`), [`${keyPrefix}:presence:p:carl`])
 })
+
+t.test('a node declared dead that was alive after all comes back and re-announces its users', async (t) => {
+  const redis = await startRedis()
+  t.teardown(() => redis.stop())
+  const keyPrefix = uniquePrefix('undead')
+  const probe = new Redis({ host: '127.0.0.1', port: redis.port })
+  t.teardown(() => probe.disconnect())
+  // a heartbeats often, b rarely: when b's entry looks expired, a is the one to reap it.
+  const [a] = await startNodes(t, ['a'], { redis: () => redis.client(), keyPrefix, heartbeatInterval: 200, presenceEvents: true })
+  const [b] = await startNodes(t, ['b'], { redis: () => redis.client(), keyPrefix, heartbeatInterval: 2_000, presenceEvents: true })
+  const nodes = [a!, b!]
+  await until(() => a!.adapter.stats.liveNodes === 1 && b!.adapter.stats.liveNodes === 1, 5_000, 'the nodes see each other')
+  const seen = recordPresence(nodes)
+  const carl = await member(t, a!, 'carl', ['p'])
+  await member(t, b!, 'dave', ['p'])
+  await settled(nodes)
+
+  // b stalls long enough to look dead (its entry expires); a reaps it.
+  const [entry] = (await probe.zrange(`${keyPrefix}:nodes`, '0', '-1')).filter((m) => m.endsWith(' b'))
+  await probe.zadd(`${keyPrefix}:nodes`, '0', entry!)
+  await until(() => seen.some((c) => c.userId === 'dave' && c.action === 'leave'), 5_000, "dave's leave")
+  await until(() => seen.filter((c) => c.userId === 'dave').length === 3, 5_000, "dave's join again")
+  await settled(nodes)
+  t.same(seen.filter((c) => c.userId === 'dave'), [
+    { node: 'b', room: 'p', userId: 'dave', action: 'join' },
+    { node: 'a', room: 'p', userId: 'dave', action: 'leave' },
+    { node: 'b', room: 'p', userId: 'dave', action: 'join' },
+  ], 'the survivor emitted the leave; b, back under a new incarnation, emitted the join again')
+  await until(() => presenceFrames(carl.client).length === 4, 5_000, 'presence frames')
+  t.same(presenceFrames(carl.client).slice(2), [
+    { room: 'p', userId: 'dave', action: 'leave' },
+    { room: 'p', userId: 'dave', action: 'join' },
+  ])
+  const members = await probe.zrange(`${keyPrefix}:nodes`, '0', '-1')
+  t.equal(members.filter((m) => m.endsWith(' b')).length, 1, 'b is registered again, once')
+  t.not(members.find((m) => m.endsWith(' b')), entry, 'under a new incarnation')
+  await until(() => a!.adapter.stats.liveNodes === 1, 5_000, 'a counts on b again')
+  t.same(await a!.app.roomcast.rooms.users('p').then((users) => users.sort()), ['carl', 'dave'])
+})

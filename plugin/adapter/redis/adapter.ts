@@ -8,7 +8,7 @@ import { RecentMessages } from './dedupe.js'
 import { Keyspace } from './keyspace.js'
 import { resolveRedisAdapterOptions, type RedisAdapterOptions, type ResolvedRedisAdapterOptions } from './options.js'
 import { OutageLog } from './outage-log.js'
-import { PresenceStore, type ResyncOptions } from './presence.js'
+import { PresenceStore } from './presence.js'
 import { BusPublisher } from './publisher.js'
 import { NodeRegistry, randomToken, type NodeMember } from './registry.js'
 import { RequestBroker } from './requests.js'
@@ -60,8 +60,10 @@ export class RedisAdapter implements Adapter {
   #timer: NodeJS.Timeout | undefined
   #sequence = 0
   #closing: Promise<void> | undefined
-  /** The re-announcement after this node found itself declared dead, while it runs. */
-  #reincarnation: Promise<void> | undefined
+  /** The previous incarnation, after this node found its registry entry gone, until it knows why. */
+  #unverified: string | undefined
+  /** The re-announcement of this node's presence, while it runs. */
+  #recovery: Promise<void> | undefined
   readonly #counters = { received: 0, ownEchoes: 0, duplicates: 0, malformed: 0, presenceFailures: 0 }
 
   constructor(options: RedisAdapterOptions) {
@@ -101,9 +103,8 @@ export class RedisAdapter implements Adapter {
       departed: (nodeId) => this.#attached?.requests.departed(nodeId),
       claimed: (dead) => void this.#cleanUpAfter(dead),
       reincarnated: (previous) => {
-        this.#reincarnation = this.#reincarnated(previous).finally(() => {
-          this.#reincarnation = undefined
-        })
+        this.#unverified = previous
+        this.#recover()
       },
       failed: (err) => this.#outages.failed('heartbeat', err),
     })
@@ -151,7 +152,9 @@ export class RedisAdapter implements Adapter {
     if (this.#state !== 'attached') return
     this.#timer = setInterval(() => {
       this.#recent.rotate()
-      void registry.beat()
+      void registry.beat().then(() => {
+        if (this.#unverified !== undefined) this.#recover()
+      })
     }, this.#options.heartbeatInterval / 2)
   }
 
@@ -199,14 +202,21 @@ export class RedisAdapter implements Adapter {
     if (this.#state === 'attached' || this.#state === 'closing') this.#subscriptions.remove(this.#keys.interest(kind, name))
   }
 
+  /**
+   * Decided by Redis. While Redis is unreachable it resolves false (counted, logged once per
+   * outage); the change is kept and replayed when Redis is back, and its event emitted then.
+   */
   async trackPresence(room: string, userId: string, action: 'join' | 'leave'): Promise<boolean> {
     const attached = this.#attached
     if (attached === undefined || this.#state === 'crashed' || this.#state === 'closed') return false
     try {
-      return await attached.presence.track(room, userId, action)
+      const transition = await attached.presence.track(room, userId, action)
+      this.#outages.recovered('presence update')
+      return transition
     } catch (err) {
       this.#counters.presenceFailures++
-      throw err
+      this.#outages.failed('presence update', err as Error, { room, userId, action })
+      return false
     }
   }
 
@@ -340,43 +350,53 @@ export class RedisAdapter implements Adapter {
     const attached = this.#attached
     if (attached === undefined || this.#state !== 'attached') return
     await attached.registry.beat()
-    // A beat that found this node's entry gone re-announces presence itself, in the right mode.
-    if (this.#reincarnation !== undefined) await this.#reincarnation
-    else await this.#resyncPresence()
-    await this.#publisher.publish(this.#keys.control, encodeControl({ t: 'hello', node: attached.node.nodeId, from: this.#busId }))
+    this.#recover()
+    await this.#recovery
+  }
+
+  /** Starts re-announcing this node's presence (coalesced with a run in progress). */
+  #recover(): void {
+    this.#recovery ??= this.#reannounce().finally(() => {
+      this.#recovery = undefined
+    })
   }
 
   /**
-   * This node's registry entry was gone. Either another node declared it dead and cleaned up
-   * (its users' `leave`s went out, so their `join`s are due again), or Redis lost its data
-   * (nobody saw them leave: re-announce them quietly).
+   * When this node's registry entry was gone, first finds out why: another node declared it
+   * dead and cleaned up (its users' `leave`s went out, so their `join`s are due again), or
+   * Redis lost its data (nobody saw them leave: re-announce them quietly). Then brings Redis
+   * up to date and says hello.
    */
-  async #reincarnated(previous: string): Promise<void> {
+  async #reannounce(): Promise<void> {
     const attached = this.#attached
-    if (attached === undefined) return
-    let reaped = false
+    if (attached === undefined || this.#state !== 'attached') return
+    const previous = this.#unverified
+    if (previous !== undefined) {
+      let reaped: boolean
+      try {
+        reaped = await attached.presence.wasReaped(previous)
+      } catch (err) {
+        this.#outages.failed('presence resync', err as Error)
+        return // tried again on the next heartbeat
+      }
+      this.#unverified = undefined
+      if (reaped) attached.presence.forgetAnnouncements()
+      attached.node.log.warn(
+        { previous, incarnation: attached.registry.incarnation, reaped },
+        reaped
+          ? 'roomcast: redis adapter: this node had been declared dead; re-announcing its presence'
+          : "roomcast: redis adapter: Redis lost this node's state; re-announcing its presence",
+      )
+    }
     try {
-      reaped = await attached.presence.wasReaped(previous)
+      await attached.presence.resync()
+      if (previous !== undefined) await attached.presence.retire(previous)
+      this.#outages.recovered('presence resync')
     } catch (err) {
       this.#outages.failed('presence resync', err as Error)
       return
     }
-    attached.node.log.warn(
-      { previous, incarnation: attached.registry.incarnation, reaped },
-      reaped
-        ? 'roomcast: redis adapter: this node had been declared dead; re-announcing its presence'
-        : 'roomcast: redis adapter: Redis lost this node\'s state; re-announcing its presence',
-    )
-    await this.#resyncPresence({ quietForAnnounced: !reaped })
-  }
-
-  async #resyncPresence(options?: ResyncOptions): Promise<void> {
-    try {
-      await this.#attached?.presence.resync(options)
-      this.#outages.recovered('presence resync')
-    } catch (err) {
-      this.#outages.failed('presence resync', err as Error)
-    }
+    await this.#publisher.publish(this.#keys.control, encodeControl({ t: 'hello', node: attached.node.nodeId, from: this.#busId }))
   }
 
   async #cleanUpAfter(dead: NodeMember): Promise<void> {

@@ -33,18 +33,13 @@ interface Pair {
   userId: string
 }
 
-/** A pair this node holds, and whether Redis has it (its `join` was decided and emitted if due). */
+/**
+ * A pair this node holds, and whether it has been announced: Redis took it and its `join` was
+ * emitted if due. A pair Redis lost although it was announced (a restart without persistence)
+ * is re-announced quietly: nobody saw it leave, so a `join` would be a duplicate.
+ */
 interface LocalPair extends Pair {
   announced: boolean
-}
-
-export interface ResyncOptions {
-  /**
-   * Redis lost this node's entries without anyone emitting `leave`s for them (a restart without
-   * persistence): re-announce the pairs Redis had taken before without emitting `join`s again.
-   * Pairs that joined or left while Redis was away still emit theirs.
-   */
-  quietForAnnounced: boolean
 }
 
 /** Pairs are stored as the JSON text of `[room, userId]`: unambiguous whatever the names contain. */
@@ -123,9 +118,12 @@ export class PresenceStore {
     }
   }
 
-  /** Makes this incarnation's entries in Redis match the mirror; emits the transitions that result. */
-  resync(options: ResyncOptions = { quietForAnnounced: false }): Promise<void> {
-    this.#resync ??= this.#reconcile(options).finally(() => {
+  /**
+   * Makes this incarnation's entries in Redis match the mirror, emitting the transitions that
+   * were missed: `join`s of pairs never announced, `leave`s of pairs that left meanwhile.
+   */
+  resync(): Promise<void> {
+    this.#resync ??= this.#reconcile().finally(() => {
       this.#resync = undefined
     })
     return this.#resync
@@ -137,16 +135,25 @@ export class PresenceStore {
    * its users' `leave`s went out and that their `join`s are due again.
    */
   async cleanUp(dead: NodeMember): Promise<void> {
-    const record = this.#keys.presenceRecord(dead.incarnation)
+    await this.retire(dead.incarnation)
+    await this.#commands.set(this.#keys.reapedMark(dead.incarnation), '1', 'PX', REAPED_MARK_TTL)
+  }
+
+  /**
+   * Removes whatever an old incarnation still has in Redis, emitting the `leave`s that result.
+   * This node calls it for its own previous incarnation once it has re-announced itself, in
+   * case an update still in flight under the old one landed after the clean-up.
+   */
+  async retire(incarnation: string): Promise<void> {
+    const record = this.#keys.presenceRecord(incarnation)
     const pairs = await this.#commands.smembers(record)
     await inBatches(pairs, async (text) => {
       const pair = parsePair(text)
       if (pair === undefined) return
-      const left = await EXIT.run(this.#connection, [this.#keys.presence(pair.room, pair.userId)], [dead.incarnation])
+      const left = await EXIT.run(this.#connection, [this.#keys.presence(pair.room, pair.userId)], [incarnation])
       if (left === 1) this.#events.changed({ room: pair.room, userId: pair.userId, action: 'leave' })
     })
     await this.#commands.del(record)
-    await this.#commands.set(this.#keys.reapedMark(dead.incarnation), '1', 'PX', REAPED_MARK_TTL)
   }
 
   /** Whether the clean-up after this incarnation ran (see `cleanUp`). */
@@ -174,6 +181,11 @@ export class PresenceStore {
     }
   }
 
+  /** Another node declared this one dead and emitted its users' `leave`s: every pair must be announced anew. */
+  forgetAnnouncements(): void {
+    for (const pair of this.#local.values()) pair.announced = false
+  }
+
   /** Forgets the mirror without touching Redis (an abrupt stop: the entries stay for the reaper). */
   forget(): void {
     this.#local.clear()
@@ -191,14 +203,14 @@ export class PresenceStore {
     return left
   }
 
-  async #reconcile(options: ResyncOptions): Promise<void> {
+  async #reconcile(): Promise<void> {
     await Promise.allSettled([...this.#inFlight])
     const incarnation = this.#incarnation()
     const remote = new Set(await this.#commands.smembers(this.#keys.presenceRecord(incarnation)))
     const missing = [...this.#local.entries()].filter(([key]) => !remote.has(key))
     const stale = [...remote].filter((key) => !this.#local.has(key))
     await inBatches(missing, async ([key, pair]) => {
-      const quiet = options.quietForAnnounced && pair.announced
+      const quiet = pair.announced
       const entered = await this.#enter(key, pair.room, pair.userId, incarnation)
       pair.announced = true
       if (entered && !quiet) this.#events.changed({ room: pair.room, userId: pair.userId, action: 'join' })

@@ -2,7 +2,8 @@
  * Storage for cache channels: the last event published to each, replayed to new subscribers
  * until its TTL runs out. In memory for one node; in Redis when several nodes must agree.
  */
-import type { Cluster, Redis } from 'ioredis'
+import type { Redis } from 'ioredis'
+import type { RedisClient } from '../../adapter/redis/connection.js'
 
 /** One cached event: its name and its payload's JSON text (as in a hub delivery). */
 export interface CachedEvent {
@@ -49,18 +50,20 @@ export class MemoryChannelCache implements ChannelCache {
 }
 
 export interface RedisChannelCacheOptions {
-  redis: Redis | Cluster
+  /** The application's ioredis client (`Redis` or `Cluster`); used as is, never closed. */
+  redis: RedisClient
   /** Key prefix. Default `roomcast:pusher-cache:`. */
   prefix?: string
 }
 
 /** Cache channels shared by every node: one Redis string per channel with `EX` = the app's TTL. */
 export class RedisChannelCache implements ChannelCache {
-  readonly #redis: Redis | Cluster
+  /** Only GET and SET are used, whose replies are the same in every ioredis reply mapping. */
+  readonly #redis: Pick<Redis, 'get' | 'set'>
   readonly #prefix: string
 
   constructor(options: RedisChannelCacheOptions) {
-    this.#redis = options.redis
+    this.#redis = options.redis as unknown as Pick<Redis, 'get' | 'set'>
     this.#prefix = options.prefix ?? 'roomcast:pusher-cache:'
   }
 

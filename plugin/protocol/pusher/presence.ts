@@ -20,9 +20,9 @@ export interface PresenceMember {
 /** Pusher's limit on user id length. */
 const MAX_USER_ID_LENGTH = 128
 
-/** Members are told apart by the text of their id: the `hash` of a member list is keyed by it. */
+/** Members are told apart by their id's JSON, so the adapter's key gives back its JSON type. */
 export function memberKey(userId: PresenceUserId): string {
-  return String(userId)
+  return JSON.stringify(userId)
 }
 
 /** Parses and checks `channel_data`; a string error is a bad request, an object a limit. */
@@ -39,7 +39,7 @@ export function parseMember(channelData: string, maxInfoBytes: number): Presence
   const { user_id: userId, user_info: userInfo } = parsed as { user_id?: unknown; user_info?: unknown }
   const validId = (typeof userId === 'string' && userId !== '') || (typeof userId === 'number' && Number.isFinite(userId))
   if (!validId) return { type: 'ServerError', error: 'channel_data must contain a user_id (a string or a number).', status: 4302 }
-  if (memberKey(userId).length > MAX_USER_ID_LENGTH) {
+  if (String(userId).length > MAX_USER_ID_LENGTH) {
     return { type: 'LimitReached', error: `The user_id is longer than ${MAX_USER_ID_LENGTH} characters.`, status: 4301 }
   }
   const member: PresenceMember = { user_id: userId }
@@ -69,9 +69,9 @@ export function distinctMembers(members: readonly RoomMember[]): Map<string, Pre
 export function presenceData(members: ReadonlyMap<string, PresenceMember>): string {
   const ids: PresenceUserId[] = []
   const hash: Record<string, unknown> = {}
-  for (const [key, member] of members) {
+  for (const member of members.values()) {
     ids.push(member.user_id)
-    hash[key] = member.user_info ?? null
+    hash[String(member.user_id)] = member.user_info ?? null
   }
   return JSON.stringify({ presence: { ids, hash, count: ids.length } })
 }
@@ -143,10 +143,35 @@ export class PresenceTracker {
       (err: unknown) => this.#onError(err, room),
     )
   }
+
+  /**
+   * A transition the adapter found by itself for one of our keys: the members of a node that
+   * died leave, and transitions it could not decide while its store was unreachable arrive late.
+   * `localInfo` finds a joining member's info among this node's connections.
+   */
+  discovered(room: string, adapterKey: string, action: 'join' | 'leave', localInfo: (key: string) => PresenceMember | undefined): void {
+    const key = adapterKey.slice(PRESENCE_KEY.length)
+    let userId: unknown
+    try {
+      userId = JSON.parse(key)
+    } catch {
+      return
+    }
+    if (typeof userId !== 'string' && typeof userId !== 'number') return
+    if (action === 'leave') {
+      const member: PresenceMember = { user_id: userId }
+      this.#publish({ target: { kind: 'rooms', rooms: [room] }, event: 'pusher_internal:member_removed', data: JSON.stringify(member), protocol: PUSHER_PROTOCOL })
+      this.#onChange(room, member, action)
+      return
+    }
+    const member = localInfo(key) ?? { user_id: userId }
+    this.#publish({ target: { kind: 'rooms', rooms: [room] }, event: 'pusher_internal:member_added', data: JSON.stringify(member), protocol: PUSHER_PROTOCOL })
+    this.#onChange(room, member, action)
+  }
 }
 
-/** Adapter presence keys of Pusher members start with a NUL, which no hub user id has in practice. */
-const PRESENCE_KEY = '\u0000pusher-member:'
+/** Adapter presence keys of Pusher members: a NUL (no real user id has one) and the id's JSON. */
+export const PRESENCE_KEY = '\u0000pusher-member:'
 
 /** The adapter presence key that stands for "this node has a subscriber" (occupied / vacated). */
 export const OCCUPANCY_KEY = '\u0000pusher-occupied'

@@ -16,7 +16,7 @@ import { PusherCode, PusherMessage } from './codes.js'
 import { PUSHER_PROTOCOL } from './codec.js'
 import { PusherEvents, type PusherEventMap, type PusherEventName } from './events.js'
 import type { ResolvedPusherOptions } from './options.js'
-import { distinctMembers, isMember, OCCUPANCY_KEY, PresenceTracker, type PresenceMember } from './presence.js'
+import { distinctMembers, isMember, memberKey, OCCUPANCY_KEY, PRESENCE_KEY, PresenceTracker, type PresenceMember } from './presence.js'
 import { PusherSession } from './session.js'
 
 export interface TriggerOptions {
@@ -59,6 +59,7 @@ export class PusherService {
     })
     hub.hooks.add('join', (connection, room) => this.#joined(connection, room))
     hub.hooks.add('leave', (connection, room) => this.#left(connection, room))
+    hub.presenceClaims.push((change) => this.#claim(change.room, change.userId, change.action))
   }
 
   /** Listens for channel events (the webhook events): occupied, vacated, member added/removed, client events, cache misses. */
@@ -192,6 +193,30 @@ export class PusherService {
         if (owner !== undefined) this.events.emit(name, owner)
       })
       .catch((err: unknown) => this.#hub.log.warn({ err, room }, 'roomcast: pusher occupancy tracking failed'))
+  }
+
+  /** Transitions the adapter found itself for our keys (a dead node's members and channels). */
+  #claim(room: string, key: string, action: 'join' | 'leave'): boolean {
+    if (key === OCCUPANCY_KEY) {
+      const name = action === 'join' ? 'channel_occupied' : 'channel_vacated'
+      if (this.events.has(name)) {
+        this.apps.forRoom(room).then(
+          (owner) => {
+            if (owner !== undefined) this.events.emit(name, owner)
+          },
+          (err: unknown) => this.#hub.log.warn({ err, room }, 'roomcast: pusher app lookup failed'),
+        )
+      }
+      return true
+    }
+    if (!key.startsWith(PRESENCE_KEY)) return false
+    this.#presence.discovered(room, key, action, (wanted) => {
+      for (const member of this.#hub.answer({ type: 'roomMembers', room })) {
+        if (isMember(member.info) && memberKey(member.info.user_id) === wanted) return member.info
+      }
+      return undefined
+    })
+    return true
   }
 
   #memberChanged(room: string, member: PresenceMember, action: 'join' | 'leave'): void {

@@ -50,6 +50,12 @@ export class Hub<E extends EventsDefinition = AnyEvents> implements ConnectionHo
   readonly hooks: Hooks<E>
   readonly adapter: Adapter
   readonly options: HubOptions
+  /**
+   * Rooms that clients may not join by their own `join` request, only through a protocol's own
+   * authorization or the server API (Pusher's private, presence and internal `#` channels, when
+   * they share the room namespace with native clients).
+   */
+  reservedRoom: ((room: string) => boolean) | undefined
   readonly connections = new Map<string, Connection<E>>()
   readonly #rooms = new Map<string, Set<Connection<E>>>()
   readonly #users = new Map<string, Set<Connection<E>>>()
@@ -241,6 +247,11 @@ export class Hub<E extends EventsDefinition = AnyEvents> implements ConnectionHo
         return [...(this.#users.get(query.userId) ?? [])].map((connection) => connection.id)
       case 'rooms':
         return [...this.#rooms.keys()]
+      case 'roomSizes': {
+        const sizes: Record<string, number> = {}
+        for (const [room, members] of this.#rooms) if (room.startsWith(query.prefix)) sizes[room] = members.size
+        return sizes
+      }
       case 'connectionCount':
         return this.connections.size
       case 'nodes':
@@ -248,7 +259,8 @@ export class Hub<E extends EventsDefinition = AnyEvents> implements ConnectionHo
       case 'join':
       case 'leave':
       case 'disconnect': {
-        const affected = [...this.#resolve(query.target)]
+        // Only authenticated connections can be in rooms, so only they count for join/leave.
+        const affected = [...this.#resolve(query.target)].filter((connection) => query.type === 'disconnect' || connection.authenticated)
         for (const connection of affected) {
           if (query.type === 'join') this.join(connection, query.rooms)
           else if (query.type === 'leave') this.leave(connection, query.rooms)

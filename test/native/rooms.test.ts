@@ -295,3 +295,15 @@ t.test('members, size, list and users (distinct users); a room empties when its 
   await ann2.client.request('leave', { rooms: ['r'] })
   t.same(await app.roomcast.rooms.list(), [])
 })
+
+t.test('a server-side join does not count a connection that has not authenticated', async (t) => {
+  const { app, url } = await startServer({ authenticate: () => ({ userId: 'u' }) })
+  t.teardown(() => app.close())
+  const client = await RawClient.open(url)
+  t.teardown(() => client.close())
+  await until(() => app.roomcast.connections.count() === 1)
+  const [pending] = [...app.roomcast.connections]
+  t.equal(await app.roomcast.rooms.join(pending!.id, 'lobby'), 0)
+  t.equal(pending!.rooms.size, 0)
+  t.equal(await app.roomcast.rooms.size('lobby'), 0)
+})

@@ -181,7 +181,9 @@ export class NativeSession<E extends EventsDefinition> {
     }
     const connection = this.#connection
     const names = [...new Set(data.rooms)]
-    const requested = names.filter((room) => !connection.rooms.has(room))
+    const wanted = names.filter((room) => !connection.rooms.has(room))
+    const reserved = this.#hub.reservedRoom
+    const requested = reserved === undefined ? wanted : wanted.filter((room) => !reserved(room))
     this.#checkRoomLimit(requested)
     let allowed = requested
     const authorize = this.#options.authorizeJoin
@@ -190,7 +192,7 @@ export class NativeSession<E extends EventsDefinition> {
       allowed = verdict === true ? requested : verdict === false ? [] : requested.filter((room) => verdict.includes(room))
     }
     if (connection.state !== 'authenticated') throw new Reply(ErrorCode.Disconnected, 'the connection closed')
-    const refused = requested.filter((room) => !allowed.includes(room))
+    const refused = wanted.filter((room) => !allowed.includes(room))
     if (allowed.length === 0 && refused.length > 0) {
       throw new Reply(ErrorCode.JoinRefused, `not allowed to join ${refused.join(', ')}`)
     }

@@ -3,6 +3,7 @@ import type { FastifyRequest } from 'fastify'
 import type { AnyEvents, EventsDefinition } from '../shared/events.js'
 import type { AdapterOption } from './adapter/adapter.js'
 import type { Connection, Identity } from './hub/connection.js'
+import type { EncryptionMode } from './protocol/native/encryption.js'
 import type { HeartbeatOptions } from './hub/hub.js'
 import { resolvePusherOptions, type PusherOptions, type ResolvedPusherOptions } from './protocol/pusher/options.js'
 import type { BackpressureOptions } from './transport/socket-writer.js'
@@ -60,6 +61,14 @@ export interface RoomcastOptions<E extends EventsDefinition = AnyEvents> {
   /** Send `presence` events to a room's members when a user enters or leaves it. Default false. */
   presenceEvents?: boolean
   /**
+   * End-to-end encryption of each connection's frames (ECDH P-256 → HKDF-SHA256 → AES-256-GCM,
+   * see the README). `optional`: clients may encrypt; `required`: a client that does not
+   * complete the key exchange within `authTimeout` is closed with 4010. Default `off`.
+   */
+  encryption?: EncryptionMode
+  /** Encryptions started per event-loop turn during fan-out to encrypted members. Default 256. */
+  encryptionBatchSize?: number
+  /**
    * permessage-deflate. Off by default: compressed sockets cannot share pre-built frames, so
    * every recipient costs a compression; turn on only for small fan-outs of large messages.
    */
@@ -86,6 +95,8 @@ export interface ResolvedOptions<E extends EventsDefinition> {
   rateLimit: RateLimitOptions | false
   backpressure: BackpressureOptions
   presenceEvents: boolean
+  encryption: EncryptionMode
+  encryptionBatchSize: number
   compression: boolean
   closeGracePeriod: number
   nodeId: string
@@ -95,6 +106,12 @@ export interface ResolvedOptions<E extends EventsDefinition> {
 function positive(name: string, value: number): number {
   if (!Number.isFinite(value) || value <= 0) throw new TypeError(`roomcast: ${name} must be a positive number`)
   return value
+}
+
+function encryptionMode(mode: EncryptionMode | undefined): EncryptionMode {
+  if (mode === undefined) return 'off'
+  if (mode !== 'off' && mode !== 'optional' && mode !== 'required') throw new TypeError("roomcast: encryption must be 'off', 'optional' or 'required'")
+  return mode
 }
 
 export function resolveOptions<E extends EventsDefinition>(options: RoomcastOptions<E>): ResolvedOptions<E> {
@@ -129,6 +146,8 @@ export function resolveOptions<E extends EventsDefinition>(options: RoomcastOpti
       policy: options.backpressure?.policy ?? 'drop',
     },
     presenceEvents: options.presenceEvents ?? false,
+    encryption: encryptionMode(options.encryption),
+    encryptionBatchSize: positive('encryptionBatchSize', options.encryptionBatchSize ?? 256),
     compression: options.compression ?? false,
     closeGracePeriod: positive('closeGracePeriod', options.closeGracePeriod ?? 2_000),
     nodeId: options.nodeId ?? randomUUID(),

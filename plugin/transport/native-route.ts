@@ -9,6 +9,7 @@ import type { Refusal, ResolvedOptions } from '../options.js'
 import { nativeCodec } from '../protocol/native/codec.js'
 import type { HandlerRegistry } from '../protocol/native/handlers.js'
 import { NativeSession } from '../protocol/native/session.js'
+import { EncryptionQueue } from '../protocol/native/encryption-queue.js'
 import { byteLengthOf, limitIncomingPayload } from './payload-limit.js'
 import { SocketWriter } from './socket-writer.js'
 import { releaseUpgradeLeftovers } from './upgrade-leftovers.js'
@@ -52,6 +53,7 @@ export function registerNativeRoute<E extends EventsDefinition>(
   ownsWebsocket = false,
 ): void {
   const identities = new WeakMap<FastifyRequest, Identity>()
+  const encryptionQueue = options.encryption === 'off' ? undefined : new EncryptionQueue(options.encryptionBatchSize)
   app.route({
     method: 'GET',
     url: options.path,
@@ -73,7 +75,7 @@ export function registerNativeRoute<E extends EventsDefinition>(
         host: hub,
         events: options.events,
       })
-      const session = new NativeSession(hub, options, handlers, connection)
+      const session = new NativeSession(hub, options, handlers, connection, encryptionQueue)
       hub.register(connection)
       limitIncomingPayload(socket, options.maxPayload)
       releaseUpgradeLeftovers(socket, request, ownsWebsocket)

@@ -49,6 +49,11 @@ export class SecureChannel {
     return done
   }
 
+  /** Resolves once every frame passed to `send` so far has been written. */
+  idle(): Promise<void> {
+    return this.#sendTail.then(() => undefined)
+  }
+
   /**
    * Checks and decrypts one frame's data; resolves in arrival order. Rejects with an
    * `E2EError` on a malformed, replayed, reordered or tampered frame; after a rejection the

@@ -10,6 +10,9 @@ import type { ResolvedOptions } from '../../options.js'
 import { nativeFrame } from './codec.js'
 import type { HandlerRegistry } from './handlers.js'
 import { RateWindow } from './rate-limit.js'
+import { ConnectionEncryption, isKeyExchangeHello } from './encryption.js'
+import type { EncryptionQueue } from './encryption-queue.js'
+import { E2EError } from '../../../shared/e2e/index.js'
 
 const envelopeValidator = validatorFor(Envelope)
 const roomsValidator = validatorFor(RoomsRequest)
@@ -29,8 +32,16 @@ export class NativeSession<E extends EventsDefinition> {
   readonly #rate: RateWindow | undefined
   #authTimer: NodeJS.Timeout | undefined
   #authenticating = false
+  readonly #encryptionQueue: EncryptionQueue | undefined
+  /** Set when the client starts a key exchange; `established` once it completed. */
+  #encryption: ConnectionEncryption<E> | undefined
+  /** With `encryption: 'required'`, the pre-upgrade identity waits here for the handshake. */
+  #deferredIdentity: Identity | undefined
+  /** An encryption violation was found: the connection is closing and reads nothing more. */
+  #violated = false
 
-  constructor(hub: Hub<E>, options: ResolvedOptions<E>, handlers: HandlerRegistry<E>, connection: Connection<E>) {
+  constructor(hub: Hub<E>, options: ResolvedOptions<E>, handlers: HandlerRegistry<E>, connection: Connection<E>, encryptionQueue?: EncryptionQueue) {
+    this.#encryptionQueue = encryptionQueue
     this.#hub = hub
     this.#options = options
     this.#handlers = handlers
@@ -40,6 +51,15 @@ export class NativeSession<E extends EventsDefinition> {
 
   /** Starts the session: authenticated at once when the request already was, else waits for `authenticate`. */
   start(preIdentity: Identity | undefined): void {
+    if (this.#options.encryption === 'required') {
+      // Nothing, not even `connected`, goes out in plaintext: authentication waits for the handshake.
+      this.#deferredIdentity = preIdentity
+      this.#authTimer = setTimeout(() => {
+        if (this.#encryption?.established === true) this.#connection.close(CloseCode.AuthTimeout, 'authentication timed out')
+        else this.#connection.close(CloseCode.EncryptionRequired, 'encryption handshake not completed')
+      }, this.#options.authTimeout)
+      return
+    }
     if (preIdentity !== undefined || this.#options.authenticate === undefined) {
       void this.#completeAuth(preIdentity ?? {}, undefined)
       return
@@ -56,7 +76,7 @@ export class NativeSession<E extends EventsDefinition> {
 
   receive(raw: RawData, isBinary: boolean): void {
     const connection = this.#connection
-    if (connection.state === 'closing' || connection.state === 'closed') return
+    if (this.#violated || connection.state === 'closing' || connection.state === 'closed') return
     const now = Date.now()
     connection.lastSeen = now
     if (this.#rate !== undefined && !this.#rate.take(now)) {
@@ -69,12 +89,43 @@ export class NativeSession<E extends EventsDefinition> {
       connection.close(CloseCode.UnsupportedData, 'binary frames are not supported')
       return
     }
+    const message = this.#parse(rawToString(raw))
+    if (message === undefined) return
+    const encryption = this.#encryption
+    if (encryption?.established === true) {
+      if (message.event !== SystemEvent.Encrypted || typeof message.data !== 'string') {
+        this.#encryptionViolation('plaintext frame after the key exchange')
+        return
+      }
+      encryption.open(message.data).then(
+        (text) => this.#receiveDecrypted(text),
+        (err: unknown) => this.#encryptionViolation(err instanceof E2EError ? err.message : 'the encrypted frame was rejected'),
+      )
+      return
+    }
+    switch (message.event) {
+      case SystemEvent.KeyExchange:
+        this.#onKeyExchange(message.data, message.id)
+        return
+      case SystemEvent.Encrypted:
+        this.#sendError(message.id, { code: ErrorCode.EncryptionFailed, message: 'no key exchange has completed', event: message.event })
+        return
+    }
+    if (this.#options.encryption === 'required' && message.event !== SystemEvent.Heartbeat) {
+      this.#sendError(message.id, { code: ErrorCode.EncryptionFailed, message: 'complete the key exchange first', event: message.event })
+      return
+    }
+    this.#dispatch(message)
+  }
+
+  /** Parses and checks one frame's text; answers bad input itself and returns undefined. */
+  #parse(text: string): Envelope | undefined {
     let message: unknown
     try {
-      message = JSON.parse(rawToString(raw))
+      message = JSON.parse(text)
     } catch {
       this.#rejectInput(undefined, { code: ErrorCode.BadJson, message: 'the frame is not valid JSON' })
-      return
+      return undefined
     }
     if (!envelopeValidator.check(message)) {
       const id = recoverId(message)
@@ -83,9 +134,62 @@ export class NativeSession<E extends EventsDefinition> {
         message: 'the frame is not an envelope { event, data?, id? }',
         details: envelopeValidator.errors(message),
       })
+      return undefined
+    }
+    return message
+  }
+
+  #receiveDecrypted(text: string): void {
+    const state = this.#connection.state
+    if (this.#violated || state === 'closing' || state === 'closed') return
+    const message = this.#parse(text)
+    if (message === undefined) return
+    if (message.event === SystemEvent.KeyExchange || message.event === SystemEvent.Encrypted) {
+      this.#encryptionViolation('a key exchange or nested encrypted frame inside the encrypted channel')
       return
     }
     this.#dispatch(message)
+  }
+
+  #onKeyExchange(data: unknown, id: number | undefined): void {
+    if (this.#options.encryption === 'off' || this.#encryptionQueue === undefined) {
+      this.#sendError(id, { code: ErrorCode.EncryptionFailed, message: 'encryption is not enabled on this server', event: SystemEvent.KeyExchange })
+      return
+    }
+    if (this.#encryption !== undefined) {
+      this.#encryptionViolation('a second key exchange')
+      return
+    }
+    if (!isKeyExchangeHello(data)) {
+      this.#sendError(id, { code: ErrorCode.EncryptionFailed, message: 'key-exchange expects { version: 1, publicKey, nonce }', event: SystemEvent.KeyExchange })
+      return
+    }
+    const encryption = new ConnectionEncryption(this.#connection, this.#encryptionQueue)
+    this.#encryption = encryption
+    encryption.accept(data, id).then(
+      () => {
+        const connection = this.#connection
+        if (connection.state !== 'authenticating' || this.#options.encryption !== 'required') return
+        if (this.#deferredIdentity !== undefined || this.#options.authenticate === undefined) {
+          void this.#completeAuth(this.#deferredIdentity ?? {}, undefined)
+        }
+      },
+      (err: unknown) => {
+        this.#hub.log.warn({ err, connectionId: this.#connection.id }, 'roomcast: key exchange failed')
+        this.#encryptionViolation('the key exchange failed')
+      },
+    )
+  }
+
+  /** Tampered, replayed, reordered or plaintext frames: refused, never handed to the app. */
+  #encryptionViolation(message: string): void {
+    const connection = this.#connection
+    if (this.#violated || connection.state === 'closing' || connection.state === 'closed') return
+    this.#violated = true
+    this.#rejectInput(undefined, { code: ErrorCode.EncryptionFailed, message })
+    // The error travels encrypted; close once it has left, so the client learns why.
+    const drained = this.#encryption?.drained() ?? Promise.resolve()
+    void drained.then(() => connection.close(CloseCode.EncryptionViolation, message))
   }
 
   #dispatch(envelope: Envelope): void {

@@ -19,6 +19,11 @@ import { SecureChannel } from './secure-channel.js'
  * connection yields different keys and every frame of the recording fails to authenticate.
  */
 export const E2E_VERSION = 1
+/**
+ * A client that will encrypt adds `e2e=1` to the WebSocket URL's query, so that a server in
+ * `optional` mode holds everything (even `connected`) until the key exchange is done.
+ */
+export const E2E_QUERY_PARAMETER = 'e2e'
 const NONCE_BYTES = 16
 const CURVE: EcKeyImportParams = { name: 'ECDH', namedCurve: 'P-256' }
 

@@ -206,3 +206,19 @@ function flipLastByte(sealed: string): string {
   bytes[bytes.length - 1]! ^= 0x80
   return btoa(String.fromCharCode(...bytes))
 }
+
+t.test('optional mode: a client that announces e2e=1 gets nothing in plaintext before its key exchange', async (t) => {
+  const server = await startServer({ encryption: 'optional' })
+  t.teardown(() => server.app.close())
+  const client = await EncryptedRawClient.open(server.url + '?e2e=1')
+  t.teardown(() => client.close())
+  const reply = await client.handshake()
+  t.equal(client.raw.frames[0], reply, 'the key exchange reply is the first frame')
+  const connected = await client.next('connected')
+  t.equal(connected.data.connectionId, reply.data.connectionId)
+
+  // Without the announcement an optional server greets at once, in plaintext.
+  const { client: plain, connected: greeting } = await connect(server.url)
+  t.teardown(() => plain.close())
+  t.equal(greeting.event, 'connected')
+})

@@ -12,7 +12,7 @@ import type { HandlerRegistry } from './handlers.js'
 import { RateWindow } from './rate-limit.js'
 import { ConnectionEncryption, isKeyExchangeHello } from './encryption.js'
 import type { EncryptionQueue } from './encryption-queue.js'
-import { E2EError } from '../../../shared/e2e/index.js'
+import { E2EError, E2E_QUERY_PARAMETER } from '../../../shared/e2e/index.js'
 
 const envelopeValidator = validatorFor(Envelope)
 const roomsValidator = validatorFor(RoomsRequest)
@@ -51,7 +51,7 @@ export class NativeSession<E extends EventsDefinition> {
 
   /** Starts the session: authenticated at once when the request already was, else waits for `authenticate`. */
   start(preIdentity: Identity | undefined): void {
-    if (this.#options.encryption === 'required') {
+    if (this.#mustEncrypt) {
       // Nothing, not even `connected`, goes out in plaintext: authentication waits for the handshake.
       this.#deferredIdentity = preIdentity
       this.#authTimer = setTimeout(() => {
@@ -111,7 +111,7 @@ export class NativeSession<E extends EventsDefinition> {
         this.#sendError(message.id, { code: ErrorCode.EncryptionFailed, message: 'no key exchange has completed', event: message.event })
         return
     }
-    if (this.#options.encryption === 'required' && message.event !== SystemEvent.Heartbeat) {
+    if (this.#mustEncrypt && message.event !== SystemEvent.Heartbeat) {
       this.#sendError(message.id, { code: ErrorCode.EncryptionFailed, message: 'complete the key exchange first', event: message.event })
       return
     }
@@ -169,7 +169,7 @@ export class NativeSession<E extends EventsDefinition> {
     encryption.accept(data, id).then(
       () => {
         const connection = this.#connection
-        if (connection.state !== 'authenticating' || this.#options.encryption !== 'required') return
+        if (connection.state !== 'authenticating' || !this.#mustEncrypt) return
         if (this.#deferredIdentity !== undefined || this.#options.authenticate === undefined) {
           void this.#completeAuth(this.#deferredIdentity ?? {}, undefined)
         }
@@ -179,6 +179,18 @@ export class NativeSession<E extends EventsDefinition> {
         this.#encryptionViolation('the key exchange failed')
       },
     )
+  }
+
+  /**
+   * Whether this connection must encrypt before anything else: always in `required` mode, and
+   * in `optional` mode when the client announced it will (`?e2e=1` on the URL), so that not even
+   * `connected` goes out in plaintext ahead of its key exchange.
+   */
+  get #mustEncrypt(): boolean {
+    const mode = this.#options.encryption
+    if (mode === 'required') return true
+    if (mode === 'off') return false
+    return (this.#connection.request.query as Record<string, unknown> | undefined)?.[E2E_QUERY_PARAMETER] === '1'
   }
 
   /** Tampered, replayed, reordered or plaintext frames: refused, never handed to the app. */

@@ -24,6 +24,8 @@ import { summarize } from './lib/stats.mjs'
 import { GENERATOR_BOUND, RESULTS_JSON, targets, writeReports } from './report.mjs'
 
 const CASES = { fanout, latency, memory, storm, cluster }
+/** Outside CPU use (in cores) from which a case's figures get a note. */
+const OUTSIDE_LOAD_NOTE = 0.5
 const SERVERS = ['roomcast', 'ws', 'socketio']
 
 const { values: args } = parseArgs({
@@ -62,6 +64,8 @@ const servers = args.servers.split(',').map((name) => name.trim())
 for (const name of servers) if (!SERVERS.includes(name)) throw new Error(`unknown server "${name}"`)
 
 const plan = corePlan()
+// Read before pinning: nproc counts only the cores this process may run on.
+const machineInfo = machine()
 pinSelf(plan.generator)
 const ctx = {
   quick: args.quick,
@@ -176,6 +180,10 @@ async function runCase(entry) {
       if (generatorUtil !== undefined && generatorUtil >= GENERATOR_BOUND) {
         summary.notes.push(`${kind}: the load generator was the bottleneck (generator CPU ${Math.round(generatorUtil * 100)}%); its per-CPU-second figure is the one to compare.`)
       }
+      const outside = summary.servers[kind].outsideLoad?.median
+      if (outside !== undefined && outside >= OUTSIDE_LOAD_NOTE) {
+        summary.notes.push(`${kind}: other processes used ${outside.toFixed(2)} cores meanwhile, so neither the server nor the generator had its core to itself; rates are lower than on an idle machine, per-CPU-second figures less so.`)
+      }
     }
     for (const error of errors) summary.notes.push(`failed: ${error}`)
     result.variants.push(summary)
@@ -186,7 +194,7 @@ async function runCase(entry) {
 const previous = write && existsSync(RESULTS_JSON) ? JSON.parse(readFileSync(RESULTS_JSON, 'utf8')) : undefined
 const results = {
   date: new Date().toISOString().slice(0, 10),
-  machine: machine(),
+  machine: machineInfo,
   versions: versions(),
   method: {
     runs: ctx.runs,

@@ -38,6 +38,8 @@ const HEARTBEAT_FRAME = '{"event":"heartbeat"}'
 /** Rooms per `join` request, the server's limit. */
 const ROOMS_PER_REQUEST = 100
 const NO_META: MessageMeta = Object.freeze({})
+/** Reported for a connection given up by the client without a close handshake (RFC 6455's 1006). */
+const ABANDONED = 1006
 
 interface WireEnvelope {
   event: string
@@ -64,6 +66,8 @@ export interface RequestOptions {
 export class RoomcastClient<E extends EventsDefinition = AnyEvents> {
   /** The socket URL, resolved (`/ws` in a page becomes `wss://host/ws`). */
   readonly url: string
+  /** `url` plus what the transform announces in the query. */
+  readonly #socketUrl: string
   readonly #options: ResolvedClientOptions<E>
   readonly #listeners: ListenerRegistry
   readonly #machine: StateMachine
@@ -92,13 +96,14 @@ export class RoomcastClient<E extends EventsDefinition = AnyEvents> {
   constructor(url: string | URL, options: RoomcastClientOptions<E> = {}) {
     this.url = resolveUrl(url)
     this.#options = resolveClientOptions(options)
+    this.#socketUrl = withQuery(this.url, this.#options.transform?.query)
     const reconnect = this.#options.reconnect
     this.#backoff = new Backoff(reconnect === false ? clientDefaults.reconnect : reconnect)
     this.#outbox = new Outbox(this.#options.queue)
     this.#listeners = new ListenerRegistry((error, event) => this.#onListenerError(error, event))
     this.#machine = new StateMachine('closed', (state, previous) => this.#listeners.emit('state', { state, previous }))
     this.#watchdog = new Watchdog(() =>
-      this.#drop(CloseCode.HeartbeatTimeout, 'nothing received from the server within its heartbeat interval and the grace period'),
+      this.#drop(CloseCode.HeartbeatTimeout, 'nothing received from the server within its heartbeat interval and the grace period', true),
     )
     this.#network = new NetworkHints({ online: () => this.#onOnline(), offline: () => this.#onOffline() })
     if (this.#options.autoConnect) this.connect()
@@ -307,11 +312,11 @@ export class RoomcastClient<E extends EventsDefinition = AnyEvents> {
     const credentials = this.#credentials(this.#attemptCount++)
     this.#connectTimer = setTimeout(() => {
       this.#connectTimer = undefined
-      this.#drop(CloseCode.Normal, `not connected within ${this.#options.connectTimeout} ms`)
+      this.#drop(ABANDONED, `not connected within ${this.#options.connectTimeout} ms`, true)
     }, this.#options.connectTimeout)
     let link: Link
     try {
-      link = new Link(this.url, this.#options.WebSocket, this.#options.transform, {
+      link = new Link(this.#socketUrl, this.#options.WebSocket, this.#options.transform, {
         opened: () => this.#onOpened(link, credentials),
         received: (text) => {
           if (this.#link === link) this.#onFrame(link, text)
@@ -327,7 +332,7 @@ export class RoomcastClient<E extends EventsDefinition = AnyEvents> {
       })
     } catch (error) {
       this.#listeners.emit('error', asRoomcastError(error, ErrorCode.Disconnected, 'the WebSocket could not be created'))
-      if (this.#machine.current === 'connecting') this.#lost(1006, 'the WebSocket could not be created')
+      if (this.#machine.current === 'connecting') this.#lost(ABANDONED, 'the WebSocket could not be created')
       return
     }
     this.#link = link
@@ -514,11 +519,14 @@ export class RoomcastClient<E extends EventsDefinition = AnyEvents> {
     })
   }
 
-  /** Drops the current link from this side (dead, stalled, refused by the client) and reacts like a loss. */
-  #drop(code: number, reason: string): void {
+  /**
+   * Drops the current link from this side and reacts like a loss. `abandon` when the server
+   * cannot be trusted to answer a close handshake (silent, stalled, network gone).
+   */
+  #drop(code: number, reason: string, abandon = false): void {
     const link = this.#link
     if (link === undefined) return
-    link.close(code, reason, true)
+    link.close(code, reason, abandon)
     this.#lost(code, reason)
   }
 
@@ -573,7 +581,7 @@ export class RoomcastClient<E extends EventsDefinition = AnyEvents> {
 
   #onOffline(): void {
     const state = this.#machine.current
-    if (state === 'connecting' || state === 'authenticating' || state === 'connected') this.#drop(1006, 'the network went offline')
+    if (state === 'connecting' || state === 'authenticating' || state === 'connected') this.#drop(ABANDONED, 'the network went offline', true)
   }
 
   /** Forgets the current link and everything tied to it. */
@@ -625,6 +633,13 @@ function asRoomcastError(error: unknown, code: string, message: string, wrap = f
   const wrapped = new RoomcastError(code, error instanceof Error ? `${message}: ${error.message}` : message)
   wrapped.cause = error
   return wrapped
+}
+
+function withQuery(url: string, query: Readonly<Record<string, string>> | undefined): string {
+  if (query === undefined) return url
+  const parsed = new URL(url)
+  for (const [name, value] of Object.entries(query)) parsed.searchParams.set(name, value)
+  return parsed.href
 }
 
 function describeClose(code: number, reason: string): string {

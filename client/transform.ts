@@ -25,6 +25,11 @@ export interface TransformHandshake {
 
 export interface ClientTransformFactory {
   /**
+   * Query parameters added to the socket URL, so the server knows before the first frame that
+   * this connection will be transformed (and sends nothing, not even `connected`, before).
+   */
+  readonly query?: Readonly<Record<string, string>>
+  /**
    * Runs once per connection. Resolves with the connection's transform, or `undefined` to stay
    * plaintext. A rejection drops the connection and counts as a failed attempt (the client
    * retries after a backoff). Frames the handshake did not `receive()` are processed normally

@@ -12,6 +12,9 @@ import { registerNativeRoute } from './transport/native-route.js'
 import { channelOfRoom, channelType, isHiddenChannel, requiresAuth } from './protocol/pusher/channels.js'
 import { PusherService } from './protocol/pusher/service.js'
 import { registerPusherRoute } from './transport/pusher-route.js'
+import { registerPusherHttpRoutes } from './transport/pusher-http/routes.js'
+import { SubscriptionCounter } from './protocol/pusher/subscription-count.js'
+import { WebhookSender } from './protocol/pusher/webhooks/sender.js'
 
 /**
  * Declare your events once to type `app.roomcast` everywhere:
@@ -79,6 +82,15 @@ async function roomcast(app: FastifyInstance, opts: RoomcastOptions<RegisteredEv
       return isHiddenChannel(channel) || requiresAuth(channelType(channel))
     }
     registerPusherRoute(app, hub, options.backpressure, pusher)
+    // Listening from start-up: channel events are only tracked while someone listens.
+    if (options.pusher.webhooks !== false) {
+      const webhooks = WebhookSender.start(pusher, options.pusher.webhooks, app.log)
+      pusher.webhooks = webhooks
+      app.addHook('onClose', () => webhooks.close())
+    }
+    const subscriptionCounter = new SubscriptionCounter(hub, pusher, options.pusher.subscriptionCountInterval)
+    app.addHook('onClose', () => subscriptionCounter.close())
+    if (options.pusher.http !== false) await registerPusherHttpRoutes(app, hub, pusher, options.pusher.http)
   }
 }
 

@@ -1,6 +1,10 @@
+import { existsSync } from 'node:fs'
+import { join } from 'node:path'
+import fastifyStatic from '@fastify/static'
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import roomcast, { RoomcastError } from '../../plugin/index.js'
 import { events } from './events.js'
+import { browserBundleDir, publicDir } from './paths.js'
 
 declare module '../../plugin/index.js' {
   interface RoomcastTypes {
@@ -39,6 +43,13 @@ export async function buildChatApp(options: FastifyServerOptions = {}): Promise<
   app.roomcast.addHook('join', (connection, room) => {
     app.roomcast.rooms.to(room).except(connection.id).emit('chat.notice', { room, text: `${connection.userId} joined` })
   })
+
+  // The page, and the client's browser bundle it imports from /roomcast/.
+  await app.register(fastifyStatic, { root: publicDir, prefix: '/' })
+  if (!existsSync(join(browserBundleDir, 'roomcast-client.js'))) {
+    app.log.warn('roomcast chat: the browser bundle is missing; run `npm run build` first')
+  }
+  await app.register(fastifyStatic, { root: browserBundleDir, prefix: '/roomcast/', decorateReply: false })
 
   return app
 }

@@ -248,7 +248,8 @@ export class Hub<E extends EventsDefinition = AnyEvents> implements ConnectionHo
       case 'rooms':
         return [...this.#rooms.keys()]
       case 'roomSizes': {
-        const sizes: Record<string, number> = {}
+        // No prototype: a room may be called "__proto__".
+        const sizes: Record<string, number> = Object.create(null)
         for (const [room, members] of this.#rooms) if (room.startsWith(query.prefix)) sizes[room] = members.size
         return sizes
       }

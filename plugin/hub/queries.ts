@@ -10,6 +10,8 @@ export type Query =
   | { type: 'roomSize'; room: string }
   | { type: 'userConnections'; userId: string }
   | { type: 'rooms' }
+  /** Sizes of the rooms whose names start with `prefix`, one round trip for a whole listing. */
+  | { type: 'roomSizes'; prefix: string }
   | { type: 'connectionCount' }
   | { type: 'nodes' }
   | { type: 'join'; target: Target; rooms: string[] }
@@ -34,6 +36,8 @@ export interface QueryResults {
   roomSize: number
   userConnections: string[]
   rooms: string[]
+  /** Room name → connections in it, summed over nodes; empty rooms are absent. */
+  roomSizes: Record<string, number>
   connectionCount: number
   nodes: NodeInfo[]
   /** Actions answer with how many connections they affected. */
@@ -63,6 +67,11 @@ export function mergeAnswers<Q extends Query>(query: Q, parts: QueryResult<Q>[])
       return (parts as number[]).reduce((sum, n) => sum + n, 0) as QueryResult<Q>
     case 'rooms':
       return [...new Set((parts as string[][]).flat())] as QueryResult<Q>
+    case 'roomSizes': {
+      const sizes: Record<string, number> = Object.create(null)
+      for (const part of parts as Array<Record<string, number>>) for (const room in part) sizes[room] = (sizes[room] ?? 0) + part[room]!
+      return sizes as QueryResult<Q>
+    }
     case 'userConnections':
       return (parts as string[][]).flat() as QueryResult<Q>
     case 'roomMembers':

@@ -19,6 +19,7 @@ const QuerySchema = Type.Union([
   Type.Object({ type: Type.Literal('roomSize'), room: Type.String() }),
   Type.Object({ type: Type.Literal('userConnections'), userId: Type.String() }),
   Type.Object({ type: Type.Literal('rooms') }),
+  Type.Object({ type: Type.Literal('roomSizes'), prefix: Type.String() }),
   Type.Object({ type: Type.Literal('connectionCount') }),
   Type.Object({ type: Type.Literal('nodes') }),
   Type.Object({ type: Type.Literal('join'), target: TargetSchema, rooms: Type.Array(Type.String()) }),

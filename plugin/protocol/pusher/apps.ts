@@ -3,6 +3,7 @@
  * path), by id (HTTP API path) or by hub room (hooks and webhooks).
  */
 import { channelOfRoom } from './channels.js'
+import type { WebhookConfig } from './webhooks/config.js'
 
 /** One Pusher app as configured. Limits default to Pusher's published ones. */
 export interface PusherAppConfig {
@@ -42,6 +43,17 @@ export interface PusherAppConfig {
    * so apps never see each other's channels.
    */
   roomPrefix?: string
+  /** Webhook endpoints: where channel, presence, client-event, cache-miss and subscription-count events are POSTed. */
+  webhooks?: readonly WebhookConfig[]
+  /**
+   * Send `pusher_internal:subscription_count` to the subscribers of non-presence channels when
+   * their number changes, and `subscription_count` webhooks. Default false (as on Pusher).
+   */
+  enableSubscriptionCount?: boolean
+  /** HTTP API: channels published to per second (an event to 3 channels counts 3), per node. Default: unlimited. */
+  maxBackendEventsPerSecond?: number
+  /** HTTP API: read requests (`GET /channels...`) per second, per node. Default: unlimited. */
+  maxReadRequestsPerSecond?: number
 }
 
 /** An app with every default applied. `config` is the record as given, for settings other modules read. */

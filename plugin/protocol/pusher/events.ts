@@ -26,6 +26,11 @@ export interface ClientEventInfo extends ChannelEvent {
   userId?: PresenceUserId
 }
 
+export interface SubscriptionCountEvent extends ChannelEvent {
+  /** Connections subscribed to the channel across the cluster. */
+  subscriptionCount: number
+}
+
 export interface PusherEventMap {
   /** The channel got its first subscriber in the cluster (counted once across nodes, by the adapter). */
   channel_occupied: (event: ChannelEvent) => unknown
@@ -39,6 +44,11 @@ export interface PusherEventMap {
   client_event: (event: ClientEventInfo) => unknown
   /** A cache channel was subscribed while nothing was cached. */
   cache_miss: (event: ChannelEvent) => unknown
+  /**
+   * The subscription count of a non-presence channel changed (apps with `enableSubscriptionCount`).
+   * Counts are taken after a short window, so a burst of subscriptions is one event.
+   */
+  subscription_count: (event: SubscriptionCountEvent) => unknown
 }
 
 export type PusherEventName = keyof PusherEventMap

@@ -1,5 +1,7 @@
 import type { PusherAppConfig, PusherAppLookup } from './apps.js'
 import type { ChannelCache } from './cache.js'
+import { resolvePusherHttpOptions, type PusherHttpOptions, type ResolvedPusherHttpOptions } from './http/options.js'
+import { resolveWebhookOptions, type ResolvedWebhookOptions, type WebhookOptions } from './webhooks/options.js'
 
 /** The `pusher` option of the plugin: speak the Pusher Channels protocol (pusher-js, Laravel Echo) on `[pathPrefix]/app/:key`. */
 export interface PusherOptions {
@@ -19,6 +21,12 @@ export interface PusherOptions {
   maxChannelsPerConnection?: number
   /** Where cache channels keep their last event. Default: in memory (per node); `redisChannelCache` for a cluster. */
   cache?: ChannelCache
+  /** The Pusher HTTP API (`[pathPrefix]/apps/:appId/...`, for the `pusher` SDK) and its health route; false to leave them out. Default: on. */
+  http?: PusherHttpOptions | false
+  /** How webhooks (endpoints per app: `webhooks` in each app) are batched, queued and retried; false to send none. */
+  webhooks?: WebhookOptions | false
+  /** Apps with `enableSubscriptionCount`: a channel's count is taken this long after it changes, in ms (a burst is one count). Default 1000. */
+  subscriptionCountInterval?: number
 }
 
 export interface ResolvedPusherOptions {
@@ -28,6 +36,9 @@ export interface ResolvedPusherOptions {
   userAuthenticationTimeout: number
   maxChannelsPerConnection: number
   cache: ChannelCache | undefined
+  http: ResolvedPusherHttpOptions | false
+  webhooks: ResolvedWebhookOptions | false
+  subscriptionCountInterval: number
 }
 
 function positive(name: string, value: number): number {
@@ -48,5 +59,8 @@ export function resolvePusherOptions(options: PusherOptions): ResolvedPusherOpti
     userAuthenticationTimeout: positive('userAuthenticationTimeout', options.userAuthenticationTimeout ?? 30_000),
     maxChannelsPerConnection: positive('maxChannelsPerConnection', options.maxChannelsPerConnection ?? 1000),
     cache: options.cache,
+    http: options.http === false ? false : resolvePusherHttpOptions(options.http ?? {}, pathPrefix),
+    webhooks: options.webhooks === false ? false : resolveWebhookOptions(options.webhooks),
+    subscriptionCountInterval: positive('subscriptionCountInterval', options.subscriptionCountInterval ?? 1000),
   }
 }

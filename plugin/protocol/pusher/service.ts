@@ -18,6 +18,7 @@ import { PusherEvents, type PusherEventMap, type PusherEventName } from './event
 import type { ResolvedPusherOptions } from './options.js'
 import { distinctMembers, isMember, memberKey, OCCUPANCY_KEY, PRESENCE_KEY, PresenceTracker, type PresenceMember } from './presence.js'
 import { PusherSession } from './session.js'
+import type { WebhookSender } from './webhooks/sender.js'
 
 export interface TriggerOptions {
   /** The socket that must not receive the event (Pusher's `socket_id`: the sender's own echo). */
@@ -39,6 +40,8 @@ export class PusherService {
   readonly cache: ChannelCache
   readonly events: PusherEvents
   readonly options: ResolvedPusherOptions
+  /** Webhook delivery (queue, retries, counters in `stats`); set at start-up unless `webhooks: false`. */
+  webhooks: WebhookSender | undefined = undefined
   readonly #hub: Hub
   readonly #rateLimit: RateLimitOptions | false
   readonly #presence: PresenceTracker

@@ -1,0 +1,63 @@
+/**
+ * How webhooks are sent, for every app: batching, the queue bound, timeouts and the retry
+ * policy. The endpoints themselves are per app (`PusherAppConfig.webhooks`).
+ */
+
+export interface RetryPolicy {
+  /** Attempts per request, the first one included. Default 10. */
+  maxAttempts: number
+  /** Delay before the first retry, in ms; each further retry doubles it. Default 1 000. */
+  initialDelayMs: number
+  /** Ceiling of one delay, in ms. Default 60 000. */
+  maxDelayMs: number
+  /** No retry starts later than this after the first attempt, in ms. Default 300 000 (Pusher retries for 5 minutes). */
+  maxElapsedMs: number
+}
+
+export interface WebhookOptions {
+  /**
+   * Events of one endpoint collected for this long, in ms, go out in one request. Default 0:
+   * one request per event, as Pusher sends them unless batch webhooks are enabled.
+   */
+  batchWindowMs?: number
+  /** Most events in one request. Default 100. */
+  maxBatchSize?: number
+  /** Events waiting (or in flight) across all endpoints. Past it new events are dropped, counted and logged. Default 10 000. */
+  maxQueuedEvents?: number
+  /** Time one request may take before it counts as failed, in ms. Default 10 000. */
+  requestTimeoutMs?: number
+  retry?: Partial<RetryPolicy>
+  /** At shutdown, time given to queued events (one attempt each), in ms. Default 2 000. */
+  closeTimeoutMs?: number
+}
+
+export interface ResolvedWebhookOptions {
+  batchWindowMs: number
+  maxBatchSize: number
+  maxQueuedEvents: number
+  requestTimeoutMs: number
+  retry: RetryPolicy
+  closeTimeoutMs: number
+}
+
+function atLeast(name: string, value: number, min: number): number {
+  if (!Number.isFinite(value) || value < min) throw new TypeError(`roomcast: pusher.webhooks.${name} must be a number >= ${min}`)
+  return value
+}
+
+export function resolveWebhookOptions(options: WebhookOptions = {}): ResolvedWebhookOptions {
+  const retry = options.retry ?? {}
+  return {
+    batchWindowMs: atLeast('batchWindowMs', options.batchWindowMs ?? 0, 0),
+    maxBatchSize: Math.floor(atLeast('maxBatchSize', options.maxBatchSize ?? 100, 1)),
+    maxQueuedEvents: Math.floor(atLeast('maxQueuedEvents', options.maxQueuedEvents ?? 10_000, 1)),
+    requestTimeoutMs: atLeast('requestTimeoutMs', options.requestTimeoutMs ?? 10_000, 1),
+    retry: {
+      maxAttempts: Math.floor(atLeast('retry.maxAttempts', retry.maxAttempts ?? 10, 1)),
+      initialDelayMs: atLeast('retry.initialDelayMs', retry.initialDelayMs ?? 1_000, 0),
+      maxDelayMs: atLeast('retry.maxDelayMs', retry.maxDelayMs ?? 60_000, 0),
+      maxElapsedMs: atLeast('retry.maxElapsedMs', retry.maxElapsedMs ?? 300_000, 0),
+    },
+    closeTimeoutMs: atLeast('closeTimeoutMs', options.closeTimeoutMs ?? 2_000, 0),
+  }
+}

@@ -15,6 +15,25 @@ const SERVER_NAMES = { roomcast: 'roomcast', ws: 'raw ws', socketio: 'Socket.IO'
 
 /** A server is "generator-bound" when the load generator used this much of its cores. */
 export const GENERATOR_BOUND = 0.9
+/** Outside CPU use (in cores) from which a result gets a note. */
+const OUTSIDE_LOAD_NOTE = 0.5
+
+const listOf = (entries) => entries.map(([server, value]) => `${SERVER_NAMES[server] ?? server} ${value}`).join(', ')
+
+/** Notes derived from a variant's figures: who set the pace, and how busy the machine was. */
+function derivedNotes(variant) {
+  const notes = []
+  const servers = Object.entries(variant.servers)
+  const bound = servers.filter(([, m]) => (m.generatorCpuUtil?.median ?? 0) >= GENERATOR_BOUND)
+  if (bound.length > 0) {
+    notes.push(`The load generator was the bottleneck for ${listOf(bound.map(([server, m]) => [server, `(generator CPU ${format(m.generatorCpuUtil.median, 'percent')})`]))}: compare the per-CPU-second figures.`)
+  }
+  const busy = servers.filter(([, m]) => (m.outsideLoad?.median ?? 0) >= OUTSIDE_LOAD_NOTE)
+  if (busy.length > 0) {
+    notes.push(`Other processes used CPU meanwhile (${listOf(busy.map(([server, m]) => [server, `${format(m.outsideLoad.median, 'cores')} cores`]))}), so server and generator did not have their cores to themselves: rates are lower than on an idle machine, per-CPU-second figures less so.`)
+  }
+  return notes
+}
 
 function format(value, kind) {
   if (!Number.isFinite(value)) return 'n/a'
@@ -52,6 +71,10 @@ export function targets(results) {
     const theirs = metric(caseName, variantKey, other, key)
     if (ours === undefined || theirs === undefined) return
     const ratio = ours / theirs
+    if (goal === undefined) {
+      rows.push({ name, roomcast: format(ours, kind), other: `${format(theirs, kind)} (${SERVER_NAMES[other]})`, ratio, goal: '(for reference)', met: undefined })
+      return
+    }
     const met = direction === 'min' ? ratio >= goal : ratio <= goal
     rows.push({ name, roomcast: format(ours, kind), other: `${format(theirs, kind)} (${SERVER_NAMES[other]})`, ratio, goal: `${direction === 'min' ? '≥' : '≤'} ${goal}×`, met })
   }
@@ -63,6 +86,7 @@ export function targets(results) {
   add('idle RSS per joined connection (KiB)', 'memory', undefined, 'rssPerConnection', 'ws', 1.2, 'max', 'kib')
   add('idle RSS per joined connection (KiB)', 'memory', undefined, 'rssPerConnection', 'socketio', 0.7, 'max', 'kib')
   add('connect+auth+join connections/s', 'storm', undefined, 'connectionsPerSec', 'ws', 0.9, 'min', 'int')
+  add('connect+auth+join connections per server CPU-s', 'storm', undefined, 'connectionsPerCpuSec', 'ws', undefined, 'min', 'int')
   return rows
 }
 
@@ -70,7 +94,7 @@ function targetTable(results) {
   const rows = targets(results)
   if (rows.length === 0) return ''
   const lines = ['| target | roomcast | compared with | ratio | goal | met |', '| --- | --- | --- | --- | --- | --- |']
-  for (const row of rows) lines.push(`| ${row.name} | ${row.roomcast} | ${row.other} | ${row.ratio.toFixed(2)}× | ${row.goal} | ${row.met ? 'yes' : 'no'} |`)
+  for (const row of rows) lines.push(`| ${row.name} | ${row.roomcast} | ${row.other} | ${row.ratio.toFixed(2)}× | ${row.goal} | ${row.met === undefined ? '' : row.met ? 'yes' : '**no**'} |`)
   return lines.join('\n')
 }
 
@@ -91,7 +115,7 @@ function caseTables(results, { headingLevel }) {
       for (const [server, summaries] of Object.entries(variant.servers)) {
         lines.push(`| ${SERVER_NAMES[server] ?? server} | ${metrics.map((m) => cell(summaries[m.key], m.format)).join(' | ')} |`)
       }
-      const notes = [...(variant.notes ?? [])]
+      const notes = [...derivedNotes(variant), ...(variant.notes ?? [])]
       if (notes.length > 0) lines.push('', ...notes.map((note) => `- ${note}`))
       out.push(lines.join('\n'))
     }

@@ -68,9 +68,6 @@ async function roomcast(app: FastifyInstance, opts: RoomcastOptions<RegisteredEv
     })
   }
 
-  await hub.start()
-  app.addHook('onClose', () => hub.stopAdapter())
-
   const handlers = new HandlerRegistry<RegisteredEvents>()
   app.decorate('roomcast', new RoomcastServer<RegisteredEvents>(hub, handlers, options.events))
   registerNativeRoute(app, hub, options, handlers, ownsWebsocket)
@@ -92,6 +89,10 @@ async function roomcast(app: FastifyInstance, opts: RoomcastOptions<RegisteredEv
     app.addHook('onClose', () => subscriptionCounter.close())
     if (options.pusher.http !== false) await registerPusherHttpRoutes(app, hub, pusher, options.pusher.http)
   }
+
+  // Last, so that a configuration error above leaves no sweep timer or adapter connection behind.
+  await hub.start()
+  app.addHook('onClose', () => hub.stopAdapter())
 }
 
 export default fp(roomcast, { name: 'roomcast', fastify: '5.x' })

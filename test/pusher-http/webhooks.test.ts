@@ -1,9 +1,12 @@
 import { createHmac } from 'node:crypto'
 import type { PresenceChannel } from 'pusher-js'
 import t, { type Test } from 'tap'
-import type { PusherAppConfig, WebhookOptions } from '../../plugin/index.js'
-import { startServer, until } from '../helpers/server.js'
+import Fastify from 'fastify'
+import roomcast, { type PusherAppConfig, type WebhookOptions } from '../../plugin/index.js'
+import { until } from '../helpers/server.js'
 import { APP, connected, once, pusherJs, startPusherServer, type PusherServer } from '../pusher/helpers.js'
+import { resolveWebhookOptions } from '../../plugin/protocol/pusher/webhooks/options.js'
+import { parseRetryAfter, retryDelay } from '../../plugin/protocol/pusher/webhooks/retry.js'
 import { eventsOf, webhookReceiver, type ReceivedWebhook, type WebhookReceiver } from './helpers.js'
 
 /** Webhooks to a real HTTP receiver on 127.0.0.1: payloads, signatures, filters, batching, retries, bounds. */
@@ -120,14 +123,21 @@ t.test('filters by event type, channel prefix and suffix; custom headers; severa
 })
 
 t.test('custom headers can never replace the signed ones: such a configuration is refused at start-up', async (t) => {
-  for (const header of ['X-Pusher-Signature', 'x-pusher-key', 'Content-Type']) {
-    const app = { ...APP, webhooks: [{ url: 'http://127.0.0.1:9/hook', headers: { [header]: 'forged' } }] }
-    await t.rejects(startServer({ pusher: { apps: [app] } }), { name: 'TypeError', message: `roomcast: pusher app app-id: webhooks[0].headers: ${header} is set by the webhook sender and cannot be overridden` })
+  const refused = async (app: PusherAppConfig, message: string): Promise<void> => {
+    const fastify = Fastify()
+    t.teardown(() => fastify.close())
+    await t.rejects(async () => {
+      await fastify.register(roomcast, { pusher: { apps: [app] } })
+    }, { name: 'TypeError', message })
   }
-  await t.rejects(startServer({ pusher: { apps: [{ ...APP, webhooks: [{ url: 'ftp://x/y' }] }] } }), { message: 'roomcast: pusher app app-id: webhooks[0].url must be an http(s) URL' })
-  await t.rejects(startServer({ pusher: { apps: [{ ...APP, webhooks: [{ url: 'http://x/', eventTypes: ['channel_exploded' as never] }] }] } }), {
-    message: 'roomcast: pusher app app-id: webhooks[0].eventTypes: unknown event type "channel_exploded"',
-  })
+  for (const header of ['X-Pusher-Signature', 'x-pusher-key', 'Content-Type']) {
+    await refused(
+      { ...APP, webhooks: [{ url: 'http://127.0.0.1:9/hook', headers: { [header]: 'forged' } }] },
+      `roomcast: pusher app app-id: webhooks[0].headers: ${header} is set by the webhook sender and cannot be overridden`,
+    )
+  }
+  await refused({ ...APP, webhooks: [{ url: 'ftp://x/y' }] }, 'roomcast: pusher app app-id: webhooks[0].url must be an http(s) URL')
+  await refused({ ...APP, webhooks: [{ url: 'http://x/', eventTypes: ['channel_exploded' as never] }] }, 'roomcast: pusher app app-id: webhooks[0].eventTypes: unknown event type "channel_exploded"')
 })
 
 t.test('batching: a window collects events into one request; maxBatchSize splits them', async (t) => {
@@ -258,4 +268,26 @@ t.test('webhooks: false sends nothing and tracks nothing', async (t) => {
   await once(client.subscribe('quiet'), 'pusher:subscription_succeeded')
   await off.sdk().trigger('quiet', 'x', {})
   t.equal(hooks.received.length, 0)
+})
+
+t.test('the retry schedule: doubling steps with equal jitter, a ceiling, Retry-After, and the limits that end it', async (t) => {
+  const policy = { maxAttempts: 10, initialDelayMs: 1000, maxDelayMs: 60_000, maxElapsedMs: 300_000 }
+  t.same([1, 2, 3, 4, 8, 9].map((retry) => retryDelay(policy, retry, 0, undefined, () => 0)), [500, 1000, 2000, 4000, 30_000, 30_000], 'lowest: half of each step')
+  t.same([1, 2, 3, 4, 8, 9].map((retry) => retryDelay(policy, retry, 0, undefined, () => 1)), [1000, 2000, 4000, 8000, 60_000, 60_000], 'highest: the whole step, capped')
+  t.equal(retryDelay(policy, 10, 0), undefined, 'the tenth attempt was the last')
+  t.equal(retryDelay(policy, 3, 299_000, undefined, () => 0), undefined, 'no retry would start after maxElapsedMs')
+  t.equal(retryDelay(policy, 1, 0, 30, () => 0), 30_000, 'Retry-After: 30 s is waited')
+  t.equal(retryDelay(policy, 1, 0, 3600, () => 0), 60_000, 'but never longer than maxDelayMs')
+  t.equal(parseRetryAfter('2.5'), 2.5)
+  t.equal(parseRetryAfter('Wed, 21 Oct 2015 07:28:00 GMT'), undefined)
+  t.equal(parseRetryAfter(null), undefined)
+  t.same(resolveWebhookOptions({}), {
+    batchWindowMs: 0,
+    maxBatchSize: 100,
+    maxQueuedEvents: 10_000,
+    requestTimeoutMs: 10_000,
+    retry: { maxAttempts: 10, initialDelayMs: 1000, maxDelayMs: 60_000, maxElapsedMs: 300_000 },
+    closeTimeoutMs: 2000,
+  }, 'the defaults')
+  t.throws(() => resolveWebhookOptions({ maxQueuedEvents: 0 }), { message: 'roomcast: pusher.webhooks.maxQueuedEvents must be a number >= 1' })
 })

@@ -2,6 +2,7 @@ import type { PusherAppConfig, PusherAppLookup } from './apps.js'
 import type { ChannelCache } from './cache.js'
 import { resolvePusherHttpOptions, type PusherHttpOptions, type ResolvedPusherHttpOptions } from './http/options.js'
 import { resolveWebhookOptions, type ResolvedWebhookOptions, type WebhookOptions } from './webhooks/options.js'
+import { checkWebhooks } from './webhooks/config.js'
 
 /** The `pusher` option of the plugin: speak the Pusher Channels protocol (pusher-js, Laravel Echo) on `[pathPrefix]/app/:key`. */
 export interface PusherOptions {
@@ -52,6 +53,8 @@ export function resolvePusherOptions(options: PusherOptions): ResolvedPusherOpti
   if (!Array.isArray(apps) && !isLookup) throw new TypeError('roomcast: pusher.apps must be a list of apps or { byKey, byId }')
   const pathPrefix = (options.pathPrefix ?? '').replace(/\/+$/, '')
   if (pathPrefix !== '' && !pathPrefix.startsWith('/')) throw new TypeError('roomcast: pusher.pathPrefix must start with "/"')
+  // Before anything starts: a webhook that cannot work is a configuration error, not a runtime log line.
+  if (Array.isArray(apps)) for (const app of apps as readonly PusherAppConfig[]) checkWebhooks(String(app.id), app.webhooks)
   return {
     apps,
     pathPrefix,

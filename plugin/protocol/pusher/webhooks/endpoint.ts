@@ -105,7 +105,9 @@ export class WebhookEndpoint {
       this.#onIdle()
       return
     }
-    const taken = this.#events.splice(0, this.#options.maxBatchSize)
+    // Without a batching window each request carries one event (Pusher's default), even when
+    // several piled up behind a slow request.
+    const taken = this.#events.splice(0, this.#options.batchWindowMs === 0 ? 1 : this.#options.maxBatchSize)
     // Pusher's time_ms is when the event happened, not when the request goes out.
     const signed = signedBody(this.target, taken[0]!.timeMs, taken.map((queued) => queued.event))
     this.#batch = { signed, count: taken.length, attempts: 0, firstAttemptAt: Date.now() }

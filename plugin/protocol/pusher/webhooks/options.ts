@@ -20,7 +20,7 @@ export interface WebhookOptions {
    * one request per event, as Pusher sends them unless batch webhooks are enabled.
    */
   batchWindowMs?: number
-  /** Most events in one request. Default 100. */
+  /** Most events in one request when `batchWindowMs` is set (without a window every request carries one). Default 100. */
   maxBatchSize?: number
   /** Events waiting (or in flight) across all endpoints. Past it new events are dropped, counted and logged. Default 10 000. */
   maxQueuedEvents?: number

@@ -563,6 +563,9 @@ export class RoomcastClient<E extends EventsDefinition = AnyEvents> {
 
   #terminalError(code: number, reason: string): RoomcastError | undefined {
     if (code === CloseCode.AuthRefused) return this.#refusal ?? new RoomcastError(ErrorCode.AuthRefused, reason || 'authentication refused')
+    if (code === CloseCode.EncryptionViolation) {
+      return new RoomcastError(ErrorCode.EncryptionFailed, `encryption failed, the connection was ended for good (${describeClose(code, reason)})`)
+    }
     if (terminalCloseCodes.has(code)) {
       return new RoomcastError(ErrorCode.Disconnected, `the server ended the connection for good (${describeClose(code, reason)})`)
     }

@@ -20,6 +20,7 @@ export type {
   StateChange,
 } from './events.js'
 export type { ClientTransformFactory, FrameTransform, TransformHandshake } from './transform.js'
+export { endToEndEncryption } from './e2e.js'
 export type { WebSocketConstructor, WebSocketLike } from './socket.js'
 export type { BackoffOptions } from './backoff.js'
 export { CloseCode, ErrorCode, terminalCloseCodes } from '../shared/codes.js'

@@ -1,4 +1,3 @@
-import { Type, type Static } from '@sinclair/typebox'
 import { base64ToBytes, bytesToBase64 } from './base64.js'
 import { SecureChannel } from './secure-channel.js'
 
@@ -26,27 +25,6 @@ export const E2E_VERSION = 1
 export const E2E_QUERY_PARAMETER = 'e2e'
 const NONCE_BYTES = 16
 const CURVE: EcKeyImportParams = { name: 'ECDH', namedCurve: 'P-256' }
-
-export const KeyExchangeHello = Type.Object(
-  {
-    version: Type.Literal(E2E_VERSION),
-    publicKey: Type.String({ minLength: 80, maxLength: 100 }),
-    nonce: Type.String({ minLength: 20, maxLength: 30 }),
-  },
-  { additionalProperties: false },
-)
-export type KeyExchangeHello = Static<typeof KeyExchangeHello>
-
-export const KeyExchangeReply = Type.Object(
-  {
-    version: Type.Literal(E2E_VERSION),
-    publicKey: Type.String({ minLength: 80, maxLength: 100 }),
-    nonce: Type.String({ minLength: 20, maxLength: 30 }),
-    connectionId: Type.String({ minLength: 1, maxLength: 200 }),
-  },
-  { additionalProperties: false },
-)
-export type KeyExchangeReply = Static<typeof KeyExchangeReply>
 
 type Role = 'client' | 'server'
 

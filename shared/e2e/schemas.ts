@@ -1,0 +1,24 @@
+import { Type, type Static } from '@sinclair/typebox'
+import { E2E_VERSION } from './handshake.js'
+
+/** Wire shapes of the key exchange (see handshake.ts), for the server's validation. */
+export const KeyExchangeHello = Type.Object(
+  {
+    version: Type.Literal(E2E_VERSION),
+    publicKey: Type.String({ minLength: 80, maxLength: 100 }),
+    nonce: Type.String({ minLength: 20, maxLength: 30 }),
+  },
+  { additionalProperties: false },
+)
+export type KeyExchangeHello = Static<typeof KeyExchangeHello>
+
+export const KeyExchangeReply = Type.Object(
+  {
+    version: Type.Literal(E2E_VERSION),
+    publicKey: Type.String({ minLength: 80, maxLength: 100 }),
+    nonce: Type.String({ minLength: 20, maxLength: 30 }),
+    connectionId: Type.String({ minLength: 1, maxLength: 200 }),
+  },
+  { additionalProperties: false },
+)
+export type KeyExchangeReply = Static<typeof KeyExchangeReply>

@@ -14,11 +14,17 @@ declare module '../../plugin/index.js' {
 
 const NAME = /^[\p{L}\p{N}_ .-]{1,32}$/u
 
+export interface ChatOptions {
+  /** The page encrypts end to end unless opened with `?e2e=0`; `optional` lets both kinds in. */
+  encryption?: 'off' | 'optional' | 'required'
+}
+
 /** The example chat: anyone picks a name, joins rooms, talks, and sees who is there. */
-export async function buildChatApp(options: FastifyServerOptions = {}): Promise<FastifyInstance> {
+export async function buildChatApp(options: FastifyServerOptions = {}, chat: ChatOptions = {}): Promise<FastifyInstance> {
   const app = Fastify(options)
   await app.register(roomcast, {
     events,
+    encryption: chat.encryption ?? 'optional',
     presenceEvents: true,
     authenticate: async (data) => {
       const name = typeof data === 'object' && data !== null ? (data as { name?: unknown }).name : undefined

@@ -14,113 +14,136 @@ const screenshot = fileURLToPath(new URL('../../examples/chat/screenshot.png', i
 if (!existsSync(CHROMIUM) && !process.env.CI) {
   t.plan(0, `Chromium is not installed at ${CHROMIUM} (apt-get install chromium); CI installs it and runs this test`)
 } else {
-  t.test('the chat example in two Chromium pages: messages, presence, a cut connection recovers', async (t) => {
-    // The page imports the browser bundle: build it from the current sources.
-    execFileSync('npm', ['run', '--silent', 'build:browser'], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] })
+  // The page imports the browser bundle: build it from the current sources.
+  execFileSync('npm', ['run', '--silent', 'build:browser'], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] })
 
-    const app = await buildChatApp({ logger: false })
-    t.teardown(() => app.close())
-    const url = await app.listen({ port: 0, host: '127.0.0.1' })
+  for (const variant of [
+    { name: 'in plaintext', encryption: 'optional', query: '?e2e=0', encrypted: false },
+    { name: 'end-to-end encrypted', encryption: 'required', query: '', encrypted: true },
+  ] as const) {
+    t.test(`the chat example in two Chromium pages, ${variant.name}: messages, presence, a cut connection recovers`, async (t) => {
+      const app = await buildChatApp({ logger: false }, { encryption: variant.encryption })
+      t.teardown(() => app.close())
+      const url = await app.listen({ port: 0, host: '127.0.0.1' })
 
-    const browser: Browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ARGS })
-    t.teardown(() => browser.close())
-    const pageErrors: string[] = []
+      const browser: Browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ARGS })
+      t.teardown(() => browser.close())
+      const pageErrors: string[] = []
+      /** Every WebSocket frame either page sent or received, as the network saw it. */
+      const wire: string[] = []
 
-    async function open(name: string): Promise<Page> {
-      const context = await browser.newContext({ viewport: { width: 1180, height: 620 }, deviceScaleFactor: 1 })
-      const page = await context.newPage()
-      page.on('pageerror', (error) => pageErrors.push(`${name}: ${error.message}`))
-      await page.goto(url)
-      await page.fill('#name', name)
-      await page.click('#login-form button[type=submit]')
-      await page.waitForSelector('body[data-state="connected"]', { timeout: 10_000 })
-      await page.waitForSelector('#room-list li[data-room="lobby"].active')
-      return page
-    }
-    async function join(page: Page, room: string): Promise<void> {
-      await page.fill('#room-name', room)
-      await page.click('#join-form button[type=submit]')
-      await page.waitForSelector(`#room-list li[data-room="${room}"].active`)
-    }
-    async function send(page: Page, text: string): Promise<void> {
-      await page.fill('#text', text)
-      await page.click('#send-form button[type=submit]')
-    }
-    function shows(page: Page, from: string, text: string): Promise<unknown> {
-      return page.waitForFunction(
-        ([from, text]) =>
-          [...document.querySelectorAll(`#messages .message[data-from="${from}"] .text`)].some((element) => element.textContent === text),
-        [from, text] as const,
-        { timeout: 10_000 },
-      )
-    }
+      async function open(name: string): Promise<Page> {
+        const context = await browser.newContext({ viewport: { width: 1180, height: 620 }, deviceScaleFactor: 1 })
+        const page = await context.newPage()
+        page.on('pageerror', (error) => pageErrors.push(`${name}: ${error.message}`))
+        page.on('websocket', (socket) => {
+          socket.on('framesent', ({ payload }) => wire.push(String(payload)))
+          socket.on('framereceived', ({ payload }) => wire.push(String(payload)))
+        })
+        await page.goto(url + variant.query)
+        await page.fill('#name', name)
+        await page.click('#login-form button[type=submit]')
+        await page.waitForSelector('body[data-state="connected"]', { timeout: 10_000 })
+        await page.waitForSelector('#room-list li[data-room="lobby"].active')
+        return page
+      }
+      async function join(page: Page, room: string): Promise<void> {
+        await page.fill('#room-name', room)
+        await page.click('#join-form button[type=submit]')
+        await page.waitForSelector(`#room-list li[data-room="${room}"].active`)
+      }
+      async function send(page: Page, text: string): Promise<void> {
+        await page.fill('#text', text)
+        await page.click('#send-form button[type=submit]')
+      }
+      function shows(page: Page, from: string, text: string): Promise<unknown> {
+        return page.waitForFunction(
+          ([from, text]) =>
+            [...document.querySelectorAll(`#messages .message[data-from="${from}"] .text`)].some((element) => element.textContent === text),
+          [from, text] as const,
+          { timeout: 10_000 },
+        )
+      }
 
-    const ada = await open('Ada')
-    const grace = await open('Grace')
-    await join(ada, 'design')
-    await join(grace, 'design')
+      const ada = await open('Ada')
+      const grace = await open('Grace')
+      await join(ada, 'design')
+      await join(grace, 'design')
 
-    // Both see each other in the room.
-    await ada.waitForSelector('#people li[data-user="Grace"]')
-    await grace.waitForSelector('#people li[data-user="Ada"]')
-    t.same(await ada.$$eval('#people li', (items) => items.map((item) => item.getAttribute('data-user'))), ['Ada', 'Grace'])
+      // Both see each other in the room.
+      await ada.waitForSelector('#people li[data-user="Grace"]')
+      await grace.waitForSelector('#people li[data-user="Ada"]')
+      t.same(await ada.$$eval('#people li', (items) => items.map((item) => item.getAttribute('data-user'))), ['Ada', 'Grace'])
 
-    await send(ada, 'Morning! Is the new palette ready?')
-    await shows(grace, 'Ada', 'Morning! Is the new palette ready?')
-    t.pass('a message from one page shows on the other')
-    await send(grace, 'Almost, pushing it in five minutes.')
-    await shows(ada, 'Grace', 'Almost, pushing it in five minutes.')
+      await send(ada, 'Morning! Is the new palette ready?')
+      await shows(grace, 'Ada', 'Morning! Is the new palette ready?')
+      t.pass('a message from one page shows on the other')
+      await send(grace, 'Almost, pushing it in five minutes.')
+      await shows(ada, 'Grace', 'Almost, pushing it in five minutes.')
 
-    // Cut Grace's connection from the server with a code that asks her to come back.
-    await grace.evaluate(() => {
-      const w = window as unknown as { states: string[]; roomcastChat: { client: { on(event: string, handler: (change: { state: string }) => void): void } } }
-      w.states = []
-      w.roomcastChat.client.on('state', (change) => w.states.push(change.state))
+      // Cut Grace's connection from the server with a code that asks her to come back.
+      await grace.evaluate(() => {
+        const w = window as unknown as { states: string[]; roomcastChat: { client: { on(event: string, handler: (change: { state: string }) => void): void } } }
+        w.states = []
+        w.roomcastChat.client.on('state', (change) => w.states.push(change.state))
+      })
+      t.equal(await app.roomcast.users.disconnect('Grace', CloseCode.Draining, 'moving you to another node'), 1)
+      await grace.waitForFunction(() => (window as unknown as { states: string[] }).states.at(-1) === 'connected', undefined, { timeout: 10_000 })
+      t.same(await grace.evaluate(() => (window as unknown as { states: string[] }).states), ['reconnecting', 'connecting', 'authenticating', 'connected'])
+      t.same(await grace.evaluate(() => (window as unknown as { roomcastChat: { client: { rooms: string[] } } }).roomcastChat.client.rooms.sort()), ['design', 'lobby'])
+      t.equal(await app.roomcast.rooms.size('design'), 2, 'Grace is back in design on the server')
+      await send(ada, 'Still there after the hiccup?')
+      await shows(grace, 'Ada', 'Still there after the hiccup?')
+      t.pass('the cut page recovered and receives again')
+
+      // The browser's offline hint: wait while offline, reconnect as soon as the network is back.
+      await grace.context().setOffline(true)
+      await grace.waitForSelector('body[data-state="reconnecting"]', { timeout: 10_000 })
+      t.equal(await grace.textContent('#status-text'), 'waiting for the network…')
+      await grace.context().setOffline(false)
+      await grace.waitForSelector('body[data-state="connected"]', { timeout: 10_000 })
+      await send(grace, 'Yes, all good. Palette is up!')
+      await shows(ada, 'Grace', 'Yes, all good. Palette is up!')
+
+      // A fresh room with a short exchange: switching rooms, and the picture for the README.
+      await join(ada, 'launch')
+      await join(grace, 'launch')
+      await ada.waitForSelector('#people li[data-user="Grace"]')
+      const exchange: Array<[Page, string, string]> = [
+        [ada, 'Ada', 'Launch checklist: docs, changelog, the release notes.'],
+        [grace, 'Grace', 'Docs are merged. The changelog is in review.'],
+        [ada, 'Ada', 'Great. I will tag the release once CI is green.'],
+        [grace, 'Grace', 'CI is green on main. Ship it!'],
+      ]
+      for (const [page, from, text] of exchange) {
+        await send(page, text)
+        await shows(page === ada ? grace : ada, from, text)
+      }
+      t.equal(await ada.locator('#messages .message').count(), 4)
+      await ada.click('#room-list li[data-room="design"] button')
+      await ada.waitForSelector('#room-list li[data-room="design"].active')
+      t.equal(await ada.textContent('#room-title'), '# design')
+      await ada.click('#room-list li[data-room="launch"] button')
+
+      t.same(pageErrors, [], 'no errors in either page')
+
+      const events = wire.map((frame) => (JSON.parse(frame) as { event: string }).event)
+      const plaintext = wire.filter((frame) => !/"event":"(key-exchange|encrypted)"/.test(frame))
+      if (variant.encrypted) {
+        t.equal(await ada.textContent('#status-text'), 'connected · end-to-end encrypted')
+        t.ok(events.filter((event) => event === 'key-exchange').length >= 6, 'a key exchange on every connection, both ways')
+        t.same(plaintext, [], 'nothing but key exchanges and encrypted frames on the wire')
+        t.notOk(wire.join('').includes('Ship it'), 'message text never on the wire')
+      } else {
+        t.equal(await ada.textContent('#status-text'), 'connected')
+        t.ok(wire.join('').includes('Ship it'), 'the plaintext variant shows its messages on the wire')
+      }
+
+      if (!variant.encrypted && process.env.UPDATE_SCREENSHOT === '1') {
+        await ada.waitForTimeout(300)
+        await ada.screenshot({ path: screenshot })
+        t.comment(`screenshot written to ${screenshot}`)
+      }
     })
-    t.equal(await app.roomcast.users.disconnect('Grace', CloseCode.Draining, 'moving you to another node'), 1)
-    await grace.waitForFunction(() => (window as unknown as { states: string[] }).states.at(-1) === 'connected', undefined, { timeout: 10_000 })
-    t.same(await grace.evaluate(() => (window as unknown as { states: string[] }).states), ['reconnecting', 'connecting', 'authenticating', 'connected'])
-    t.same(await grace.evaluate(() => (window as unknown as { roomcastChat: { client: { rooms: string[] } } }).roomcastChat.client.rooms.sort()), ['design', 'lobby'])
-    t.equal(await app.roomcast.rooms.size('design'), 2, 'Grace is back in design on the server')
-    await send(ada, 'Still there after the hiccup?')
-    await shows(grace, 'Ada', 'Still there after the hiccup?')
-    t.pass('the cut page recovered and receives again')
-
-    // The browser's offline hint: wait while offline, reconnect as soon as the network is back.
-    await grace.context().setOffline(true)
-    await grace.waitForSelector('body[data-state="reconnecting"]', { timeout: 10_000 })
-    t.equal(await grace.textContent('#status-text'), 'waiting for the network…')
-    await grace.context().setOffline(false)
-    await grace.waitForSelector('body[data-state="connected"]', { timeout: 10_000 })
-    await send(grace, 'Yes, all good. Palette is up!')
-    await shows(ada, 'Grace', 'Yes, all good. Palette is up!')
-
-    // A fresh room with a short exchange: switching rooms, and the picture for the README.
-    await join(ada, 'launch')
-    await join(grace, 'launch')
-    await ada.waitForSelector('#people li[data-user="Grace"]')
-    const exchange: Array<[Page, string, string]> = [
-      [ada, 'Ada', 'Launch checklist: docs, changelog, the release notes.'],
-      [grace, 'Grace', 'Docs are merged. The changelog is in review.'],
-      [ada, 'Ada', 'Great. I will tag the release once CI is green.'],
-      [grace, 'Grace', 'CI is green on main. Ship it!'],
-    ]
-    for (const [page, from, text] of exchange) {
-      await send(page, text)
-      await shows(page === ada ? grace : ada, from, text)
-    }
-    t.equal(await ada.locator('#messages .message').count(), 4)
-    await ada.click('#room-list li[data-room="design"] button')
-    await ada.waitForSelector('#room-list li[data-room="design"].active')
-    t.equal(await ada.textContent('#room-title'), '# design')
-    await ada.click('#room-list li[data-room="launch"] button')
-
-    t.same(pageErrors, [], 'no errors in either page')
-
-    if (process.env.UPDATE_SCREENSHOT === '1') {
-      await ada.waitForTimeout(300)
-      await ada.screenshot({ path: screenshot })
-      t.comment(`screenshot written to ${screenshot}`)
-    }
-  })
+  }
 }

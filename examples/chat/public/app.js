@@ -1,6 +1,6 @@
 // The chat page: one RoomcastClient, rooms in the sidebar, people on the right.
 // Everything user-provided is rendered with textContent, never as HTML.
-import { RoomcastClient } from '/roomcast/roomcast-client.js'
+import { RoomcastClient, endToEndEncryption } from '/roomcast/roomcast-client.js'
 
 const $ = (id) => document.getElementById(id)
 const MAX_MESSAGES = 200
@@ -22,7 +22,9 @@ const view = {
 
 function start(name) {
   view.name = name
-  const client = new RoomcastClient('/ws', { auth: () => ({ name }) })
+  // End-to-end encrypted unless the page is opened with ?e2e=0 (the server allows both).
+  const encrypt = new URLSearchParams(location.search).get('e2e') !== '0'
+  const client = new RoomcastClient('/ws', { auth: () => ({ name }), transform: encrypt ? endToEndEncryption() : undefined })
   view.client = client
   window.roomcastChat = view
 
@@ -116,7 +118,7 @@ function renderStatus(state, detail) {
   const labels = {
     connecting: 'connecting…',
     authenticating: 'signing in…',
-    connected: 'connected',
+    connected: view.client?.encrypted ? 'connected · end-to-end encrypted' : 'connected',
     reconnecting: 'reconnecting…',
     closed: 'not connected',
     disconnected: 'disconnected',

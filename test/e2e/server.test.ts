@@ -33,6 +33,16 @@ async function encryptedServer(t: Tap.Test, mode: 'optional' | 'required', extra
   return { ...server, received }
 }
 
+/** An encrypted raw client that completed the key exchange, authenticated and joined `room`. */
+async function secureMember(t: Tap.Test, url: string, room: string): Promise<EncryptedRawClient> {
+  const client = await EncryptedRawClient.open(url)
+  t.teardown(() => client.close())
+  await client.handshake()
+  await client.request('authenticate', { token: SECRET_TOKEN })
+  await client.request('join', { rooms: [room] })
+  return client
+}
+
 type Tap = typeof t
 declare namespace Tap {
   type Test = Parameters<Parameters<Tap['test']>[1]>[0]
@@ -100,11 +110,7 @@ for (const [name, mutate, reason] of [
 ] as const) {
   t.test(`a ${name} client frame is refused with 4011 and reaches no handler`, async (t) => {
     const { url, received } = await encryptedServer(t, 'optional')
-    const client = await EncryptedRawClient.open(url)
-    t.teardown(() => client.close())
-    await client.handshake()
-    await client.request('authenticate', { token: SECRET_TOKEN })
-    await client.request('join', { rooms: ['ops'] })
+    const client = await secureMember(t, url, 'ops')
     const sealed = await client.seal({ event: 'note.send', data: { room: 'ops', text: 'forged' }, id: 99 })
     client.raw.send({ event: 'encrypted', data: mutate(sealed) })
     const closed = await client.raw.whenClosed()
@@ -116,11 +122,7 @@ for (const [name, mutate, reason] of [
 
 t.test('a replayed client frame is refused with 4011 and the handler runs once', async (t) => {
   const { url, received } = await encryptedServer(t, 'optional')
-  const client = await EncryptedRawClient.open(url)
-  t.teardown(() => client.close())
-  await client.handshake()
-  await client.request('authenticate', { token: SECRET_TOKEN })
-  await client.request('join', { rooms: ['ops'] })
+  const client = await secureMember(t, url, 'ops')
   const sealed = await client.send({ event: 'note.send', data: { room: 'ops', text: 'once' } })
   await until(() => received.length === 1)
   client.raw.send({ event: 'encrypted', data: sealed })
@@ -150,11 +152,7 @@ t.test('plaintext after the handshake, and a second key exchange inside the chan
 
 t.test('a room with plain and encrypted members: each gets the message in its own form', async (t) => {
   const { app, url } = await encryptedServer(t, 'optional')
-  const secure = await EncryptedRawClient.open(url)
-  t.teardown(() => secure.close())
-  await secure.handshake()
-  await secure.request('authenticate', { token: SECRET_TOKEN })
-  await secure.request('join', { rooms: ['mixed'] })
+  const secure = await secureMember(t, url, 'mixed')
   const { client: plain } = await connect(url, { token: SECRET_TOKEN })
   t.teardown(() => plain.close())
   t.equal((await plain.request('join', { rooms: ['mixed'] })).event, 'ack')
@@ -172,16 +170,7 @@ t.test('a room with plain and encrypted members: each gets the message in its ow
 
 t.test('a fan-out to many encrypted members keeps every member\'s order', async (t) => {
   const { app, url } = await encryptedServer(t, 'optional', { encryptionBatchSize: 3 })
-  const members = await Promise.all(
-    Array.from({ length: 8 }, async () => {
-      const member = await EncryptedRawClient.open(url)
-      await member.handshake()
-      await member.request('authenticate', { token: SECRET_TOKEN })
-      await member.request('join', { rooms: ['big'] })
-      return member
-    }),
-  )
-  t.teardown(() => members.forEach((m) => m.close()))
+  const members = await Promise.all(Array.from({ length: 8 }, () => secureMember(t, url, 'big')))
   for (let i = 0; i < 20; i++) app.roomcast.rooms.to('big').emit('note.posted', { text: `m${i}` })
   for (const member of members) {
     const texts: string[] = []

@@ -1,40 +1,17 @@
-import Fastify from 'fastify'
-import Pusher from 'pusher'
 import type { PresenceChannel } from 'pusher-js'
 import t from 'tap'
 import { until } from '../helpers/server.js'
-import { APP, connected, MASTER_KEY, once, pusherJs, startPusherServer, whenState, type PusherServer } from './helpers.js'
+import { APP, connected, once, pusherJs, startPusherServer, whenState } from './helpers.js'
 
 interface Member {
   id: string
   info: unknown
 }
 
-/**
- * A stand-in for the HTTP API on its own port: it takes what the `pusher` SDK posts (already
- * encrypted for encrypted channels) and hands it to `app.roomcast.pusher.trigger`, unsigned.
- */
-async function triggerRelay(server: PusherServer): Promise<{ sdk: Pusher; close: () => Promise<void> }> {
-  const relay = Fastify()
-  relay.post<{ Params: { appId: string }; Body: { name: string; data: string; channels?: string[]; channel?: string; socket_id?: string } }>(
-    '/apps/:appId/events',
-    async (request) => {
-      const { name, data, channels, channel, socket_id: socketId } = request.body
-      await server.app.roomcast.pusher!.trigger(request.params.appId, channels ?? [channel!], name, data, socketId === undefined ? {} : { socketId })
-      return {}
-    },
-  )
-  await relay.listen({ port: 0, host: '127.0.0.1' })
-  const port = (relay.server.address() as { port: number }).port
-  const sdk = new Pusher({ appId: APP.id, key: APP.key, secret: APP.secret, host: '127.0.0.1', port: String(port), encryptionMasterKeyBase64: MASTER_KEY })
-  return { sdk, close: () => relay.close() }
-}
-
 t.test('pusher-js connects and receives on public, private and cache channels; the SDK publishes through trigger', async (t) => {
   const server = await startPusherServer()
   t.teardown(() => server.app.close())
-  const relay = await triggerRelay(server)
-  t.teardown(relay.close)
+  const sdk = server.sdk()
   const client = pusherJs(server)
   t.teardown(() => client.disconnect())
   const socketId = await connected(client)
@@ -47,13 +24,13 @@ t.test('pusher-js connects and receives on public, private and cache channels; t
   server.app.roomcast.rooms.to('news').emit('headline', { title: 'from the hub' })
   t.same(await news, { title: 'from the hub' })
   const mail = once(priv, 'mail')
-  await relay.sdk.trigger('private-inbox', 'mail', { subject: 'via the SDK' })
+  await sdk.trigger('private-inbox', 'mail', { subject: 'via the SDK' })
   t.same(await mail, { subject: 'via the SDK' })
 
   // Cache: nothing yet, then the last event for a late subscriber.
   const cache = client.subscribe('cache-prices')
   await once(cache, 'pusher:cache_miss')
-  await relay.sdk.trigger('cache-prices', 'price', { eur: 3 })
+  await sdk.trigger('cache-prices', 'price', { eur: 3 })
   const late = pusherJs(server)
   t.teardown(() => late.disconnect())
   await connected(late)
@@ -63,8 +40,7 @@ t.test('pusher-js connects and receives on public, private and cache channels; t
 t.test('encrypted channel round trip: the SDK encrypts with the master key, pusher-js decrypts, the server only relays', async (t) => {
   const server = await startPusherServer()
   t.teardown(() => server.app.close())
-  const relay = await triggerRelay(server)
-  t.teardown(relay.close)
+  const sdk = server.sdk()
   const client = pusherJs(server)
   t.teardown(() => client.disconnect())
   await connected(client)
@@ -82,7 +58,7 @@ t.test('encrypted channel round trip: the SDK encrypts with the master key, push
       return write(...args)
     }
   })
-  await relay.sdk.trigger('private-encrypted-vault', 'secret', { code: 'open sesame' })
+  await sdk.trigger('private-encrypted-vault', 'secret', { code: 'open sesame' })
   t.same(await secret, { code: 'open sesame' }, 'pusher-js decrypted it')
   const relayed = await sniff
   t.notMatch(relayed, /open sesame/, 'the plaintext never crossed the server')

@@ -11,7 +11,7 @@ const README = fileURLToPath(new URL('../README.md', import.meta.url))
 const START = '<!-- bench:start -->'
 const END = '<!-- bench:end -->'
 
-const SERVER_NAMES = { roomcast: 'roomcast', ws: 'raw ws', socketio: 'Socket.IO' }
+const SERVER_NAMES = { roomcast: 'roomcast', ws: 'raw ws', socketio: 'Socket.IO', fastify: 'Fastify floor' }
 
 /** A server is "generator-bound" when the load generator used this much of its cores. */
 export const GENERATOR_BOUND = 0.9
@@ -86,7 +86,9 @@ export function targets(results) {
   add('idle RSS per joined connection (KiB)', 'memory', undefined, 'rssPerConnection', 'ws', 1.2, 'max', 'kib')
   add('idle RSS per joined connection (KiB)', 'memory', undefined, 'rssPerConnection', 'socketio', 0.7, 'max', 'kib')
   add('connect+auth+join connections/s', 'storm', undefined, 'connectionsPerSec', 'ws', 0.9, 'min', 'int')
+  add('connect+auth+join connections/s', 'storm', undefined, 'connectionsPerSec', 'fastify', undefined, 'min', 'int')
   add('connect+auth+join connections per server CPU-s', 'storm', undefined, 'connectionsPerCpuSec', 'ws', undefined, 'min', 'int')
+  add('connect+auth+join connections per server CPU-s', 'storm', undefined, 'connectionsPerCpuSec', 'fastify', undefined, 'min', 'int')
   return rows
 }
 
@@ -130,7 +132,7 @@ function methodText(results) {
     `- Versions: Node ${versions.node}, roomcast ${versions.roomcast}, ws ${versions.ws}, socket.io ${versions.socketio}, fastify ${versions.fastify}.`,
     `- ${method.pinning}`,
     `- Every figure is the median of ${method.runs} runs with min..max in brackets. Each run starts fresh server and generator processes; the order of the servers rotates between runs.`,
-    "- Servers: roomcast (this package from `dist/`, in-process adapter, in-band `authenticate`, a `publish` event validated by its schema and sent on with `rooms.to(room).except(sender).emit`, rate limit off), a minimal `ws` server (rooms in a Map, `JSON.stringify` once, `ws.send` per member), Socket.IO 4 (in-memory adapter, `transports: ['websocket']`, token in the CONNECT packet checked by a middleware, `join` with an ack, `socket.to(room).emit`). Every client sends a token and a user name, waits for the answer, then joins one room. Compression is off everywhere.",
+    "- Servers: roomcast (this package from `dist/`, in-process adapter, in-band `authenticate`, a `publish` event validated by its schema and sent on with `rooms.to(room).except(sender).emit`, rate limit off), a minimal `ws` server (rooms in a Map, `JSON.stringify` once, `ws.send` per member), Socket.IO 4 (in-memory adapter, `transports: ['websocket']`, token in the CONNECT packet checked by a middleware, `join` with an ack, `socket.to(room).emit`). In the storm case only, a fourth server, the *Fastify floor*: the raw `ws` server's job behind Fastify and @fastify/websocket with no roomcast, so that the cost of Fastify's upgrade path (routing, request lifecycle, hooks) is told apart from roomcast's own. Every client sends a token and a user name, waits for the answer, then joins one room. Compression is off everywhere.",
     `- Load generator: ${method.workers} worker processes holding raw \`ws\` client sockets and speaking each wire protocol directly (roomcast envelopes, the \`ws\` server's JSON, Engine.IO v4 / Socket.IO packets with ping/pong), so the client cost is the same for all servers. A delivery is recognised by scanning its bytes for \`"seq":\`, without parsing JSON. The publisher is one more client socket, in the runner process.`,
     ...Object.values(results.cases).map((entry) => `- ${entry.title}: ${entry.skipped !== undefined ? `not run: ${entry.skipped}` : entry.method}`),
   ]

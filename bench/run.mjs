@@ -1,7 +1,7 @@
 // The bench runner: roomcast, a minimal ws server and Socket.IO, side by side.
 //
 //   node bench/run.mjs [--case fanout,latency,memory,storm,cluster] [--runs 3]
-//                      [--servers roomcast,ws,socketio] [--sizes 1000,5000] [--workers 2]
+//                      [--servers roomcast,ws,socketio,fastify] [--sizes 1000,5000] [--workers 2]
 //                      [--quick] [--profile] [--no-write | --write] [--no-build]
 //
 // --quick: small N, short windows, one run, and nothing written unless --write is given.
@@ -24,7 +24,9 @@ import { summarize } from './lib/stats.mjs'
 import { RESULTS_JSON, targets, writeReports } from './report.mjs'
 
 const CASES = { fanout, latency, memory, storm, cluster }
-const SERVERS = ['roomcast', 'ws', 'socketio']
+const SERVERS = ['roomcast', 'ws', 'socketio', 'fastify']
+/** The servers of a case that names none; the Fastify floor is a reference for the storm case. */
+const STANDARD_SERVERS = ['roomcast', 'ws', 'socketio']
 
 const { values: args } = parseArgs({
   options: {
@@ -138,7 +140,7 @@ async function runCase(entry) {
       return { title: entry.title, date: result.date, skipped: availability.reason }
     }
   }
-  const caseServers = (entry.servers ?? servers).filter((name) => servers.includes(name))
+  const caseServers = (entry.servers ?? STANDARD_SERVERS).filter((name) => servers.includes(name))
   for (const variant of entry.variants(ctx)) {
     const samples = Object.fromEntries(caseServers.map((name) => [name, []]))
     const errors = []

@@ -15,6 +15,7 @@ export const ROUNDS = 6
 
 export default {
   name: 'storm',
+  servers: ['roomcast', 'ws', 'socketio', 'fastify'],
   title: 'Connect + authenticate + join storm',
   method: () =>
     `N connections, each one connecting, authenticating and joining a room, with ${CONCURRENCY} handshakes in flight per generator worker. All servers run at once and the storm comes in ${ROUNDS} rounds, each opening 1/${ROUNDS} of the connections to every server in turn; connections stay open. Connections/s is the number opened over the time from the first start to the last confirmed join of each round; p50/p99 are per connection, connect → join confirmed.`,

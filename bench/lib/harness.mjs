@@ -11,9 +11,10 @@ export const SERVER_SCRIPTS = {
   roomcast: `${BENCH}servers/roomcast.mjs`,
   ws: `${BENCH}servers/ws.mjs`,
   socketio: `${BENCH}servers/socketio.mjs`,
+  fastify: `${BENCH}servers/fastify.mjs`,
 }
 
-/** One bench server process (roomcast, ws or socketio). */
+/** One bench server process (roomcast, ws, socketio or fastify). */
 export class Server {
   constructor(kind, child, port) {
     this.kind = kind

@@ -88,7 +88,8 @@ const socketio = {
   },
 }
 
-export const protocols = { roomcast, ws, socketio }
+/** The Fastify floor serves the raw ws baseline's job, so it speaks the same wire. */
+export const protocols = { roomcast, ws, socketio, fastify: { ...ws, name: 'fastify' } }
 
 /**
  * Opens a socket, authenticates and joins `room`. Resolves with the socket once joined; the

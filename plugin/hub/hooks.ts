@@ -58,7 +58,9 @@ export class Hooks<E extends EventsDefinition = AnyEvents> {
   }
 
   run<K extends HookName>(name: K, ...args: Parameters<HookMap<E>[K]>): void {
-    for (const handler of this.#handlers[name]) {
+    const handlers = this.#handlers[name]
+    if (handlers.length === 0) return
+    for (const handler of handlers) {
       try {
         const result = (handler as (...a: Parameters<HookMap<E>[K]>) => unknown)(...args)
         if (result instanceof Promise) result.catch((err: unknown) => this.#failed(name, err))

@@ -10,6 +10,7 @@ import { nativeCodec } from '../protocol/native/codec.js'
 import type { HandlerRegistry } from '../protocol/native/handlers.js'
 import { NativeSession } from '../protocol/native/session.js'
 import { EncryptionQueue } from '../protocol/native/encryption-queue.js'
+import { DeadlineQueue } from '../hub/deadlines.js'
 import { byteLengthOf, limitIncomingPayload } from './payload-limit.js'
 import { SocketWriter } from './socket-writer.js'
 import { releaseUpgradeLeftovers } from './upgrade-leftovers.js'
@@ -20,27 +21,39 @@ function isRefusal(value: unknown): value is Refusal {
 
 /**
  * Refuses an upgrade in the `preValidation` hook, before any socket exists: 503 while the node
- * drains or shuts down, the `authenticateRequest` verdict otherwise.
+ * drains or shuts down, the `authenticateRequest` verdict otherwise. Callback-style, so that an
+ * upgrade with nothing to wait for costs no promise.
  */
-export async function admitUpgrade<E extends EventsDefinition>(
+function admitUpgrade<E extends EventsDefinition>(
   hub: Hub<E>,
   authenticateRequest: ResolvedOptions<E>['authenticateRequest'],
+  identities: WeakMap<FastifyRequest, Identity>,
   request: FastifyRequest,
   reply: FastifyReply,
-): Promise<Identity | undefined> {
+  done: (err?: Error) => void,
+): void {
   if (!hub.accepting) {
-    await reply.code(503).send({ error: 'Service Unavailable', code: 'unavailable', message: 'the server is not accepting connections' })
-    return undefined
+    void reply.code(503).send({ error: 'Service Unavailable', code: 'unavailable', message: 'the server is not accepting connections' })
+    return
   }
-  if (authenticateRequest === undefined) return undefined
-  const verdict = await authenticateRequest(request)
-  if (verdict === null || isRefusal(verdict)) {
-    const statusCode = isRefusal(verdict) ? (verdict.statusCode ?? 401) : 401
-    const message = (isRefusal(verdict) ? verdict.message : undefined) ?? 'authentication refused'
-    await reply.code(statusCode).send({ error: statusCode === 403 ? 'Forbidden' : 'Unauthorized', code: 'auth_refused', message })
-    return undefined
+  if (authenticateRequest === undefined) {
+    done()
+    return
   }
-  return verdict
+  Promise.resolve()
+    .then(() => authenticateRequest(request))
+    .then((verdict) => {
+      if (verdict === null || isRefusal(verdict)) {
+        const statusCode = isRefusal(verdict) ? (verdict.statusCode ?? 401) : 401
+        const message = (isRefusal(verdict) ? verdict.message : undefined) ?? 'authentication refused'
+        void reply.code(statusCode).send({ error: statusCode === 403 ? 'Forbidden' : 'Unauthorized', code: 'auth_refused', message })
+        return
+      }
+      // undefined: no verdict before the upgrade; the in-band `authenticate` decides.
+      if (verdict !== undefined) identities.set(request, verdict)
+      done()
+    })
+    .catch((err: unknown) => done(err instanceof Error ? err : new Error(String(err))))
 }
 
 /** Registers the native protocol's WebSocket route. */
@@ -54,14 +67,16 @@ export function registerNativeRoute<E extends EventsDefinition>(
 ): void {
   const identities = new WeakMap<FastifyRequest, Identity>()
   const encryptionQueue = options.encryption === 'off' ? undefined : new EncryptionQueue(options.encryptionBatchSize)
+  const authDeadlines = new DeadlineQueue<NativeSession<E>>(options.authTimeout, (session) => session.authDeadlinePassed())
+  app.addHook('onClose', (_instance, done) => {
+    authDeadlines.clear()
+    done()
+  })
   app.route({
     method: 'GET',
     url: options.path,
     websocket: true,
-    preValidation: async (request, reply) => {
-      const identity = await admitUpgrade(hub, options.authenticateRequest, request, reply)
-      if (identity !== undefined) identities.set(request, identity)
-    },
+    preValidation: (request, reply, done) => admitUpgrade(hub, options.authenticateRequest, identities, request, reply, done),
     handler: (socket: WebSocket, request: FastifyRequest) => {
       if (!hub.accepting) {
         socket.close(CloseCode.ServerShutdown, 'server shutting down')
@@ -75,7 +90,7 @@ export function registerNativeRoute<E extends EventsDefinition>(
         host: hub,
         events: options.events,
       })
-      const session = new NativeSession(hub, options, handlers, connection, encryptionQueue)
+      const session = new NativeSession(hub, options, handlers, connection, authDeadlines, encryptionQueue)
       hub.register(connection)
       limitIncomingPayload(socket, options.maxPayload)
       releaseUpgradeLeftovers(socket, request, ownsWebsocket)
@@ -92,7 +107,6 @@ export function registerNativeRoute<E extends EventsDefinition>(
         connection.lastSeen = Date.now()
       })
       socket.on('close', (code, reason) => {
-        session.stop()
         hub.remove(connection, code, reason.toString())
       })
       session.start(identities.get(request))

@@ -19,16 +19,20 @@ import type WebSocket from 'ws'
  *
  * Each step checks the internals it relies on at run time and does nothing when they differ.
  */
+/** @fastify/websocket's private symbol for the head buffer, looked up again only when it is not on a request. */
+let headSymbol: symbol | undefined
+
 export function releaseUpgradeLeftovers(ws: WebSocket, request: FastifyRequest, ownsErrorHandling: boolean): void {
   const socket = (ws as unknown as { _socket?: Socket & { _httpMessage?: ServerResponse | null } })._socket
   const response = socket?._httpMessage
   if (socket !== undefined && response != null && typeof response.detachSocket === 'function') response.detachSocket(socket)
 
   const raw = request.raw as unknown as Record<symbol, unknown>
-  for (const symbol of Object.getOwnPropertySymbols(raw)) {
-    // Assigned rather than deleted: deleting would turn the request into a slower, larger dictionary object.
-    if (symbol.description === 'ws-head') raw[symbol] = undefined
+  if (headSymbol === undefined || !(headSymbol in raw)) {
+    headSymbol = Object.getOwnPropertySymbols(raw).find((symbol) => symbol.description === 'ws-head')
   }
+  // Assigned rather than deleted: deleting would turn the request into a slower, larger dictionary object.
+  if (headSymbol !== undefined && raw[headSymbol] !== undefined) raw[headSymbol] = undefined
 
   if (ownsErrorHandling && ws.listenerCount('error') === 1) {
     ws.removeAllListeners('error')

@@ -106,6 +106,30 @@ t.test('in-band authenticate: no authenticate within authTimeout closes with 400
   await until(() => app.roomcast.connections.count() === 0)
 })
 
+t.test('in-band authenticate: of connections opened together, only the silent ones time out, each after authTimeout', async (t) => {
+  const { app, url } = await startServer({ authenticate: (data) => ({ userId: String((data as { user: string }).user) }), authTimeout: 150 })
+  t.teardown(() => app.close())
+  const clients = await Promise.all(Array.from({ length: 12 }, () => RawClient.open(url)))
+  t.teardown(() => clients.forEach((client) => client.close()))
+  const opened = Date.now()
+  // Every other client authenticates: synchronously answered, so `connected` arrives at once.
+  const authenticated = clients.filter((_, i) => i % 2 === 0)
+  const silent = clients.filter((_, i) => i % 2 === 1)
+  await Promise.all(authenticated.map((client, i) => client.request('authenticate', { user: `u${i}` })))
+  const closes = await Promise.all(silent.map((client) => client.whenClosed()))
+  t.ok(Date.now() - opened >= 140, 'no connection closed before its deadline')
+  t.same(closes, silent.map(() => ({ code: 4001, reason: 'authentication timed out' })))
+  await delay(50)
+  t.same(authenticated.map((client) => client.ws.readyState), authenticated.map(() => 1), 'authenticated connections stay open past the deadline')
+  t.equal(app.roomcast.connections.count(), authenticated.length)
+  // A connection opened later gets its own full timeout, not the first batch's.
+  const late = await RawClient.open(url)
+  t.teardown(() => late.close())
+  const lateOpened = Date.now()
+  t.same(await late.whenClosed(), { code: 4001, reason: 'authentication timed out' })
+  t.ok(Date.now() - lateOpened >= 140, 'the late connection had its whole authTimeout')
+})
+
 t.test('in-band authenticate: a hook slower than authTimeout still times out with 4001', async (t) => {
   let release: () => void = () => {}
   const { app, url } = await startServer({

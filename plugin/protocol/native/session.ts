@@ -12,6 +12,7 @@ import type { HandlerRegistry } from './handlers.js'
 import { RateWindow } from './rate-limit.js'
 import { ConnectionEncryption, isKeyExchangeHello } from './encryption.js'
 import type { EncryptionQueue } from './encryption-queue.js'
+import type { DeadlineQueue } from '../../hub/deadlines.js'
 import { E2EError, E2E_QUERY_PARAMETER } from '../../../shared/e2e/index.js'
 
 const envelopeValidator = validatorFor(Envelope)
@@ -30,7 +31,7 @@ export class NativeSession<E extends EventsDefinition> {
   readonly #handlers: HandlerRegistry<E>
   readonly #connection: Connection<E>
   readonly #rate: RateWindow | undefined
-  #authTimer: NodeJS.Timeout | undefined
+  readonly #authDeadlines: DeadlineQueue<NativeSession<E>>
   #authenticating = false
   readonly #encryptionQueue: EncryptionQueue | undefined
   /** Set when the client starts a key exchange; `established` once it completed. */
@@ -40,7 +41,16 @@ export class NativeSession<E extends EventsDefinition> {
   /** An encryption violation was found: the connection is closing and reads nothing more. */
   #violated = false
 
-  constructor(hub: Hub<E>, options: ResolvedOptions<E>, handlers: HandlerRegistry<E>, connection: Connection<E>, encryptionQueue?: EncryptionQueue) {
+  constructor(
+    hub: Hub<E>,
+    options: ResolvedOptions<E>,
+    handlers: HandlerRegistry<E>,
+    connection: Connection<E>,
+    /** Shared by the route's sessions; calls `authDeadlinePassed` `authTimeout` ms after `start`. */
+    authDeadlines: DeadlineQueue<NativeSession<E>>,
+    encryptionQueue?: EncryptionQueue,
+  ) {
+    this.#authDeadlines = authDeadlines
     this.#encryptionQueue = encryptionQueue
     this.#hub = hub
     this.#options = options
@@ -54,24 +64,22 @@ export class NativeSession<E extends EventsDefinition> {
     if (this.#mustEncrypt) {
       // Nothing, not even `connected`, goes out in plaintext: authentication waits for the handshake.
       this.#deferredIdentity = preIdentity
-      this.#authTimer = setTimeout(() => {
-        if (this.#encryption?.established === true) this.#connection.close(CloseCode.AuthTimeout, 'authentication timed out')
-        else this.#connection.close(CloseCode.EncryptionRequired, 'encryption handshake not completed')
-      }, this.#options.authTimeout)
+      this.#authDeadlines.add(this)
       return
     }
     if (preIdentity !== undefined || this.#options.authenticate === undefined) {
-      void this.#completeAuth(preIdentity ?? {}, undefined)
+      this.#completeAuth(preIdentity ?? {}, undefined)
       return
     }
-    this.#authTimer = setTimeout(() => {
-      this.#connection.close(CloseCode.AuthTimeout, 'authentication timed out')
-    }, this.#options.authTimeout)
+    this.#authDeadlines.add(this)
   }
 
-  /** The socket closed: drop pending timers. */
-  stop(): void {
-    clearTimeout(this.#authTimer)
+  /** `authTimeout` has passed since `start`: a connection still not authenticated is closed. */
+  authDeadlinePassed(): void {
+    const connection = this.#connection
+    if (connection.state !== 'authenticating') return
+    if (this.#mustEncrypt && this.#encryption?.established !== true) connection.close(CloseCode.EncryptionRequired, 'encryption handshake not completed')
+    else connection.close(CloseCode.AuthTimeout, 'authentication timed out')
   }
 
   receive(raw: RawData, isBinary: boolean): void {
@@ -171,7 +179,7 @@ export class NativeSession<E extends EventsDefinition> {
         const connection = this.#connection
         if (connection.state !== 'authenticating' || !this.#mustEncrypt) return
         if (this.#deferredIdentity !== undefined || this.#options.authenticate === undefined) {
-          void this.#completeAuth(this.#deferredIdentity ?? {}, undefined)
+          this.#completeAuth(this.#deferredIdentity ?? {}, undefined)
         }
       },
       (err: unknown) => {
@@ -238,25 +246,39 @@ export class NativeSession<E extends EventsDefinition> {
       return
     }
     this.#authenticating = true
-    Promise.resolve()
-      .then(() => authenticate(data, this.#connection.request))
-      .then(
-        (identity) => {
-          if (this.#connection.state !== 'authenticating') return
-          if (identity === null || identity === undefined) {
-            this.#refuse(id, 'authentication refused')
-            return
-          }
-          return this.#completeAuth(identity, id)
-        },
-        (err: unknown) => {
-          this.#hub.log.warn({ err, connectionId: this.#connection.id }, 'roomcast: authenticate hook failed')
-          if (this.#connection.state === 'authenticating') this.#refuse(id, 'authentication failed')
-        },
-      )
-      .finally(() => {
-        this.#authenticating = false
-      })
+    let verdict: ReturnType<typeof authenticate>
+    try {
+      verdict = authenticate(data, this.#connection.request)
+    } catch (err) {
+      this.#authenticateFailed(id, err)
+      return
+    }
+    // A synchronous verdict is applied at once: a storm of connections should not pay a promise
+    // chain each for a hook that did not need one.
+    if (!isThenable(verdict)) {
+      this.#applyVerdict(verdict, id)
+      return
+    }
+    verdict.then(
+      (identity) => this.#applyVerdict(identity, id),
+      (err: unknown) => this.#authenticateFailed(id, err),
+    )
+  }
+
+  #applyVerdict(identity: Identity | null | undefined, id: number | undefined): void {
+    this.#authenticating = false
+    if (this.#connection.state !== 'authenticating') return
+    if (identity === null || identity === undefined) {
+      this.#refuse(id, 'authentication refused')
+      return
+    }
+    this.#completeAuth(identity, id)
+  }
+
+  #authenticateFailed(id: number | undefined, err: unknown): void {
+    this.#authenticating = false
+    this.#hub.log.warn({ err, connectionId: this.#connection.id }, 'roomcast: authenticate hook failed')
+    if (this.#connection.state === 'authenticating') this.#refuse(id, 'authentication failed')
   }
 
   #refuse(id: number | undefined, message: string): void {
@@ -264,49 +286,58 @@ export class NativeSession<E extends EventsDefinition> {
     this.#connection.close(CloseCode.AuthRefused, message)
   }
 
-  async #completeAuth(identity: Identity, id: number | undefined): Promise<void> {
-    clearTimeout(this.#authTimer)
-    // A cleared Timeout is still an object; an idle connection should not keep it.
-    this.#authTimer = undefined
+  #completeAuth(identity: Identity, id: number | undefined): void {
     const connection = this.#connection
     this.#hub.authenticate(connection, identity)
-    let rooms: string[] = []
-    if (this.#options.defaultRooms !== undefined) {
-      try {
-        rooms = await this.#options.defaultRooms(connection)
-      } catch (err) {
-        this.#hub.log.error({ err, connectionId: connection.id }, 'roomcast: defaultRooms failed')
-      }
-      if (connection.state !== 'authenticated') return
-      this.#hub.join(connection, rooms)
+    const defaultRooms = this.#options.defaultRooms
+    if (defaultRooms === undefined) {
+      this.#sendConnected(id)
+      return
     }
-    const payload: ConnectedPayload = {
-      connectionId: connection.id,
-      rooms: [...connection.rooms],
-      heartbeat: { interval: this.#options.heartbeat.interval, timeout: this.#options.heartbeat.timeout },
-    }
-    if (connection.userId !== undefined) payload.userId = connection.userId
-    // Announced only when not the default, so a client knows silence proves nothing.
-    if (this.#options.heartbeat.mode === 'ping') payload.heartbeat.mode = 'ping'
-    connection.writeText(nativeFrame(SystemEvent.Connected, JSON.stringify(payload), id === undefined ? undefined : { id }))
+    Promise.resolve()
+      .then(() => defaultRooms(connection))
+      .then(
+        (rooms) => rooms,
+        (err: unknown) => {
+          this.#hub.log.error({ err, connectionId: connection.id }, 'roomcast: defaultRooms failed')
+          return []
+        },
+      )
+      .then((rooms) => {
+        if (connection.state !== 'authenticated') return
+        this.#hub.join(connection, rooms)
+        this.#sendConnected(id)
+      })
   }
 
-  async #join(data: unknown): Promise<JoinReply> {
+  #sendConnected(id: number | undefined): void {
+    const connection = this.#connection
+    // Built by concatenation: every connection sends one, and only its id, rooms and user vary.
+    let payload = '{"connectionId":' + JSON.stringify(connection.id) + ',"rooms":' + JSON.stringify([...connection.rooms]) + ',"heartbeat":' + heartbeatJson(this.#options)
+    if (connection.userId !== undefined) payload += ',"userId":' + JSON.stringify(connection.userId)
+    connection.writeText(nativeFrame(SystemEvent.Connected, payload + '}', id === undefined ? undefined : { id }))
+  }
+
+  /** Synchronous unless `authorizeJoin` is set: most joins need no promise. */
+  #join(data: unknown): JoinReply | Promise<JoinReply> {
     if (!roomsValidator.check(data)) {
       throw new Reply(ErrorCode.InvalidRoom, 'join expects { rooms: string[] } with 1 to 100 names of 1 to 200 characters', roomsValidator.errors(data))
     }
     const connection = this.#connection
-    const names = [...new Set(data.rooms)]
+    const names = data.rooms.length === 1 ? data.rooms : [...new Set(data.rooms)]
     const wanted = names.filter((room) => !connection.rooms.has(room))
     const reserved = this.#hub.reservedRoom
     const requested = reserved === undefined ? wanted : wanted.filter((room) => !reserved(room))
     this.#checkRoomLimit(requested)
-    let allowed = requested
     const authorize = this.#options.authorizeJoin
-    if (authorize !== undefined && requested.length > 0) {
-      const verdict = await authorize({ connection, rooms: [...requested] })
-      allowed = verdict === true ? requested : verdict === false ? [] : requested.filter((room) => verdict.includes(room))
-    }
+    if (authorize === undefined || requested.length === 0) return this.#admit(names, wanted, requested)
+    return Promise.resolve(authorize({ connection, rooms: [...requested] })).then((verdict) =>
+      this.#admit(names, wanted, verdict === true ? requested : verdict === false ? [] : requested.filter((room) => verdict.includes(room))),
+    )
+  }
+
+  #admit(names: readonly string[], wanted: readonly string[], allowed: readonly string[]): JoinReply {
+    const connection = this.#connection
     if (connection.state !== 'authenticated') throw new Reply(ErrorCode.Disconnected, 'the connection closed')
     const refused = wanted.filter((room) => !allowed.includes(room))
     if (allowed.length === 0 && refused.length > 0) {
@@ -407,6 +438,25 @@ export class NativeSession<E extends EventsDefinition> {
   #sendError(id: number | undefined, payload: ErrorPayload): void {
     this.#connection.writeText(nativeFrame(SystemEvent.Error, JSON.stringify(payload), id === undefined ? undefined : { id }))
   }
+}
+
+const heartbeatJsonByOptions = new WeakMap<object, string>()
+
+/** The `heartbeat` member of `connected`, the same for every connection of a route. */
+function heartbeatJson(options: ResolvedOptions<EventsDefinition>): string {
+  let json = heartbeatJsonByOptions.get(options)
+  if (json === undefined) {
+    const heartbeat: ConnectedPayload['heartbeat'] = { interval: options.heartbeat.interval, timeout: options.heartbeat.timeout }
+    // Announced only when not the default, so a client knows silence proves nothing.
+    if (options.heartbeat.mode === 'ping') heartbeat.mode = 'ping'
+    json = JSON.stringify(heartbeat)
+    heartbeatJsonByOptions.set(options, json)
+  }
+  return json
+}
+
+function isThenable<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
+  return typeof value === 'object' && value !== null && typeof (value as { then?: unknown }).then === 'function'
 }
 
 function rawToString(raw: RawData): string {

@@ -174,7 +174,7 @@ export function renderResultsMarkdown(results) {
 
 export function renderReadmeSection(results) {
   return [
-    `Measured on ${results.date} against a minimal \`ws\` server and Socket.IO 4, side by side on a ${results.machine.cores}-core shared machine (server and load generator pinned to separate cores); the ratios matter more than the absolute figures. Medians of ${results.method.runs} runs, min..max in brackets. Method, versions and how to run: [bench/RESULTS.md](bench/RESULTS.md).`,
+    `Measured on ${results.date} against a minimal \`ws\` server and Socket.IO 4 (and, for the connection storm, the same minimal server behind Fastify and @fastify/websocket: the framework's floor), side by side on a ${results.machine.cores}-core shared machine (server and load generator pinned to separate cores); the ratios matter more than the absolute figures. Medians of ${results.method.runs} runs, min..max in brackets. Method, versions and how to run: [bench/RESULTS.md](bench/RESULTS.md).`,
     '',
     targetTable(results),
     '',

@@ -1,6 +1,7 @@
 import { isClientEvent } from '../shared/client-events.js'
 import { CloseCode, ErrorCode, terminalCloseCodes } from '../shared/codes.js'
-import type { ConnectedPayload, ErrorDetail, JoinReply, LeaveReply, PresencePayload, SystemEvent } from '../shared/envelope.js'
+import type { ConnectedPayload, ErrorDetail, JoinReply, LeaveReply, MembershipPayload, PresencePayload } from '../shared/envelope.js'
+import { isSystemEvent } from '../shared/system-events.js'
 import { RoomcastError } from '../shared/errors.js'
 import type { AnyEvents, EventsDefinition, ReplyData, ToServerData, ToServerEvent } from '../shared/events.js'
 import { Backoff } from './backoff.js'
@@ -13,26 +14,6 @@ import { Outbox, type QueuedMessage } from './outbox.js'
 import { RequestTracker } from './requests.js'
 import { StateMachine, type ClientState } from './state.js'
 import { Watchdog } from './watchdog.js'
-
-/**
- * The protocol's own event names, checked against the shared table by type only: importing
- * the table at run time would pull TypeBox into the browser bundle.
- */
-const protocolEvents: { readonly [K in SystemEvent]: true } = {
-  authenticate: true,
-  connected: true,
-  join: true,
-  leave: true,
-  heartbeat: true,
-  ack: true,
-  error: true,
-  presence: true,
-  'key-exchange': true,
-  encrypted: true,
-}
-function isProtocolEvent(name: string): boolean {
-  return Object.hasOwn(protocolEvents, name)
-}
 
 const HEARTBEAT_FRAME = '{"event":"heartbeat"}'
 /** Rooms per `join` request, the server's limit. */
@@ -81,8 +62,14 @@ export class RoomcastClient<E extends EventsDefinition = AnyEvents> {
   #retryTimer: ReturnType<typeof setTimeout> | undefined
   /** Rooms the client is in, and restores after a reconnection. */
   readonly #rooms = new Set<string>()
-  /** Rooms left on purpose: when the server puts the client back in one (`defaultRooms`), it leaves again. */
+  /**
+   * Rooms left on purpose that the server put the client in on its own (`defaultRooms`): when
+   * it does so again after a reconnection, the client leaves again. Only rooms from the last
+   * `connected` are kept, so the set stays as small as the server's own list.
+   */
   readonly #declined = new Set<string>()
+  /** The rooms the server put this connection in when it said `connected`. */
+  #handedOut: ReadonlySet<string> = new Set()
   #connectionId: string | undefined
   #userId: string | undefined
   /** The server's refusal of this attempt's `authenticate`, reported before its 4003 close. */
@@ -199,7 +186,7 @@ export class RoomcastClient<E extends EventsDefinition = AnyEvents> {
    */
   emit<K extends ToServerEvent<E>>(event: K, data: ToServerData<E, K>): void {
     this.#check(event, data)
-    const refusal = this.#submit({ event, data })
+    const refusal = this.#submit(event, data)
     if (refusal !== undefined) throw refusal
   }
 
@@ -242,14 +229,14 @@ export class RoomcastClient<E extends EventsDefinition = AnyEvents> {
     const left = names.filter((room) => this.#rooms.has(room))
     for (const room of names) {
       this.#rooms.delete(room)
-      this.#declined.add(room)
+      if (this.#handedOut.has(room)) this.#declined.add(room)
     }
     if (this.#machine.current !== 'connected') return { left }
     return (await this.#call('leave', { rooms: names }, options.timeout)) as LeaveReply
   }
 
   #check(event: string, data: unknown): void {
-    if (isProtocolEvent(event) || isClientEvent(event)) {
+    if (isSystemEvent(event) || isClientEvent(event)) {
       throw new RoomcastError(ErrorCode.NotSent, `"${event}" is a protocol event; use the client's own methods`)
     }
     const events = this.#options.events
@@ -264,14 +251,16 @@ export class RoomcastClient<E extends EventsDefinition = AnyEvents> {
   #call(event: string, data: unknown, timeout = this.#options.requestTimeout): Promise<unknown> {
     if (this.#machine.stopped) return Promise.reject(this.#notSent())
     const { id, reply } = this.#requests.open(event, timeout, (expired) => this.#outbox.drop(expired))
-    const refusal = this.#submit({ event, data, id })
+    const refusal = this.#submit(event, data, id)
     if (refusal !== undefined) this.#requests.reject(id, refusal)
     return reply
   }
 
   /** Sends now when connected, else queues; returns the refusal when neither is possible. */
-  #submit(message: QueuedMessage): RoomcastError | undefined {
+  #submit(event: string, data: unknown, id?: number): RoomcastError | undefined {
     if (this.#machine.stopped) return this.#notSent()
+    const message = encodeMessage(event, data, id)
+    if (message instanceof RoomcastError) return message
     if (this.#transmit(message)) return undefined
     if (this.#outbox.push(message)) return undefined
     return new RoomcastError(
@@ -285,8 +274,7 @@ export class RoomcastClient<E extends EventsDefinition = AnyEvents> {
   #transmit(message: QueuedMessage): boolean {
     const link = this.#link
     if (this.#machine.current !== 'connected' || link === undefined) return false
-    const envelope: WireEnvelope = message.id === undefined ? { event: message.event, data: message.data } : { event: message.event, data: message.data, id: message.id }
-    if (!link.send(JSON.stringify(envelope))) return false
+    if (!link.send(message.text)) return false
     if (message.id !== undefined) this.#requests.markSent(message.id)
     return true
   }
@@ -298,8 +286,13 @@ export class RoomcastClient<E extends EventsDefinition = AnyEvents> {
   /** A request on a link that is not `connected` yet (authenticate, room restore). */
   #direct(link: Link, event: string, data: unknown): Promise<unknown> {
     const { id, reply } = this.#requests.open(event, this.#options.connectTimeout)
+    const message = encodeMessage(event, data, id)
+    if (message instanceof RoomcastError) {
+      this.#requests.reject(id, message)
+      return reply
+    }
     this.#requests.markSent(id)
-    link.send(JSON.stringify({ event, data, id }))
+    link.send(message.text)
     return reply
   }
 
@@ -401,6 +394,9 @@ export class RoomcastClient<E extends EventsDefinition = AnyEvents> {
         if (isPresence(envelope.data)) this.#listeners.emit('presence', envelope.data)
         else this.#listeners.emit('error', new RoomcastError(ErrorCode.BadEnvelope, 'the server sent a malformed presence event'))
         return
+      case 'membership':
+        this.#onMembership(envelope.data)
+        return
       default:
         this.#onAppEvent(envelope)
     }
@@ -408,7 +404,7 @@ export class RoomcastClient<E extends EventsDefinition = AnyEvents> {
 
   #onAppEvent(envelope: WireEnvelope): void {
     const { event, data } = envelope
-    if (isProtocolEvent(event) || isClientEvent(event)) {
+    if (isSystemEvent(event) || isClientEvent(event)) {
       this.#listeners.emit('error', new RoomcastError(ErrorCode.UnknownEvent, `the server sent "${event}", a reserved name; it was ignored`))
       return
     }
@@ -461,6 +457,8 @@ export class RoomcastClient<E extends EventsDefinition = AnyEvents> {
   /** Puts the new connection back in the client's rooms before it counts as connected. */
   async #restoreRooms(link: Link, given: string[]): Promise<void> {
     const serverRooms = new Set(given)
+    this.#handedOut = serverRooms
+    for (const room of this.#declined) if (!serverRooms.has(room)) this.#declined.delete(room)
     const unwanted = given.filter((room) => this.#declined.has(room))
     for (const room of given) if (!this.#declined.has(room)) this.#rooms.add(room)
     const missing = [...this.#rooms].filter((room) => !serverRooms.has(room))
@@ -490,6 +488,19 @@ export class RoomcastClient<E extends EventsDefinition = AnyEvents> {
     const stale = missing.filter((room) => !this.#rooms.has(room))
     if (stale.length > 0) this.#direct(link, 'leave', { rooms: stale }).catch(() => {})
     this.#becomeConnected(link)
+  }
+
+  #onMembership(data: unknown): void {
+    if (!isMembership(data)) {
+      this.#listeners.emit('error', new RoomcastError(ErrorCode.BadEnvelope, 'the server sent a malformed membership event'))
+      return
+    }
+    for (const room of data.joined) {
+      this.#rooms.add(room)
+      this.#declined.delete(room)
+    }
+    for (const room of data.left) this.#rooms.delete(room)
+    this.#listeners.emit('membership', data)
   }
 
   #forgetRoom(room: string, error: RoomcastError): void {
@@ -527,14 +538,17 @@ export class RoomcastClient<E extends EventsDefinition = AnyEvents> {
     const link = this.#link
     if (link === undefined) return
     link.close(code, reason, abandon)
-    this.#lost(code, reason)
+    this.#lost(code, reason, true)
   }
 
-  /** The current link is gone: reject what was on it, then reconnect or stop for good. */
-  #lost(code: number, reason: string): void {
+  /**
+   * The current link is gone: reject what was on it, then reconnect or stop for good. `local`
+   * when this side closed it (`#drop`).
+   */
+  #lost(code: number, reason: string, local = false): void {
     this.#releaseLink()
     this.#requests.rejectAll(new RoomcastError(ErrorCode.Disconnected, `the connection closed (${describeClose(code, reason)})`), true)
-    const terminal = this.#terminalError(code, reason)
+    const terminal = this.#terminalError(code, reason, local)
     if (terminal !== undefined) {
       this.#stop('disconnected', terminal, code, reason)
       return
@@ -561,7 +575,15 @@ export class RoomcastClient<E extends EventsDefinition = AnyEvents> {
     }, delay)
   }
 
-  #terminalError(code: number, reason: string): RoomcastError | undefined {
+  /** The error a close code ends the client with, or undefined to reconnect. */
+  #terminalError(code: number, reason: string, local: boolean): RoomcastError | undefined {
+    // The server closed on purpose (`connection.close()`), as socket.io's "io server disconnect".
+    // This side uses 1000 for attempts it gives up on (a failing auth function), which are retried.
+    if (code === CloseCode.Normal && !local) return new RoomcastError(ErrorCode.Disconnected, `the server closed the connection (${describeClose(code, reason)})`)
+    // Without a transform no attempt can ever complete the handshake the server requires.
+    if (code === CloseCode.EncryptionRequired && this.#options.transform === undefined) {
+      return new RoomcastError(ErrorCode.EncryptionFailed, 'the server requires end-to-end encryption: pass `transform: endToEndEncryption()`')
+    }
     if (code === CloseCode.AuthRefused) return this.#refusal ?? new RoomcastError(ErrorCode.AuthRefused, reason || 'authentication refused')
     if (code === CloseCode.EncryptionViolation) {
       return new RoomcastError(ErrorCode.EncryptionFailed, `encryption failed, the connection was ended for good (${describeClose(code, reason)})`)
@@ -649,6 +671,16 @@ function describeClose(code: number, reason: string): string {
   return reason === '' ? `code ${code}` : `code ${code}: ${reason}`
 }
 
+/** Serializes a message once; its data may not be JSON (a BigInt, a cycle): that is refused here, before anything is sent. */
+function encodeMessage(event: string, data: unknown, id: number | undefined): QueuedMessage | RoomcastError {
+  const envelope: WireEnvelope = id === undefined ? { event, data } : { event, data, id }
+  try {
+    return { event, text: JSON.stringify(envelope), id }
+  } catch (error) {
+    return new RoomcastError(ErrorCode.InvalidData, `data of "${event}" cannot be sent as JSON: ${error instanceof Error ? error.message : String(error)}`)
+  }
+}
+
 function isEnvelope(value: unknown): value is WireEnvelope {
   if (typeof value !== 'object' || value === null) return false
   const { event, id, room } = value as Record<string, unknown>
@@ -663,6 +695,13 @@ function isConnectedPayload(value: unknown): value is ConnectedPayload {
   if (typeof heartbeat !== 'object' || heartbeat === null) return false
   const interval = (heartbeat as Record<string, unknown>).interval
   return typeof interval === 'number' && interval > 0
+}
+
+function isMembership(value: unknown): value is MembershipPayload {
+  if (typeof value !== 'object' || value === null) return false
+  const { joined, left } = value as Record<string, unknown>
+  const names = (list: unknown): boolean => Array.isArray(list) && list.every((room) => typeof room === 'string')
+  return names(joined) && names(left)
 }
 
 function isPresence(value: unknown): value is PresencePayload {

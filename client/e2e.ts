@@ -1,6 +1,8 @@
 import { ErrorCode } from '../shared/codes.js'
 import { E2E_QUERY_PARAMETER, E2E_VERSION, KeyExchange } from '../shared/e2e/handshake.js'
-import { SystemEvent } from '../shared/envelope.js'
+import { encryptedFrame } from '../shared/e2e/frame.js'
+import { importIdentityVerifyingKey, verifyHandshake } from '../shared/e2e/identity.js'
+import { SystemEvent } from '../shared/system-events.js'
 import { RoomcastError } from '../shared/errors.js'
 import type { ClientTransformFactory, FrameTransform } from './transform.js'
 
@@ -9,6 +11,7 @@ interface ReplyData {
   publicKey: string
   nonce: string
   connectionId: string
+  signature?: string
 }
 
 function isReply(data: unknown): data is ReplyData {
@@ -18,7 +21,8 @@ function isReply(data: unknown): data is ReplyData {
     reply.version === E2E_VERSION &&
     typeof reply.publicKey === 'string' &&
     typeof reply.nonce === 'string' &&
-    typeof reply.connectionId === 'string'
+    typeof reply.connectionId === 'string' &&
+    (reply.signature === undefined || typeof reply.signature === 'string')
   )
 }
 
@@ -32,10 +36,29 @@ function failure(message: string): RoomcastError {
  * both directions (the scheme is described in shared/e2e). Handlers and `emit` see plaintext;
  * the socket never does. Uses WebCrypto (`globalThis.crypto.subtle`) only.
  */
-export function endToEndEncryption(): ClientTransformFactory {
+export interface EndToEndOptions {
+  /**
+   * The server identity's public key (base64, from `generateServerIdentity()`). When given, a
+   * key exchange not signed by it is refused (`encryption_failed`, not retried): a middlebox
+   * that rewrites the handshake cannot sit in the middle. Without it the exchange is anonymous
+   * and protects against passive observers only.
+   */
+  serverIdentity?: string
+}
+
+export function endToEndEncryption(options: EndToEndOptions = {}): ClientTransformFactory {
+  // Imported once per client, checked at the first handshake.
+  let pinned: Promise<CryptoKey> | undefined
   return {
     query: { [E2E_QUERY_PARAMETER]: '1' },
     async handshake(channel): Promise<FrameTransform> {
+      const serverIdentity = options.serverIdentity
+      const pin =
+        serverIdentity === undefined
+          ? undefined
+          : await (pinned ??= importIdentityVerifyingKey(serverIdentity).catch(() => {
+              throw failure('serverIdentity is not a base64 P-256 public key')
+            }))
       const exchange = await KeyExchange.create('client')
       channel.send(JSON.stringify({ event: SystemEvent.KeyExchange, data: { version: E2E_VERSION, publicKey: exchange.publicKey, nonce: exchange.nonce } }))
       const frame = JSON.parse(await channel.receive()) as { event?: unknown; data?: unknown }
@@ -45,12 +68,16 @@ export function endToEndEncryption(): ClientTransformFactory {
       }
       if (frame.event === SystemEvent.Connected) throw failure('the server does not offer encryption')
       if (frame.event !== SystemEvent.KeyExchange || !isReply(frame.data)) throw failure('unexpected frame during the key exchange')
-      const secure = await exchange.complete(frame.data, frame.data.connectionId)
+      const reply = frame.data
+      if (pin !== undefined && !(await verifyHandshake(pin, reply.signature, exchange, reply, reply.connectionId))) {
+        throw failure('the key exchange is not signed by the pinned server identity')
+      }
+      const secure = await exchange.complete(reply, reply.connectionId)
       return {
         encode: (text) =>
           new Promise<string>((resolve, reject) => {
             // Base64 needs no JSON escaping.
-            secure.send(text, (sealed) => resolve('{"event":"encrypted","data":"' + sealed + '"}')).catch(reject)
+            secure.send(text, (sealed) => resolve(encryptedFrame(sealed))).catch(reject)
           }),
         decode: (text) => {
           const outer = JSON.parse(text) as { event?: unknown; data?: unknown }

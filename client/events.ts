@@ -1,4 +1,4 @@
-import type { PresencePayload } from '../shared/envelope.js'
+import type { MembershipPayload, PresencePayload } from '../shared/envelope.js'
 import type { RoomcastError } from '../shared/errors.js'
 import type { EventsDefinition, ToClientData, ToClientEvent } from '../shared/events.js'
 import type { ClientState } from './state.js'
@@ -58,6 +58,11 @@ export interface ClientEventMap {
   error: RoomcastError
   /** A user entered or left one of the client's rooms (servers with `presenceEvents`). */
   presence: PresencePayload
+  /**
+   * The server put the client in rooms or took it out of rooms on its own; `rooms` already
+   * reflects it, and rooms taken away are not rejoined after a reconnection.
+   */
+  membership: MembershipPayload
 }
 
 export type ClientEventName = keyof ClientEventMap

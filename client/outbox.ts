@@ -1,7 +1,8 @@
 /** A message waiting for the connection: an emit, or a request when `id` is set. */
 export interface QueuedMessage {
   event: string
-  data: unknown
+  /** The whole envelope as JSON, serialized once when the message was made. */
+  text: string
   id?: number
 }
 

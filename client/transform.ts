@@ -31,8 +31,8 @@ export interface ClientTransformFactory {
   readonly query?: Readonly<Record<string, string>>
   /**
    * Runs once per connection. Resolves with the connection's transform, or `undefined` to stay
-   * plaintext. A rejection drops the connection and counts as a failed attempt (the client
-   * retries after a backoff). Frames the handshake did not `receive()` are processed normally
+   * plaintext. A rejection is reported as an `encryption_failed` error and ends the client
+   * (closed with 4011, not retried: the same handshake would fail again). Frames the handshake did not `receive()` are processed normally
    * (through the transform) once it resolves.
    */
   handshake(channel: TransformHandshake): Promise<FrameTransform | undefined>

@@ -11,8 +11,9 @@ export interface EmitterOptions<E extends EventsDefinition = AnyEvents> {
   /**
    * An ioredis `Redis` (single node or Sentinel) or `Cluster`, used as it is: the Emitter
    * publishes through it and never closes it. Its offline queue settings apply, so with the
-   * ioredis default a message sent while Redis is away waits for the reconnect. A Cluster client
-   * must not have a `keyPrefix` of its own (ioredis would prefix the sharded channels).
+   * ioredis default a message sent before the client is connected, or while Redis is away,
+   * waits for the connection (up to `maxPending` of them). A Cluster client must not have a
+   * `keyPrefix` of its own (ioredis would prefix the sharded channels).
    */
   redis: RedisClient
   /** Must match the nodes' `redisAdapter({ keyPrefix })`. Default `roomcast`. */
@@ -21,6 +22,14 @@ export interface EmitterOptions<E extends EventsDefinition = AnyEvents> {
   events?: E
   /** Called for each message Redis did not take (they are also counted in `stats`). */
   onError?: (error: Error) => void
+  /**
+   * Most messages waiting for Redis at once (sent and not yet acknowledged, or held in the
+   * client's offline queue while Redis is away). Past it a new message fails at once: counted
+   * in `stats.publishFailures` and reported to `onError`, never buffered, so an outage cannot
+   * fill memory. Raise it (or `await flush()` between batches) to emit larger bursts in one
+   * go. Default 10 000.
+   */
+  maxPending?: number
 }
 
 export interface EmitterStats {
@@ -56,7 +65,9 @@ export class Emitter<E extends EventsDefinition = AnyEvents> extends DeliveryApi
     const keys = new Keyspace(resolveKeyPrefix(options.keyPrefix))
     const origin = randomToken()
     const onError = options.onError
-    const publisher = new BusPublisher(options.redis, { failFastWhenDown: false, onFailure: (err) => onError?.(err) })
+    const maxPending = options.maxPending ?? 10_000
+    if (!Number.isInteger(maxPending) || maxPending <= 0) throw new TypeError('roomcast: Emitter maxPending must be a positive integer')
+    const publisher = new BusPublisher(options.redis, { failFastWhenDown: false, maxInFlight: maxPending, onFailure: (err) => onError?.(err) })
     let sequence = 0
     super((delivery) => {
       const channels = keys.deliveryChannels(delivery.target)

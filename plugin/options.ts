@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import type { FastifyRequest } from 'fastify'
+import { encryptedFrameLength } from '../shared/e2e/index.js'
 import type { AnyEvents, EventsDefinition } from '../shared/events.js'
 import type { AdapterOption } from './adapter/adapter.js'
 import type { Connection, Identity } from './hub/connection.js'
@@ -46,11 +47,15 @@ export interface RoomcastOptions<E extends EventsDefinition = AnyEvents> {
   authorizeJoin?: (request: JoinRequest<E>) => string[] | boolean | Promise<string[] | boolean>
   /** Rooms a connection joins as soon as it is authenticated. */
   defaultRooms?: (connection: Connection<E>) => string[] | Promise<string[]>
-  /** Most rooms one connection may join by its own requests. Default 100. */
+  /** Most rooms one connection may be in when it asks to join more (rooms from `defaultRooms` or server-side joins count, but are never refused). Default 100. */
   maxRoomsPerConnection?: number
   /** Liveness: interval and timeout in ms, and the kind of probe. */
   heartbeat?: Partial<HeartbeatOptions>
-  /** Largest accepted frame in bytes; larger ones close the socket with 1009. Default 128 KiB. */
+  /**
+   * Largest accepted message in bytes; larger ones close the socket with 1009. For an encrypted
+   * connection it limits the decrypted message, so encryption changes nothing an app sees.
+   * Default 128 KiB.
+   */
   maxPayload?: number
   /** Per-connection message rate limit, or false for none. Past it: `rate_limited` error, close 1008. */
   rateLimit?: Partial<RateLimitOptions> | false
@@ -68,6 +73,12 @@ export interface RoomcastOptions<E extends EventsDefinition = AnyEvents> {
   encryption?: EncryptionMode
   /** Encryptions started per event-loop turn during fan-out to encrypted members. Default 256. */
   encryptionBatchSize?: number
+  /**
+   * The server's long-term identity (the private JWK from `generateServerIdentity()`): every key
+   * exchange is signed with it, so clients that pin its public key
+   * (`endToEndEncryption({ serverIdentity })`) detect a middlebox that rewrites the handshake.
+   */
+  encryptionIdentity?: JsonWebKey
   /**
    * permessage-deflate. Off by default: compressed sockets cannot share pre-built frames, so
    * every recipient costs a compression; turn on only for small fan-outs of large messages.
@@ -92,11 +103,14 @@ export interface ResolvedOptions<E extends EventsDefinition> {
   maxRoomsPerConnection: number
   heartbeat: HeartbeatOptions
   maxPayload: number
+  /** Largest frame on the wire: `maxPayload`, or what a message of that size becomes once sealed when encryption is on. */
+  maxFrame: number
   rateLimit: RateLimitOptions | false
   backpressure: BackpressureOptions
   presenceEvents: boolean
   encryption: EncryptionMode
   encryptionBatchSize: number
+  encryptionIdentity: JsonWebKey | undefined
   compression: boolean
   closeGracePeriod: number
   nodeId: string
@@ -123,6 +137,8 @@ export function resolveOptions<E extends EventsDefinition>(options: RoomcastOpti
   if (heartbeat.timeout < heartbeat.interval) throw new TypeError('roomcast: heartbeat.timeout must not be shorter than heartbeat.interval')
   const path = options.path ?? '/ws'
   if (!path.startsWith('/')) throw new TypeError('roomcast: path must start with "/"')
+  const maxPayload = positive('maxPayload', options.maxPayload ?? 128 * 1024)
+  const encryption = encryptionMode(options.encryption)
   return {
     events: options.events,
     path,
@@ -133,7 +149,8 @@ export function resolveOptions<E extends EventsDefinition>(options: RoomcastOpti
     defaultRooms: options.defaultRooms,
     maxRoomsPerConnection: positive('maxRoomsPerConnection', options.maxRoomsPerConnection ?? 100),
     heartbeat,
-    maxPayload: positive('maxPayload', options.maxPayload ?? 128 * 1024),
+    maxPayload,
+    maxFrame: encryption === 'off' ? maxPayload : encryptedFrameLength(maxPayload),
     rateLimit:
       options.rateLimit === false
         ? false
@@ -146,8 +163,9 @@ export function resolveOptions<E extends EventsDefinition>(options: RoomcastOpti
       policy: options.backpressure?.policy ?? 'drop',
     },
     presenceEvents: options.presenceEvents ?? false,
-    encryption: encryptionMode(options.encryption),
+    encryption,
     encryptionBatchSize: positive('encryptionBatchSize', options.encryptionBatchSize ?? 256),
+    encryptionIdentity: options.encryptionIdentity,
     compression: options.compression ?? false,
     closeGracePeriod: positive('closeGracePeriod', options.closeGracePeriod ?? 2_000),
     nodeId: options.nodeId ?? randomUUID(),

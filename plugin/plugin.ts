@@ -4,6 +4,7 @@ import fp from 'fastify-plugin'
 import type { AnyEvents, EventsDefinition } from '../shared/events.js'
 import { MemoryAdapter } from './adapter/memory.js'
 import { Hub } from './hub/hub.js'
+import { importIdentitySigningKey } from '../shared/e2e/index.js'
 import { resolveOptions, type RoomcastOptions } from './options.js'
 import { HandlerRegistry } from './protocol/native/handlers.js'
 import { RoomcastServer } from './server.js'
@@ -56,7 +57,8 @@ async function roomcast(app: FastifyInstance, opts: RoomcastOptions<RegisteredEv
     })
   } else {
     await app.register(websocket, {
-      options: { maxPayload: options.maxPayload, perMessageDeflate: options.compression },
+      // Each route lowers this on its own sockets: encrypted native frames may be larger than the message they carry.
+      options: { maxPayload: options.maxFrame, perMessageDeflate: options.compression },
       // Replaces the default, which closes sockets without a code: clients must see 1001.
       preClose(this: FastifyInstance, done) {
         hangUpLateUpgrades(this.server)
@@ -70,7 +72,11 @@ async function roomcast(app: FastifyInstance, opts: RoomcastOptions<RegisteredEv
 
   const handlers = new HandlerRegistry<RegisteredEvents>()
   app.decorate('roomcast', new RoomcastServer<RegisteredEvents>(hub, handlers, options.events))
-  registerNativeRoute(app, hub, options, handlers, ownsWebsocket)
+  // Imported before anything starts, so a bad key fails the registration instead of every handshake.
+  const identity = options.encryptionIdentity === undefined ? undefined : await importIdentitySigningKey(options.encryptionIdentity).catch((err: unknown) => {
+    throw new TypeError(`roomcast: encryptionIdentity is not an ECDSA P-256 private key (${err instanceof Error ? err.message : String(err)})`)
+  })
+  registerNativeRoute(app, hub, options, handlers, ownsWebsocket, identity)
   if (options.pusher !== undefined) {
     const pusher = new PusherService(hub, options.pusher, options.rateLimit)
     app.roomcast.pusher = pusher
@@ -78,7 +84,7 @@ async function roomcast(app: FastifyInstance, opts: RoomcastOptions<RegisteredEv
       const channel = channelOfRoom(room)
       return isHiddenChannel(channel) || requiresAuth(channelType(channel))
     }
-    registerPusherRoute(app, hub, options.backpressure, pusher)
+    registerPusherRoute(app, hub, options.backpressure, pusher, options.maxPayload)
     // Listening from start-up: channel events are only tracked while someone listens.
     if (options.pusher.webhooks !== false) {
       const webhooks = WebhookSender.start(pusher, options.pusher.webhooks, app.log)

@@ -25,25 +25,7 @@ export type Envelope = Static<typeof Envelope>
 
 export const RoomName = Type.String({ minLength: 1, maxLength: MAX_ROOM_NAME_LENGTH })
 
-/** Names of the events the protocol itself uses; application events may not reuse them. */
-export const SystemEvent = {
-  Authenticate: 'authenticate',
-  Connected: 'connected',
-  Join: 'join',
-  Leave: 'leave',
-  Heartbeat: 'heartbeat',
-  Ack: 'ack',
-  Error: 'error',
-  Presence: 'presence',
-  KeyExchange: 'key-exchange',
-  Encrypted: 'encrypted',
-} as const
-export type SystemEvent = (typeof SystemEvent)[keyof typeof SystemEvent]
-
-const systemEventNames: ReadonlySet<string> = new Set(Object.values(SystemEvent))
-export function isSystemEvent(name: string): boolean {
-  return systemEventNames.has(name)
-}
+export { SystemEvent, isSystemEvent } from './system-events.js'
 
 /** client → server: the credentials, whatever shape the server's `authenticate` hook expects. */
 export const AuthenticatePayload = Type.Unknown()
@@ -111,3 +93,14 @@ export const PresencePayload = Type.Object({
   action: Type.Union([Type.Literal('join'), Type.Literal('leave')]),
 })
 export type PresencePayload = Static<typeof PresencePayload>
+
+/**
+ * server → client, when the server changed the connection's rooms on its own (the server API's
+ * `rooms.join` / `rooms.leave`, on any node), so the client's room list stays true and a room it
+ * was removed from is not rejoined after a reconnection.
+ */
+export const MembershipPayload = Type.Object({
+  joined: Type.Array(Type.String()),
+  left: Type.Array(Type.String()),
+})
+export type MembershipPayload = Static<typeof MembershipPayload>

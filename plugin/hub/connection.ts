@@ -16,16 +16,16 @@ export interface Identity {
 
 /** What the hub does for a connection; kept narrow so the connection does not see the hub. */
 export interface ConnectionHost {
-  join(connection: Connection, rooms: readonly string[]): void
-  leave(connection: Connection, rooms: readonly string[]): void
+  changeMembership(connection: Connection, action: 'join' | 'leave', rooms: readonly string[]): void
   close(connection: Connection, code: number, reason: string): void
 }
 
 /**
  * A replacement for the socket writer, installed by a per-connection transform (end-to-end
- * encryption): it receives every outgoing frame's text in order, instead of the socket.
+ * encryption): it receives every outgoing frame's text in order, instead of the socket, and
+ * answers like the socket writer: false when the message was not taken (backpressure, closed).
  */
-export type OutboundTransform = (text: string) => void
+export type OutboundTransform = (text: string) => boolean
 
 /** One live WebSocket on this node. */
 export class Connection<E extends EventsDefinition = AnyEvents> {
@@ -89,12 +89,14 @@ export class Connection<E extends EventsDefinition = AnyEvents> {
     return this.writeText(this.codec.encode({ target: { kind: 'connections', ids: [this.id] }, event, data: encodeData(data) }, undefined))
   }
 
+  /** Puts the connection in rooms; its client hears of it (a `membership` event). */
   join(...rooms: string[]): void {
-    this.#host.join(this, rooms)
+    this.#host.changeMembership(this, 'join', rooms)
   }
 
+  /** Takes the connection out of rooms; its client hears of it and will not rejoin them. */
   leave(...rooms: string[]): void {
-    this.#host.leave(this, rooms)
+    this.#host.changeMembership(this, 'leave', rooms)
   }
 
   /** Closes the connection; it leaves every room at once, the socket closes with `code`. */
@@ -104,19 +106,13 @@ export class Connection<E extends EventsDefinition = AnyEvents> {
 
   /** @internal Writes a frame built for many recipients. */
   writeFrame(frame: PreparedFrame): boolean {
-    if (this.outbound !== undefined) {
-      this.outbound(frame.text)
-      return true
-    }
+    if (this.outbound !== undefined) return this.outbound(frame.text)
     return this.writer.write(frame)
   }
 
   /** @internal Writes a frame built for this connection alone. */
   writeText(text: string): boolean {
-    if (this.outbound !== undefined) {
-      this.outbound(text)
-      return true
-    }
+    if (this.outbound !== undefined) return this.outbound(text)
     return this.writer.write(new PreparedFrame(text))
   }
 }

@@ -263,9 +263,8 @@ export class Hub<E extends EventsDefinition = AnyEvents> implements ConnectionHo
         // Only authenticated connections can be in rooms, so only they count for join/leave.
         const affected = [...this.#resolve(query.target)].filter((connection) => query.type === 'disconnect' || connection.authenticated)
         for (const connection of affected) {
-          if (query.type === 'join') this.join(connection, query.rooms)
-          else if (query.type === 'leave') this.leave(connection, query.rooms)
-          else this.close(connection, query.code, query.reason)
+          if (query.type === 'disconnect') this.close(connection, query.code, query.reason)
+          else this.changeMembership(connection, query.type, query.rooms)
         }
         return affected.length
       }
@@ -299,6 +298,19 @@ export class Hub<E extends EventsDefinition = AnyEvents> implements ConnectionHo
       case 'all':
         for (const connection of this.connections.values()) if (connection.authenticated) yield connection
     }
+  }
+
+  /**
+   * A join or leave the application decided (the server API, on any node, or `Connection.join`):
+   * done, then told to the connection, so that its client keeps a true list of rooms.
+   */
+  changeMembership(connection: Connection<E>, action: 'join' | 'leave', rooms: readonly string[]): void {
+    const changed = rooms.filter((room) => connection.rooms.has(room) === (action === 'leave'))
+    if (action === 'join') this.join(connection, changed)
+    else this.leave(connection, changed)
+    const done = changed.filter((room) => connection.rooms.has(room) === (action === 'join'))
+    const frame = done.length === 0 ? undefined : connection.codec.membership?.(action === 'join' ? done : [], action === 'leave' ? done : [])
+    if (frame !== undefined) connection.writeText(frame)
   }
 
   /** Synchronous local views, for tests and single-node apps. */

@@ -17,6 +17,11 @@ export interface WireCodec {
    * Absent: the hub's code as is.
    */
   closing?(code: number, reason: string): Closing
+  /**
+   * The frame that tells a connection the server changed its rooms on its own; absent when the
+   * protocol has no such message (Pusher clients only hear of their own subscriptions).
+   */
+  membership?(joined: readonly string[], left: readonly string[]): string
 }
 
 /** A protocol's way of closing: the code and reason on the wire, and an optional last frame. */

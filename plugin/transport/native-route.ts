@@ -64,9 +64,11 @@ export function registerNativeRoute<E extends EventsDefinition>(
   handlers: HandlerRegistry<E>,
   /** True when roomcast registered @fastify/websocket itself (its default socket error handler is in use). */
   ownsWebsocket = false,
+  /** The server identity's signing key (`encryptionIdentity`), imported. */
+  identity?: CryptoKey,
 ): void {
   const identities = new WeakMap<FastifyRequest, Identity>()
-  const encryptionQueue = options.encryption === 'off' ? undefined : new EncryptionQueue(options.encryptionBatchSize)
+  const encryptionSetup = options.encryption === 'off' ? undefined : { queue: new EncryptionQueue(options.encryptionBatchSize), identity }
   const authDeadlines = new DeadlineQueue<NativeSession<E>>(options.authTimeout, (session) => session.authDeadlinePassed())
   app.addHook('onClose', (_instance, done) => {
     authDeadlines.clear()
@@ -90,18 +92,19 @@ export function registerNativeRoute<E extends EventsDefinition>(
         host: hub,
         events: options.events,
       })
-      const session = new NativeSession(hub, options, handlers, connection, authDeadlines, encryptionQueue)
+      const session = new NativeSession(hub, options, handlers, connection, authDeadlines, encryptionSetup)
       hub.register(connection)
-      limitIncomingPayload(socket, options.maxPayload)
+      limitIncomingPayload(socket, options.maxFrame)
       releaseUpgradeLeftovers(socket, request, ownsWebsocket)
       socket.on('message', (data, isBinary) => {
-        // ws enforces maxPayload when roomcast configured it; an app that registered
-        // @fastify/websocket itself may allow more, so the limit is checked here as well.
-        if (byteLengthOf(data) > options.maxPayload) {
+        // ws enforces the limit when roomcast configured it; an app that registered
+        // @fastify/websocket itself may allow more, so it is checked here as well.
+        const size = byteLengthOf(data)
+        if (size > options.maxFrame) {
           connection.close(CloseCode.MessageTooBig, 'message too big')
           return
         }
-        session.receive(data, isBinary)
+        session.receive(data, isBinary, size)
       })
       socket.on('pong', () => {
         connection.lastSeen = Date.now()

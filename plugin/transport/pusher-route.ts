@@ -10,6 +10,7 @@ import { errorFrame, pusherCodec } from '../protocol/pusher/codec.js'
 import type { PusherService } from '../protocol/pusher/service.js'
 import { newSocketId } from '../protocol/pusher/socket-id.js'
 import { closeSocket } from './close.js'
+import { limitIncomingPayload } from './payload-limit.js'
 import { SocketWriter, type BackpressureOptions } from './socket-writer.js'
 
 /** What the pre-upgrade checks decided: an app to serve, or a Pusher error to send on the new socket. */
@@ -45,7 +46,14 @@ function refuse(socket: WebSocket, code: number, message: string): void {
 }
 
 /** Registers the Pusher WebSocket route `[pathPrefix]/app/:key`. */
-export function registerPusherRoute(app: FastifyInstance, hub: Hub, backpressure: BackpressureOptions, service: PusherService): void {
+export function registerPusherRoute(
+  app: FastifyInstance,
+  hub: Hub,
+  backpressure: BackpressureOptions,
+  service: PusherService,
+  /** The plugin's `maxPayload`: the ws server may allow more, for sealed native frames. */
+  maxPayload: number,
+): void {
   const admissions = new WeakMap<FastifyRequest, Admission>()
   app.route<{ Params: { key: string }; Querystring: Record<string, string | undefined> }>({
     method: 'GET',
@@ -79,6 +87,7 @@ export function registerPusherRoute(app: FastifyInstance, hub: Hub, backpressure
       })
       const session = service.openSession(admission.app, connection)
       hub.register(connection)
+      limitIncomingPayload(socket, maxPayload)
       socket.on('message', (data, isBinary) => session.receive(data, isBinary))
       socket.on('pong', () => {
         connection.lastSeen = Date.now()

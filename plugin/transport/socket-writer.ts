@@ -48,8 +48,20 @@ export class SocketWriter {
 
   /** Writes a frame; false when the socket is not open or the message was dropped. */
   write(frame: PreparedFrame): boolean {
+    if (!this.admit()) return false
+    this.#send(frame)
+    return true
+  }
+
+  /**
+   * Whether one more message may be queued for this socket now, applying the backpressure
+   * policy when not (counted as dropped, or the socket is closed). A transform that turns each
+   * message into a frame later (encryption) asks here first, counting what it holds that is
+   * not on the socket yet (`pendingBytes`), then writes with `writeAdmitted`.
+   */
+  admit(pendingBytes = 0): boolean {
     if (this.ws.readyState !== WebSocket.OPEN) return false
-    if (this.ws.bufferedAmount > this.#limits.maxBufferedBytes) {
+    if (this.ws.bufferedAmount + pendingBytes > this.#limits.maxBufferedBytes) {
       if (this.#limits.policy === 'drop') {
         this.dropped++
       } else {
@@ -57,6 +69,20 @@ export class SocketWriter {
       }
       return false
     }
+    return true
+  }
+
+  /**
+   * Writes a frame whose message was already admitted. Never dropped: an encrypted stream
+   * must not have gaps, since the receiver refuses any frame out of sequence.
+   */
+  writeAdmitted(frame: PreparedFrame): boolean {
+    if (this.ws.readyState !== WebSocket.OPEN) return false
+    this.#send(frame)
+    return true
+  }
+
+  #send(frame: PreparedFrame): void {
     const raw = this.#raw
     if (raw !== undefined && this.#sender!._state === 0 && this.#sender!._queue!.length === 0 && raw.writable) {
       corkUntilNextTick(raw)
@@ -64,6 +90,5 @@ export class SocketWriter {
     } else {
       this.ws.send(frame.text)
     }
-    return true
   }
 }

@@ -1,4 +1,4 @@
-import { base64ToBytes, bytesToBase64 } from './base64.js'
+import { base64ToBytes, bytesToBase64, concatBytes } from './base64.js'
 import { SecureChannel } from './secure-channel.js'
 
 /**
@@ -7,7 +7,8 @@ import { SecureChannel } from './secure-channel.js'
  * 1. The client sends `key-exchange` with a fresh ECDH P-256 public key (raw, uncompressed,
  *    base64) and 16 random bytes.
  * 2. The server answers `key-exchange` with its own key pair, fresh for this connection, 16
- *    random bytes of its own, and the connection's id.
+ *    random bytes of its own, and the connection's id; with an identity, also its signature of
+ *    the handshake (identity.ts), which a client that pinned the identity checks.
  * 3. Both compute the ECDH secret and derive two AES-256-GCM keys with HKDF-SHA256:
  *    salt = client nonce ‖ server nonce; info = "roomcast-e2e/v1 c2s|s2c " ‖ connection id ‖
  *    client public key ‖ server public key. One key per direction, so each direction's nonce
@@ -56,11 +57,11 @@ export class KeyExchange {
     const ikm = await crypto.subtle.importKey('raw', secret, 'HKDF', false, ['deriveKey'])
     const [clientNonce, serverNonce] = this.role === 'client' ? [this.nonce, peer.nonce] : [peer.nonce, this.nonce]
     const [clientKey, serverKey] = this.role === 'client' ? [this.publicKey, peer.publicKey] : [peer.publicKey, this.publicKey]
-    const salt = concat(base64ToBytes(clientNonce), base64ToBytes(serverNonce))
-    const context = concat(new TextEncoder().encode(connectionId), base64ToBytes(clientKey), base64ToBytes(serverKey))
+    const salt = concatBytes(base64ToBytes(clientNonce), base64ToBytes(serverNonce))
+    const context = concatBytes(new TextEncoder().encode(connectionId), base64ToBytes(clientKey), base64ToBytes(serverKey))
     const derive = (direction: 'c2s' | 's2c'): Promise<CryptoKey> =>
       crypto.subtle.deriveKey(
-        { name: 'HKDF', hash: 'SHA-256', salt, info: concat(new TextEncoder().encode(`roomcast-e2e/v1 ${direction} `), context) },
+        { name: 'HKDF', hash: 'SHA-256', salt, info: concatBytes(new TextEncoder().encode(`roomcast-e2e/v1 ${direction} `), context) },
         ikm,
         { name: 'AES-GCM', length: 256 },
         false,
@@ -69,14 +70,4 @@ export class KeyExchange {
     const [c2s, s2c] = await Promise.all([derive('c2s'), derive('s2c')])
     return this.role === 'client' ? new SecureChannel(c2s, s2c) : new SecureChannel(s2c, c2s)
   }
-}
-
-function concat(...parts: Uint8Array[]): Uint8Array<ArrayBuffer> {
-  const out = new Uint8Array(parts.reduce((n, part) => n + part.length, 0))
-  let offset = 0
-  for (const part of parts) {
-    out.set(part, offset)
-    offset += part.length
-  }
-  return out
 }

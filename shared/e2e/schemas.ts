@@ -18,6 +18,8 @@ export const KeyExchangeReply = Type.Object(
     publicKey: Type.String({ minLength: 80, maxLength: 100 }),
     nonce: Type.String({ minLength: 20, maxLength: 30 }),
     connectionId: Type.String({ minLength: 1, maxLength: 200 }),
+    /** With a server identity: its signature of the handshake (see identity.ts). */
+    signature: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
   },
   { additionalProperties: false },
 )

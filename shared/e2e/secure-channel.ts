@@ -44,6 +44,9 @@ export class SecureChannel {
   send(plaintext: string, write: (sealed: string) => void): Promise<void> {
     const counter = this.#sendCounter++
     const sealed = this.#seal(plaintext, counter)
+    // Its failure reaches the caller through `done`; until the frames ahead are written nothing
+    // else listens to it, and an unheard rejection would take a Node process down.
+    sealed.catch(() => undefined)
     const done = this.#sendTail.then(() => sealed).then(write)
     this.#sendTail = done.catch(() => undefined)
     return done
@@ -84,6 +87,9 @@ export class SecureChannel {
           throw new E2EError('tampered', 'the encrypted frame failed authentication')
         },
       )
+    // Frames are checked concurrently but answered in order: a later frame can fail before the
+    // ones ahead of it finish, and its rejection must not count as unhandled meanwhile.
+    opened.catch(() => undefined)
     const ordered = this.#receiveTail.then(() => opened)
     this.#receiveTail = ordered.catch(() => undefined)
     return ordered

@@ -179,3 +179,32 @@ t.test('close() rejects what is pending and leaves no timers or sockets', async 
   t.equal(retrying.state, 'closed')
   t.equal(count('Timeout'), timersWithoutServer, 'the retry timer is gone')
 })
+
+t.test('a server close with 1000 (connection.close()) ends the client; a 1000 from this side is retried', async (t) => {
+  const server = await startTestServer()
+  t.teardown(() => server.close())
+  const client = testClient(server.url)
+  t.teardown(() => client.close())
+  await client.ready()
+  const disconnected = nextEvent(client, 'disconnected')
+  server.app.roomcast.connections.get(client.connectionId!)!.close()
+  const info = await disconnected
+  t.equal(info.code, CloseCode.Normal)
+  t.equal(info.error.code, 'disconnected')
+  await delay(60)
+  t.equal(client.state, 'disconnected', 'no reconnection after the server said goodbye')
+  t.equal(server.app.roomcast.connections.count(), 0)
+})
+
+t.test('a server that requires encryption ends a client without a transform (4010), instead of a retry loop', async (t) => {
+  const server = await startTestServer({ encryption: 'required', authTimeout: 80 })
+  t.teardown(() => server.close())
+  const client = testClient(server.url)
+  t.teardown(() => client.close())
+  const info = await nextEvent(client, 'disconnected')
+  t.equal(info.code, CloseCode.EncryptionRequired)
+  t.equal(info.error.code, 'encryption_failed')
+  t.match(info.error.message, /endToEndEncryption/)
+  await delay(60)
+  t.equal(client.state, 'disconnected')
+})

@@ -1,7 +1,7 @@
 import t from 'tap'
 import WebSocket from 'ws'
 import { RoomcastClient, RoomcastError, type MessageMeta } from '../../client/index.js'
-import { nextEvent, rejection, startTestServer, testClient, until } from './support.js'
+import { inState, nextEvent, rejection, startTestServer, testClient, until } from './support.js'
 
 t.test('emit and on: a typed round trip through the server', async (t) => {
   const server = await startTestServer()
@@ -203,4 +203,56 @@ t.test('a relative or http URL is resolved to a WebSocket URL', async (t) => {
   await client.ready()
   t.equal(client.userId, 'carol')
   t.throws(() => new RoomcastClient('ftp://x/ws', { WebSocket }), { name: 'TypeError' })
+})
+
+t.test('data that is not JSON (a BigInt, a cycle) is refused with invalid_data, never thrown later', async (t) => {
+  const server = await startTestServer()
+  t.teardown(() => server.close())
+  // Without `events`, nothing checks the data against a schema first.
+  const client = testClient(server.url, { events: undefined })
+  t.teardown(() => client.close())
+  await client.ready()
+  const untyped = client as unknown as {
+    request(event: string, data: unknown, options?: { timeout?: number }): Promise<unknown>
+    emit(event: string, data: unknown): void
+  }
+  const refused = await rejection(untyped.request('echo', { text: 10n }, { timeout: 200 }))
+  t.equal(refused.code, 'invalid_data')
+  const cycle: Record<string, unknown> = {}
+  cycle.self = cycle
+  t.throws(() => untyped.emit('note', cycle), { code: 'invalid_data' })
+  // Queued while disconnected: refused at the call as well, so the queue never holds it.
+  await server.app.roomcast.connections.disconnect(client.connectionId!, 4005, 'draining')
+  await inState(client, 'reconnecting')
+  t.throws(() => untyped.emit('note', { n: 1n }), { code: 'invalid_data' })
+  await inState(client, 'connected')
+  t.same(await untyped.request('echo', { text: 'fine' }), { text: 'fine', userId: 'alice' }, 'the client is unharmed')
+})
+
+t.test('rooms the server changes on its own are told to the client: kept in sync and never rejoined after a kick', async (t) => {
+  const server = await startTestServer()
+  t.teardown(() => server.close())
+  const client = testClient(server.url)
+  t.teardown(() => client.close())
+  await client.ready()
+  await client.join('own')
+  const changes: Array<{ joined: string[]; left: string[] }> = []
+  client.on('membership', (change) => changes.push(change))
+  const id = client.connectionId!
+  await server.app.roomcast.rooms.join(id, ['granted', 'own'])
+  await until(() => changes.length === 1, 'membership after a server-side join')
+  t.same(changes[0], { joined: ['granted'], left: [] }, 'only what changed')
+  t.same(client.rooms.sort(), ['granted', 'own'])
+  await server.app.roomcast.rooms.leave(id, 'own')
+  await until(() => changes.length === 2, 'membership after a server-side leave')
+  t.same(changes[1], { joined: [], left: ['own'] })
+  t.same(client.rooms, ['granted'])
+  await server.app.roomcast.rooms.leave(id, 'never-joined')
+  await server.app.roomcast.connections.disconnect(id, 4005, 'draining')
+  await inState(client, 'reconnecting')
+  await inState(client, 'connected')
+  t.same(client.rooms, ['granted'], 'the granted room is restored, the one taken away is not')
+  t.equal(await server.app.roomcast.rooms.size('own'), 0)
+  t.equal(await server.app.roomcast.rooms.size('granted'), 1)
+  t.equal(changes.length, 2, 'a leave that changed nothing sends nothing')
 })

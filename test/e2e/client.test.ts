@@ -1,7 +1,8 @@
 import t from 'tap'
-import WebSocket, { WebSocketServer } from 'ws'
+import WebSocket from 'ws'
 import { endToEndEncryption, type RoomcastClient } from '../../client/index.js'
 import { events, inState, nextEvent, startTestServer, testClient, type TestEvents } from '../client/support.js'
+import { relayServer } from '../helpers/e2e.js'
 
 type Test = Parameters<Parameters<typeof t.test>[1]>[0]
 
@@ -10,11 +11,8 @@ type Test = Parameters<Parameters<typeof t.test>[1]>[0]
  * server→client direction passes through `tamper`, which may change, repeat or drop frames.
  */
 async function relay(t: Test, upstream: string, tamper?: (frame: string, toClient: (f: string) => void, history: string[]) => void) {
-  const wss = new WebSocketServer({ port: 0, host: '127.0.0.1' })
-  await new Promise((resolve) => wss.once('listening', resolve))
   const wire: { up: string[]; down: string[] } = { up: [], down: [] }
-  wss.on('connection', (client, request) => {
-    const server = new WebSocket(upstream + (request.url?.slice(request.url.indexOf('?')) ?? ''))
+  const url = await relayServer((fn) => t.teardown(fn), upstream, (client, server) => {
     const pending: string[] = []
     server.on('open', () => pending.splice(0).forEach((f) => server.send(f)))
     client.on('message', (data) => {
@@ -36,18 +34,8 @@ async function relay(t: Test, upstream: string, tamper?: (frame: string, toClien
     server.on('close', (code) => {
       if (client.readyState === WebSocket.OPEN) client.close(code === 1005 ? 1000 : code)
     })
-    client.on('error', () => {})
-    server.on('error', () => {})
   })
-  t.teardown(
-    () =>
-      new Promise<void>((resolve) => {
-        for (const socket of wss.clients) socket.terminate()
-        wss.close(() => resolve())
-      }),
-  )
-  const { port } = wss.address() as { port: number }
-  return { url: `ws://127.0.0.1:${port}/ws`, wire }
+  return { url, wire }
 }
 
 async function encryptedPair(t: Test, tamper?: Parameters<typeof relay>[2]) {

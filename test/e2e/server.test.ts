@@ -211,3 +211,83 @@ t.test('optional mode: a client that announces e2e=1 gets nothing in plaintext b
   t.teardown(() => plain.close())
   t.equal(greeting.event, 'connected')
 })
+
+/** Flips one character of a sealed frame's ciphertext (past the counter), so it fails authentication. */
+function tamper(sealed: string): string {
+  const at = 20
+  return sealed.slice(0, at) + (sealed[at] === 'A' ? 'B' : 'A') + sealed.slice(at + 1)
+}
+
+t.test('a tampered frame right behind a large valid one, in one turn: 4011 and the server keeps running', async (t) => {
+  const { url, app, received } = await encryptedServer(t, 'required')
+  // The large frame takes longer to decrypt, so the small tampered one often fails first; which
+  // one finishes first is up to the thread pool, hence several rounds.
+  const rounds = 60
+  for (let round = 0; round < rounds; round++) {
+    const client = await secureMember(t, url, 'r')
+    const big = await client.seal({ event: 'note.send', data: { room: 'r', text: 'x'.repeat(60_000) } })
+    const small = tamper(await client.seal({ event: 'note.send', data: { room: 'r', text: 'y' } }))
+    client.raw.send({ event: 'encrypted', data: big })
+    client.raw.send({ event: 'encrypted', data: small })
+    t.equal((await client.raw.whenClosed()).code, 4011)
+  }
+  t.same(received, Array.from({ length: rounds }, () => 'x'.repeat(60_000)), 'each valid frame ahead was handled, no tampered one was')
+  // The process is still up and serving.
+  const other = await secureMember(t, url, 'r')
+  t.equal((await other.request('note.send', { room: 'r', text: 'still here' })).event, 'ack')
+  t.equal(app.roomcast.connections.count(), 1)
+})
+
+t.test('an error sent just before a close reaches an encrypted client, decrypted, before the close', async (t) => {
+  const { url } = await encryptedServer(t, 'required', { rateLimit: { max: 6, windowMs: 60_000 } })
+  const client = await secureMember(t, url, 'r')
+  for (let i = 0; i < 8; i++) void client.send({ event: 'note.send', data: { room: 'r', text: `n${i}` } })
+  const error = await client.next('error')
+  t.equal((error.data as { code: string }).code, 'rate_limited')
+  t.equal((await client.raw.whenClosed()).code, 1008)
+})
+
+t.test('maxPayload limits the decrypted message: encryption neither shrinks nor widens it', async (t) => {
+  const { url, received } = await encryptedServer(t, 'required', { maxPayload: 4096 })
+  const client = await secureMember(t, url, 'r')
+  // 3,900 characters fit in 4,096 bytes as plaintext; sealed and in base64 the frame is larger.
+  const fits = 'f'.repeat(3900)
+  const sent = await client.send({ event: 'note.send', data: { room: 'r', text: fits }, id: 100 })
+  const frameLength = JSON.stringify({ event: 'encrypted', data: sent }).length
+  t.ok(frameLength > 4096, `the sealed frame (${frameLength} bytes) is over maxPayload`)
+  t.equal((await client.next((frame) => frame.id === 100)).event, 'ack', 'and accepted')
+  t.same(received, [fits])
+  // One byte over: its sealed frame is no longer than a 4,096-byte message's, so only the check
+  // of the decrypted message can refuse it.
+  const wrapper = JSON.stringify({ event: 'note.send', data: { room: 'r', text: '' } }).length
+  void client.send({ event: 'note.send', data: { room: 'r', text: 'g'.repeat(4097 - wrapper) } })
+  t.same(await client.raw.whenClosed(), { code: 1009, reason: 'message too big' })
+  t.same(received, [fits], 'the oversized message never reached the handler')
+})
+
+t.test('maxPayload on encrypted connections: a frame too large even sealed is refused by the socket with 1009', async (t) => {
+  const { url, received } = await encryptedServer(t, 'required', { maxPayload: 4096 })
+  const client = await secureMember(t, url, 'r')
+  void client.send({ event: 'note.send', data: { room: 'r', text: 'g'.repeat(6000) } })
+  t.equal((await client.raw.whenClosed()).code, 1009)
+  t.same(received, [])
+})
+
+t.test('drop backpressure on an encrypted member skips whole messages, never leaves a gap in the sequence', async (t) => {
+  const { app, url } = await encryptedServer(t, 'optional', { backpressure: { maxBufferedBytes: 64 * 1024, policy: 'drop' } })
+  const slow = await secureMember(t, url, 'feed')
+  const connection = app.roomcast.connections.get((await app.roomcast.rooms.members('feed'))[0]!.connectionId)!
+  const socket = (slow.raw.ws as unknown as { _socket: { pause(): void; resume(): void } })._socket
+  socket.pause()
+  const text = 'z'.repeat(16 * 1024)
+  for (let round = 0; round < 60 && connection.dropped === 0; round++) {
+    for (let i = 0; i < 4; i++) app.roomcast.rooms.to('feed').emit('note.posted', { text })
+    await new Promise((resolve) => setImmediate(resolve))
+  }
+  t.ok(connection.dropped > 0, `the server dropped messages for the slow reader (${connection.dropped})`)
+  socket.resume()
+  app.roomcast.rooms.to('feed').emit('note.posted', { text: 'after the jam' })
+  const after = await slow.next((frame) => frame.event === 'note.posted' && (frame.data as { text: string }).text === 'after the jam', 10_000)
+  t.ok(after, 'the message after the jam decrypts: the counters stayed in sequence')
+  t.equal(slow.raw.ws.readyState, 1, 'the connection is still open')
+})

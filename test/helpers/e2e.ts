@@ -1,4 +1,5 @@
 import { KeyExchange, type SecureChannel } from '../../shared/e2e/index.js'
+import WebSocket, { WebSocketServer } from 'ws'
 import { RawClient, type Frame } from './server.js'
 
 /**
@@ -100,4 +101,33 @@ export class EncryptedRawClient {
   close(): void {
     this.raw.close()
   }
+}
+
+/**
+ * A WebSocket server on a random loopback port that stands between a client and `upstream`:
+ * for each client socket it opens one to the server (same query) and hands both to `bridge`.
+ * Ended, with every socket, when the test ends. Resolves with the URL clients connect to.
+ */
+export async function relayServer(
+  teardown: (fn: () => Promise<void>) => void,
+  upstream: string,
+  bridge: (client: WebSocket, server: WebSocket) => void,
+): Promise<string> {
+  const wss = new WebSocketServer({ port: 0, host: '127.0.0.1' })
+  await new Promise((resolve) => wss.once('listening', resolve))
+  wss.on('connection', (client, request) => {
+    const server = new WebSocket(upstream + (request.url?.slice(request.url.indexOf('?')) ?? ''))
+    client.on('error', () => {})
+    server.on('error', () => {})
+    bridge(client, server)
+  })
+  teardown(
+    () =>
+      new Promise<void>((resolve) => {
+        for (const socket of wss.clients) socket.terminate()
+        wss.close(() => resolve())
+      }),
+  )
+  const { port } = wss.address() as { port: number }
+  return `ws://127.0.0.1:${port}/ws`
 }

@@ -42,6 +42,8 @@ t.test('a room emit to 50 sockets serializes once and writes the same frame byte
   const clients = await connectMany(url, 50)
   t.teardown(() => clients.forEach(({ client }) => client.close()))
   for (const { connected } of clients) await app.roomcast.rooms.join(connected.data.connectionId, 'big')
+  // Each client is told of the server-side join first; the frames under test come after.
+  await Promise.all(clients.map(({ client }) => client.next('membership')))
   const texts = clients.map(({ client }) => rawTexts(client))
   const writes = clients.map(({ connected }) => recordWrites(app.roomcast.connections.get(connected.data.connectionId)!))
 

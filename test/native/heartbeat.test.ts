@@ -90,19 +90,34 @@ t.test('ping mode: a peer that does not pong is closed 4002; one that pongs stay
   t.equal(app.roomcast.connections.count(), 1)
 })
 
-t.test('one sweep timer serves every connection', async (t) => {
-  const timers = (): number => process.getActiveResourcesInfo().filter((kind) => kind === 'Timeout').length
-  const { app, url } = await startServer({ heartbeat: { interval: 60_000, timeout: 120_000 } })
+t.test('one sweep timer serves every connection, and one timer every pending authentication', async (t) => {
+  // Distinctive delays, so the timers roomcast makes can be told apart from everyone else's.
+  const authTimeout = 54_321
+  const heartbeatOptions = { interval: 61_000, timeout: 122_000 }
+  const created: number[] = []
+  const realSetTimeout = globalThis.setTimeout
+  const realSetInterval = globalThis.setInterval
+  const record = <F extends (...args: never[]) => unknown>(real: F): F =>
+    ((...args: Parameters<F>) => {
+      created.push(Number(args[1]))
+      return real(...args)
+    }) as unknown as F
+  globalThis.setTimeout = record(realSetTimeout)
+  globalThis.setInterval = record(realSetInterval)
+  t.teardown(() => {
+    globalThis.setTimeout = realSetTimeout
+    globalThis.setInterval = realSetInterval
+  })
+  const { app, url } = await startServer({ heartbeat: heartbeatOptions, authTimeout, authenticate: () => ({ userId: 'u' }) })
   t.teardown(() => app.close())
-  const first = await connect(url)
-  t.teardown(() => first.client.close())
-  await delay(10)
-  const withOne = timers()
-  const more = await Promise.all(Array.from({ length: 40 }, () => connect(url)))
-  t.teardown(() => more.forEach(({ client }) => client.close()))
-  await delay(10)
-  t.equal(app.roomcast.connections.count(), 41)
-  t.equal(timers(), withOne, 'no timer per connection')
+  // 40 sockets that have not authenticated yet: each has an authentication deadline pending.
+  const pending = await Promise.all(Array.from({ length: 40 }, () => RawClient.open(url)))
+  t.teardown(() => pending.forEach((client) => client.close()))
+  await until(() => app.roomcast.connections.count() === 40)
+  const ours = (delay: number): boolean => delay === heartbeatOptions.interval || Math.abs(delay - authTimeout) <= 1
+  t.equal(created.filter((delay) => delay === heartbeatOptions.interval).length, 1, 'one sweep timer')
+  t.equal(created.filter((delay) => Math.abs(delay - authTimeout) <= 1).length, 1, 'one timer for all pending authentications')
+  t.equal(created.filter(ours).length, 2)
 })
 
 t.test('the sweep stops when the app closes', async (t) => {

@@ -1,5 +1,7 @@
+import Fastify from 'fastify'
+import type { AddressInfo } from 'node:net'
 import t from 'tap'
-import type { JoinRequest } from '../../plugin/index.js'
+import roomcast, { type JoinRequest, type RegisteredEvents, type RoomcastOptions } from '../../plugin/index.js'
 import type { AnyEvents } from '../../shared/index.js'
 import { RawClient, connect, delay, startServer, until } from '../helpers/server.js'
 
@@ -214,6 +216,37 @@ t.test('server-side rooms.join / rooms.leave by connection id', async (t) => {
   t.same([...connection.rooms].sort(), ['y', 'z'])
   connection.leave('y', 'z')
   t.same(await app.roomcast.rooms.list(), [])
+  // Each change the server made was told to the client, with what actually changed.
+  await until(() => client.all('membership').length === 4)
+  t.same(
+    client.all('membership').map((frame) => frame.data),
+    [
+      { joined: ['x', 'y'], left: [] },
+      { joined: [], left: ['x'] },
+      { joined: ['z'], left: [] },
+      { joined: [], left: ['y', 'z'] },
+    ],
+  )
+})
+
+t.test('defaultRooms that fails or answers garbage: the connection still comes up, and the failure is logged', async (t) => {
+  const cases: Array<{ defaultRooms: () => unknown; rooms: string[]; logged: boolean }> = [
+    { defaultRooms: () => Promise.reject(new Error('lookup down')), rooms: [], logged: true },
+    { defaultRooms: () => null, rooms: [], logged: true },
+    { defaultRooms: () => ['ok', 7, ''], rooms: ['ok'], logged: false },
+  ]
+  for (const { defaultRooms, rooms, logged } of cases) {
+    const lines: string[] = []
+    const app = Fastify({ logger: { level: 'error', stream: { write: (line: string) => lines.push(line) } } })
+    await app.register(roomcast, { ...byName, defaultRooms } as unknown as RoomcastOptions<RegisteredEvents>)
+    await app.listen({ port: 0, host: '127.0.0.1' })
+    const { port } = app.server.address() as AddressInfo
+    const { client, connected } = await connect(`ws://127.0.0.1:${port}/ws`, { user: 'ann' })
+    t.same(connected.data.rooms, rooms)
+    t.equal(lines.some((line) => line.includes('defaultRooms failed')), logged)
+    client.close()
+    await app.close()
+  }
 })
 
 t.test('rooms.to(room).except(id) reaches every member but the excepted ones, and nobody outside', async (t) => {

@@ -2,7 +2,8 @@ import { createHmac } from 'node:crypto'
 import type { PresenceChannel } from 'pusher-js'
 import t, { type Test } from 'tap'
 import Fastify from 'fastify'
-import roomcast, { type PusherAppConfig, type WebhookOptions } from '../../plugin/index.js'
+import roomcast, { redisAdapter, type PusherAppConfig, type WebhookOptions } from '../../plugin/index.js'
+import { startRedis, uniquePrefix } from '../helpers/redis.js'
 import { until } from '../helpers/server.js'
 import { APP, connected, once, pusherJs, startPusherServer, type PusherServer } from '../pusher/helpers.js'
 import { resolveWebhookOptions } from '../../plugin/protocol/pusher/webhooks/options.js'
@@ -254,20 +255,64 @@ t.test('a bounded queue: past maxQueuedEvents new events are dropped and counted
   t.match(webhooks.stats, { queued: 0, sent: 2, gaveUp: 0, dropped: 3 })
 })
 
-t.test('webhooks: false sends nothing and tracks nothing', async (t) => {
-  const hooks = await receiver(t)
-  const app = { ...APP, webhooks: [{ url: hooks.url }] }
-  const server = await serverWith(t, app, undefined)
-  t.ok(server.app.roomcast.pusher!.webhooks)
-  const off = await startPusherServer({ apps: [app], pusher: { apps: [app], webhooks: false } })
-  t.teardown(() => off.app.close())
-  t.equal(off.app.roomcast.pusher!.webhooks, undefined)
-  const client = pusherJs(off)
+t.test('a dead receiver fills only its own queue: a healthy endpoint of the same app keeps getting every event', async (t) => {
+  const healthy = await receiver(t)
+  const gone = await webhookReceiver()
+  const deadUrl = gone.url
+  await gone.close()
+  const app = { ...APP, webhooks: [{ url: deadUrl, eventTypes: ['channel_occupied' as const] }, { url: healthy.url, eventTypes: ['channel_occupied' as const] }] }
+  // The global bound alone would let the dead endpoint take all 5 places for minutes.
+  const server = await serverWith(t, app, { maxQueuedEventsPerEndpoint: 3, maxQueuedEvents: 5, retry: { maxAttempts: 1000, initialDelayMs: 50, maxDelayMs: 50 } })
+  const webhooks = server.app.roomcast.pusher!.webhooks!
+  const client = pusherJs(server)
   t.teardown(() => client.disconnect())
   await connected(client)
+  const channels = Array.from({ length: 10 }, (_, i) => `busy-${i}`)
+  for (const [i, channel] of channels.entries()) {
+    await once(client.subscribe(channel), 'pusher:subscription_succeeded')
+    await healthy.waitFor(i + 1, 5000)
+  }
+  t.same(eventsOf(healthy).map((event) => event.channel), channels, 'the healthy receiver got every event, in order')
+  t.equal(webhooks.stats.dropped, 7, 'the dead endpoint kept 3 and dropped the rest')
+  await until(() => webhooks.stats.queued === 3, 5000, 'the healthy endpoint has nothing left')
+  t.same(
+    webhooks.endpointStats.map(({ url, queued, dropped }) => ({ url, queued, dropped })),
+    [{ url: deadUrl, queued: 3, dropped: 7 }],
+    'drops are counted per endpoint; the healthy one, with nothing queued or dropped, is not listed',
+  )
+})
+
+t.test('webhooks: false sends nothing and tracks nothing', async (t) => {
+  const redis = await startRedis()
+  t.teardown(() => redis.stop())
+  const hooks = await receiver(t)
+  const app = { ...APP, webhooks: [{ url: hooks.url }] }
+  const keyPrefix = uniquePrefix('no-webhooks')
+  const adapter = redisAdapter({ redis: redis.client(), keyPrefix })
+  const off = await startPusherServer({ adapter, apps: [app], pusher: { apps: [app], webhooks: false } })
+  t.teardown(() => off.app.close())
+  t.equal(off.app.roomcast.pusher!.webhooks, undefined)
+  // A server with webhooks, doing the same, to know when its webhooks would have arrived.
+  const on = await serverWith(t, app)
+  const client = pusherJs(off)
+  const control = pusherJs(on)
+  t.teardown(() => [client, control].forEach((c) => c.disconnect()))
+  await Promise.all([connected(client), connected(control)])
   await once(client.subscribe('quiet'), 'pusher:subscription_succeeded')
   await off.sdk().trigger('quiet', 'x', {})
-  t.equal(hooks.received.length, 0)
+  client.unsubscribe('quiet')
+  await until(async () => (await off.app.roomcast.rooms.size('quiet')) === 0, 5000, 'quiet vacated')
+  await once(control.subscribe('loud'), 'pusher:subscription_succeeded')
+  await until(() => eventsOf(hooks).length > 0, 5000, "the control server's webhook")
+  await on.app.roomcast.pusher!.webhooks!.settled()
+  await adapter.settled()
+
+  t.same(eventsOf(hooks).map((event) => `${event.name} ${event.channel}`), ['channel_occupied loud'], 'nothing from the server without webhooks')
+  for (const name of ['channel_occupied', 'channel_vacated', 'member_added', 'member_removed', 'client_event', 'cache_miss', 'subscription_count'] as const) {
+    t.notOk(off.app.roomcast.pusher!.events.has(name), `nobody listens to ${name}`)
+  }
+  const probe = redis.client()
+  t.same(await probe.keys(`${keyPrefix}:presence:*`), [], 'no occupancy was tracked in Redis')
 })
 
 t.test('the retry schedule: doubling steps with equal jitter, a ceiling, Retry-After, and the limits that end it', async (t) => {
@@ -284,10 +329,12 @@ t.test('the retry schedule: doubling steps with equal jitter, a ceiling, Retry-A
   t.same(resolveWebhookOptions({}), {
     batchWindowMs: 0,
     maxBatchSize: 100,
+    maxQueuedEventsPerEndpoint: 1_000,
     maxQueuedEvents: 10_000,
     requestTimeoutMs: 10_000,
     retry: { maxAttempts: 10, initialDelayMs: 1000, maxDelayMs: 60_000, maxElapsedMs: 300_000 },
     closeTimeoutMs: 2000,
   }, 'the defaults')
   t.throws(() => resolveWebhookOptions({ maxQueuedEvents: 0 }), { message: 'roomcast: pusher.webhooks.maxQueuedEvents must be a number >= 1' })
+  t.throws(() => resolveWebhookOptions({ maxQueuedEventsPerEndpoint: 0 }), { message: 'roomcast: pusher.webhooks.maxQueuedEventsPerEndpoint must be a number >= 1' })
 })

@@ -123,13 +123,38 @@ t.test('encrypted channels refuse client events (pusher-js refuses them too, so 
   })
 })
 
-t.test('a flood of frames past the rate limit closes with 4301', async (t) => {
+t.test('a flood of frames past the rate limit closes with 4100; pings, pongs and unsubscribes are never counted', async (t) => {
   const server = await startPusherServer({ rateLimit: { max: 5, windowMs: 60_000 } })
   t.teardown(() => server.app.close())
   const { client } = await rawPusher(server.url())
   t.teardown(() => client.close())
-  for (let i = 0; i < 6; i++) client.send({ event: 'pusher:ping', data: {} })
+  for (let i = 0; i < 50; i++) {
+    client.send({ event: 'pusher:ping', data: {} })
+    client.send({ event: 'pusher:pong', data: {} })
+    client.send({ event: 'pusher:unsubscribe', data: { channel: `c${i}` } })
+  }
+  await until(() => client.all('pusher:pong').length === 50, 5_000, 'every ping answered')
+  t.equal(client.closed, undefined, '150 exempt frames, and the connection is open')
+
+  for (let i = 0; i < 6; i++) client.send({ event: 'client-x', channel: 'private-not-mine', data: {} })
   const closed = await client.whenClosed()
-  t.equal(closed.code, 4301)
-  t.same(client.all('pusher:error'), [{ event: 'pusher:error', data: { code: 4301, message: 'Too many messages.' } }])
+  t.equal(closed.code, 4100, 'over capacity: pusher-js reconnects after a backoff')
+  t.same(client.all('pusher:error').at(-1), { event: 'pusher:error', data: { code: 4100, message: 'Too many messages.' } })
+})
+
+t.test('pusher-js closed for sending too fast comes back by itself', async (t) => {
+  const server = await startPusherServer({ rateLimit: { max: 5, windowMs: 60_000 } })
+  t.teardown(() => server.app.close())
+  const client = pusherJs(server)
+  t.teardown(() => client.disconnect())
+  const firstId = await connected(client)
+  const room = client.subscribe('private-room')
+  await once(room, 'pusher:subscription_succeeded')
+  const states: string[] = []
+  client.connection.bind('state_change', ({ current }: { current: string }) => void states.push(current))
+  for (let i = 0; i < 6; i++) room.trigger('client-tick', { i })
+  await until(() => states.includes('connecting') || states.includes('unavailable'), 5_000, 'closed')
+  await until(() => client.connection.state === 'connected' && client.connection.socket_id !== firstId, 10_000, 'reconnected')
+  await until(() => room.subscribed, 5_000, 'subscribed again')
+  t.notOk(states.includes('failed'), `never gave up: ${states.join(' → ')}`)
 })

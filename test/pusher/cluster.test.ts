@@ -109,6 +109,9 @@ t.test('two nodes: channel_occupied and channel_vacated once for the cluster', a
   await Promise.all([one, two].map(connected))
   await once(one.subscribe('room-1'), 'pusher:subscription_succeeded')
   await once(two.subscribe('room-1'), 'pusher:subscription_succeeded')
+  // b's arrival must have reached Redis before a's departure, or the two are concurrent and
+  // "vacated on a, occupied again on b" is an equally true account of them.
+  await Promise.all([a.adapter.settled(), b.adapter.settled()])
   one.unsubscribe('room-1')
   await until(async () => (await b.app.roomcast.rooms.size('room-1')) === 1, 5_000, 'one left')
   await a.adapter.settled()
@@ -148,7 +151,8 @@ t.test('two nodes: user delivery, termination and cache channels across nodes', 
 })
 
 t.test('a node dies: the others remove its presence members once and stop counting them', async (t) => {
-  const [a, b] = await twoNodes(t, 'pusher-death', 300)
+  const heartbeatInterval = 300
+  const [a, b] = await twoNodes(t, 'pusher-death', heartbeatInterval)
   const ann = pusherJs(a, { presence: person('ann') })
   const dave = pusherJs(b, { presence: person('dave') })
   t.teardown(() => [ann, dave].forEach((client) => client.disconnect()))
@@ -161,8 +165,12 @@ t.test('a node dies: the others remove its presence members once and stop counti
   await Promise.all([a.adapter.settled(), b.adapter.settled()])
 
   const daveLeaves = once(annRoom, 'pusher:member_removed')
+  const diedAt = Date.now()
   b.adapter.disconnectAbruptly()
   t.same(await daveLeaves, { id: 'dave', info: { name: 'dave' } }, 'ann is told dave is gone')
+  // The promise is two heartbeat intervals; four leaves room for a loaded machine.
+  const elapsed = Date.now() - diedAt
+  t.ok(elapsed < 4 * heartbeatInterval, `dave left ${elapsed} ms after b died (heartbeat interval ${heartbeatInterval} ms)`)
   t.equal(annRoom.members.count, 1)
   await until(() => a.adapter.stats.liveNodes === 0, 5_000, 'a forgets b')
   const members = await a.app.roomcast.pusher!.members(APP.id, 'presence-p')

@@ -142,6 +142,26 @@ t.test('presence: members double-encoded, member_added/removed deduplicated by u
   t.same(members.value, [{ user_id: 'u1', user_info: { name: 'A' } }])
 })
 
+t.test('presence: a member whose id is "__proto__" is in the hash like any other', async (t) => {
+  const server = await startPusherServer()
+  t.teardown(() => server.app.close())
+  const sdk = server.sdk()
+  const first = await rawPusher(server.url())
+  const second = await rawPusher(server.url())
+  t.teardown(() => [first, second].forEach(({ client }) => client.close()))
+  const join = async ({ client, socketId }: typeof first, member: { user_id: string; user_info: unknown }): Promise<PusherFrame> => {
+    client.send({ event: 'pusher:subscribe', data: { channel: 'presence-odd', ...sdk.authorizeChannel(socketId, 'presence-odd', member) } })
+    return client.next('pusher_internal:subscription_succeeded')
+  }
+  await join(first, { user_id: '__proto__', user_info: { name: 'Proto' } })
+  const succeeded = await join(second, { user_id: 'constructor', user_info: { name: 'Con' } })
+  const presence = (JSON.parse(succeeded.data as string) as { presence: { ids: string[]; hash: Record<string, unknown>; count: number } }).presence
+  t.same([...presence.ids].sort(), ['__proto__', 'constructor'])
+  t.equal(presence.count, 2)
+  t.same(Object.keys(presence.hash).sort(), ['__proto__', 'constructor'], 'both in the hash, as own keys')
+  t.same(Object.getOwnPropertyDescriptor(presence.hash, '__proto__')?.value, { name: 'Proto' })
+})
+
 t.test('presence refusals: bad channel_data, user_info too large, member limit by distinct users', async (t) => {
   const server = await startPusherServer({ apps: [{ ...APP, maxPresenceMembers: 1, maxPresenceMemberSizeKb: 1 }] })
   t.teardown(() => server.app.close())

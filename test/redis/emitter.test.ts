@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url'
 import t from 'tap'
 import { Emitter } from '../../plugin/index.js'
 import { startRedis, uniquePrefix, type TestNode } from '../helpers/redis.js'
+import { until } from '../helpers/server.js'
 import { appFrames, flush, member, startNodes } from './scenarios.js'
 import { events } from './fixtures/events.js'
 
@@ -78,4 +79,36 @@ t.test('the Emitter validates against the events and reports failed publishes', 
   t.same(offline.stats, { published: 0, publishFailures: 1 })
   t.equal(errors.length, 1, 'onError heard about it')
   t.throws(() => new Emitter({} as never), new TypeError('roomcast: Emitter needs { redis }: an ioredis Redis or Cluster client'))
+})
+
+t.test('Redis killed: the Emitter keeps at most maxPending messages waiting, the rest fail at once and visibly', async (t) => {
+  const redis = await startRedis()
+  t.teardown(() => redis.stop())
+  // The application's client as ioredis makes it by default: an offline queue with no bound.
+  const client = redis.client()
+  const offlineQueue = (): number => (client as unknown as { offlineQueue: { length: number } }).offlineQueue.length
+  const errors: Error[] = []
+  const emitter = new Emitter({ redis: client, keyPrefix: uniquePrefix('emitter-bound'), events, maxPending: 100, onError: (err) => void errors.push(err) })
+  emitter.broadcast('notice', { n: 0 })
+  await emitter.flush()
+  t.same(emitter.stats, { published: 1, publishFailures: 0 })
+
+  await redis.kill()
+  await until(() => client.status !== 'ready', 5_000, 'the client notices')
+  for (let round = 1; round <= 3; round++) {
+    for (let n = 0; n < 5_000; n++) emitter.broadcast('notice', { n })
+    t.equal(emitter.stats.publishFailures, round * 5_000 - 100, `round ${round}: all but the first 100 failed at once`)
+    t.ok(offlineQueue() <= 100, `round ${round}: the client holds ${offlineQueue()} of them, never more than maxPending`)
+  }
+  t.equal(errors.length, emitter.stats.publishFailures, 'onError heard of every one')
+  t.match(errors[0]!.message, /100 messages are already waiting for Redis/)
+
+  // Back up: what waited goes out (or fails once the client gives up on it), and new messages flow.
+  await redis.restart()
+  await emitter.flush()
+  t.equal(emitter.stats.published + emitter.stats.publishFailures, 1 + 15_000, 'every message was accounted for')
+  const before = emitter.stats.published
+  emitter.broadcast('notice', { n: 1 })
+  await emitter.flush()
+  t.equal(emitter.stats.published, before + 1)
 })

@@ -54,3 +54,28 @@ t.test('per-room, per-user and per-connection channels follow local membership',
   t.same(await channels(''), [`${keyPrefix}:all`, `${keyPrefix}:ctl`, ...(await channels('node:'))].sort(), 'a closed: only b is left listening')
   t.equal(await subscribers(`${keyPrefix}:all`), 1)
 })
+
+t.test('a SUBSCRIBE refused while the connection stays up is sent again until it goes through', async (t) => {
+  const redis = await startRedis()
+  t.teardown(() => redis.stop())
+  const keyPrefix = uniquePrefix('resubscribe')
+  const probe = new Redis({ host: '127.0.0.1', port: redis.port })
+  t.teardown(() => probe.disconnect())
+  // Node a's Redis user may listen to everything but room channels, until told otherwise.
+  const everythingButRooms = ['all', 'ctl', 'node:*', 'u:*', 'c:*'].map((name) => `&${keyPrefix}:${name}`)
+  await probe.call('ACL', 'SETUSER', 'limited', 'on', '>secret', '~*', '+@all', 'resetchannels', ...everythingButRooms)
+  const [a] = await startNodes(t, ['a'], { redis: () => redis.client({ username: 'limited', password: 'secret' }), keyPrefix })
+  const [b] = await startNodes(t, ['b'], { redis: () => redis.client(), keyPrefix })
+  await until(() => a!.adapter.stats.liveNodes === 1 && b!.adapter.stats.liveNodes === 1, 5_000, 'the nodes see each other')
+  const subscribers = async (channel: string): Promise<number> => Number(((await probe.pubsub('NUMSUB', channel)) as Array<string | number>)[1])
+
+  const ann = await member(t, a!, 'ann', ['lobby'])
+  t.equal(await subscribers(`${keyPrefix}:r:lobby`), 0, 'Redis refused the room channel (NOPERM); the connection stays up')
+  t.equal(a!.adapter.stats.connected, true)
+
+  await probe.call('ACL', 'SETUSER', 'limited', `&${keyPrefix}:r:*`)
+  await until(async () => (await subscribers(`${keyPrefix}:r:lobby`)) === 1, 5_000, 'the SUBSCRIBE sent again')
+  b!.app.roomcast.rooms.to('lobby').emit('hello', { from: 'b' })
+  await ann.client.next('hello')
+  t.pass('a delivery from the other node arrives')
+})

@@ -81,6 +81,16 @@ export class RedisAdapter implements Adapter {
     this.#subscriptions = new Subscriptions(this.#sub, (err) => this.#outages.failed('subscribe', err))
   }
 
+  /**
+   * The adapter's own command connection, for state the nodes share beyond the bus (Pusher
+   * cache channels and HTTP rate limits default to it). Like every connection of the adapter
+   * it has no offline queue: while Redis is away its commands fail at once. Keys put there
+   * belong under `keyPrefix`.
+   */
+  get commands(): BusConnection {
+    return this.#pub
+  }
+
   /** A snapshot of the adapter's counters. */
   get stats(): RedisAdapterStats {
     const attached = this.#attached

@@ -1,5 +1,6 @@
 import type { PresenceChange } from '../../hub/hooks.js'
 import type { BusConnection } from './connection.js'
+import { KeyedQueue } from './keyed-queue.js'
 import type { Keyspace } from './keyspace.js'
 import { LuaScript } from './lua.js'
 import type { NodeMember } from './registry.js'
@@ -75,6 +76,10 @@ export interface PresenceEvents {
  * The store mirrors this node's pairs in memory. When Redis was unreachable (a `track` failed)
  * or this node came back under a new incarnation, `resync` makes Redis match the mirror and
  * emits the transitions that were missed.
+ *
+ * Updates of one pair run one after the other: each is two round trips (the record and the
+ * set), and a leave overtaking the join before it would find nothing to remove, after which
+ * the join would leave a member behind for good.
  */
 export class PresenceStore {
   readonly #connection: BusConnection
@@ -83,6 +88,9 @@ export class PresenceStore {
   readonly #incarnation: () => string
   readonly #events: PresenceEvents
   readonly #local = new Map<string, LocalPair>()
+  /** One chain of updates per pair. */
+  readonly #pairs = new KeyedQueue()
+  /** Updates past the resync gate, talking to Redis now: what a resync must wait for. */
   readonly #inFlight = new Set<Promise<unknown>>()
   #resync: Promise<void> | undefined
 
@@ -100,22 +108,25 @@ export class PresenceStore {
   }
 
   /** Resolves true when this join/leave is also the cluster's. Rejects when Redis cannot be reached. */
-  async track(room: string, userId: string, action: 'join' | 'leave'): Promise<boolean> {
+  track(room: string, userId: string, action: 'join' | 'leave'): Promise<boolean> {
     const key = pairKey(room, userId)
     const local: LocalPair = { room, userId, announced: false }
+    // The mirror follows the calls at once, in call order; Redis follows through the pair's queue.
     if (action === 'join') this.#local.set(key, local)
     else this.#local.delete(key)
-    // A resync compares the mirror with Redis; changes wait for it so neither sees half of the other.
-    while (this.#resync !== undefined) await this.#resync.catch(() => {})
-    const operation = action === 'join' ? this.#enter(key, room, userId, this.#incarnation()) : this.#exit(key, room, userId, this.#incarnation())
-    this.#inFlight.add(operation)
-    try {
-      const transition = await operation
-      local.announced = true
-      return transition
-    } finally {
-      this.#inFlight.delete(operation)
-    }
+    return this.#pairs.run(key, async () => {
+      // A resync compares the mirror with Redis; changes wait for it so neither sees half of the other.
+      while (this.#resync !== undefined) await this.#resync.catch(() => {})
+      const operation = action === 'join' ? this.#enter(key, room, userId, this.#incarnation()) : this.#exit(key, room, userId, this.#incarnation())
+      this.#inFlight.add(operation)
+      try {
+        const transition = await operation
+        local.announced = true
+        return transition
+      } finally {
+        this.#inFlight.delete(operation)
+      }
+    })
   }
 
   /**
@@ -168,16 +179,18 @@ export class PresenceStore {
     const pairs = [...this.#local.entries()]
     this.#local.clear()
     await inBatches(pairs, async ([key, pair]) => {
-      if (await this.#exit(key, pair.room, pair.userId, incarnation)) this.#events.changed({ room: pair.room, userId: pair.userId, action: 'leave' })
+      const left = await this.#pairs.run(key, () => this.#exit(key, pair.room, pair.userId, incarnation))
+      if (left) this.#events.changed({ room: pair.room, userId: pair.userId, action: 'leave' })
     })
     await this.#commands.del(this.#keys.presenceRecord(incarnation))
   }
 
-  /** Resolves when no presence operation is running. */
+  /** Resolves when no presence operation is running or queued. */
   async idle(): Promise<void> {
-    while (this.#resync !== undefined || this.#inFlight.size > 0) {
+    while (this.#resync !== undefined || this.#inFlight.size > 0 || this.#pairs.size > 0) {
       if (this.#resync !== undefined) await this.#resync.catch(() => {})
       await Promise.allSettled([...this.#inFlight])
+      await this.#pairs.idle()
     }
   }
 

@@ -14,6 +14,12 @@ export interface PublisherOptions {
    * building a rejected promise per message during an outage).
    */
   failFastWhenDown: boolean
+  /**
+   * Most messages handed to the client and not yet answered. Past it a message fails at once
+   * instead of joining them: on a client with an offline queue (the Emitter's, which is the
+   * application's) this is what keeps an outage from filling memory. Default: no bound.
+   */
+  maxInFlight?: number
   /** Called on every failed publish (the caller decides how loudly to log). */
   onFailure(error: Error, channel: string): void
   /** Called on the first success after failures. */
@@ -54,6 +60,11 @@ export class BusPublisher {
   #publish(channel: string, message: string): Promise<boolean> | undefined {
     if (this.#options.failFastWhenDown && this.#client.status !== 'ready') {
       this.#failed(new Error(`Redis connection is ${this.#client.status}`), channel)
+      return undefined
+    }
+    const max = this.#options.maxInFlight
+    if (max !== undefined && this.#inFlight >= max) {
+      this.#failed(new Error(`${max} messages are already waiting for Redis; this one is dropped`), channel)
       return undefined
     }
     let sent: Promise<unknown>

@@ -12,12 +12,20 @@ interface SubscribingClient {
 /** Largest number of channels in one SUBSCRIBE / UNSUBSCRIBE. */
 const CHUNK = 1_000
 
+/** First wait before a failed SUBSCRIBE is sent again; it doubles while failures go on, up to the ceiling. */
+const RETRY_DELAY_MS = 100
+const MAX_RETRY_DELAY_MS = 5_000
+
 /**
  * The channels this node needs, kept in step with Redis. The adapter says what it wants
  * (`add`/`remove`); changes made in the same tick go out together (a burst of joins is one
  * SUBSCRIBE, a join followed by a leave is nothing). After every (re)connect `restore`
  * subscribes to exactly what is still wanted, so a Redis restart loses nothing and
  * resurrects nothing.
+ *
+ * A SUBSCRIBE that fails while the connection stays up (a refusal, a timeout) is sent again
+ * after a short backoff, for as long as the channel is still wanted; a reconnect sends
+ * everything anyway.
  *
  * On a Cluster the commands are SSUBSCRIBE/SUNSUBSCRIBE, one channel per command: channels hash
  * to different slots and a sharded subscription must name channels of a single slot.
@@ -34,6 +42,10 @@ export class Subscriptions {
   /** Bumped by `restore`; a failure from an older connection must not touch the new state. */
   #epoch = 0
   readonly #pending = new Set<Promise<unknown>>()
+  /** Channels whose SUBSCRIBE failed on the current connection, sent again when the timer fires. */
+  readonly #failed = new Set<string>()
+  #retryTimer: NodeJS.Timeout | undefined
+  #retryDelay = RETRY_DELAY_MS
 
   constructor(connection: BusConnection, onError: (error: Error) => void) {
     this.#client = connection as unknown as SubscribingClient
@@ -63,6 +75,7 @@ export class Subscriptions {
   /** The connection is new (first connect or reconnect): it has no subscriptions yet. */
   restore(): void {
     this.#epoch++
+    this.#cancelRetry()
     this.#active.clear()
     for (const channel of this.#wanted) this.#dirty.add(channel)
     this.#flush()
@@ -76,9 +89,33 @@ export class Subscriptions {
 
   /** Forgets everything (closing): nothing more is sent. */
   clear(): void {
+    this.#cancelRetry()
     this.#wanted.clear()
     this.#dirty.clear()
     this.#active.clear()
+  }
+
+  /** Sends the failed SUBSCRIBEs again later, doubling the wait while they keep failing. */
+  #retryLater(channels: readonly string[]): void {
+    for (const channel of channels) this.#failed.add(channel)
+    if (this.#retryTimer !== undefined) return
+    const delay = this.#retryDelay
+    this.#retryDelay = Math.min(this.#retryDelay * 2, MAX_RETRY_DELAY_MS)
+    this.#retryTimer = setTimeout(() => {
+      this.#retryTimer = undefined
+      const due = [...this.#failed]
+      this.#failed.clear()
+      for (const channel of due) if (this.#wanted.has(channel) && !this.#active.has(channel)) this.#mark(channel)
+    }, delay)
+    // A retry never keeps the process alive: closing clears it, and an exiting process needs no subscriptions.
+    this.#retryTimer.unref()
+  }
+
+  #cancelRetry(): void {
+    clearTimeout(this.#retryTimer)
+    this.#retryTimer = undefined
+    this.#failed.clear()
+    this.#retryDelay = RETRY_DELAY_MS
   }
 
   #mark(channel: string): void {
@@ -128,10 +165,16 @@ export class Subscriptions {
         sent = Promise.reject(err)
       }
       const tracked: Promise<unknown> = sent.then(
-        () => {},
+        () => {
+          if (subscribing && epoch === this.#epoch && this.#failed.size === 0) this.#retryDelay = RETRY_DELAY_MS
+        },
         (err: unknown) => {
-          // A failed SUBSCRIBE is not active: the next `restore` (or `add`) sends it again.
-          if (subscribing && epoch === this.#epoch) for (const channel of group) this.#active.delete(channel)
+          // A failed SUBSCRIBE is not active. On the same connection it is sent again after a
+          // while (if still wanted); a new connection's `restore` sends it anyway.
+          if (subscribing && epoch === this.#epoch) {
+            for (const channel of group) this.#active.delete(channel)
+            if (this.#client.status === 'ready') this.#retryLater(group)
+          }
           this.#onError(err instanceof Error ? err : new Error(String(err)))
         },
       )

@@ -18,4 +18,5 @@ export const nativeCodec: WireCodec = {
   encode: (delivery: Delivery, room: string | undefined) =>
     nativeFrame(delivery.event, delivery.data, room === undefined ? undefined : { room }),
   heartbeat: nativeFrame(SystemEvent.Heartbeat, undefined),
+  membership: (joined, left) => nativeFrame(SystemEvent.Membership, JSON.stringify({ joined, left })),
 }

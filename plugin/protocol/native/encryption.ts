@@ -1,5 +1,5 @@
 import { CloseCode } from '../../../shared/codes.js'
-import { E2E_VERSION, KeyExchange, KeyExchangeHello, type SecureChannel } from '../../../shared/e2e/index.js'
+import { E2E_VERSION, encryptedFrame, KeyExchange, KeyExchangeHello, signHandshake, type KeyExchangeReply, type SecureChannel } from '../../../shared/e2e/index.js'
 import { SystemEvent } from '../../../shared/envelope.js'
 import type { EventsDefinition } from '../../../shared/events.js'
 import { validatorFor } from '../../../shared/validator.js'
@@ -9,6 +9,14 @@ import { nativeFrame } from './codec.js'
 import type { EncryptionQueue } from './encryption-queue.js'
 
 const helloValidator = validatorFor(KeyExchangeHello)
+
+/** What every encrypted connection of a route shares. */
+export interface EncryptionSetup {
+  /** Paces the per-socket encryption of fan-outs. */
+  queue: EncryptionQueue
+  /** Signs each key exchange when the server has an identity (`encryptionIdentity`). */
+  identity: CryptoKey | undefined
+}
 
 /** Whether a connection may, must or must not encrypt its traffic. */
 export type EncryptionMode = 'off' | 'optional' | 'required'
@@ -26,11 +34,15 @@ export function isKeyExchangeHello(data: unknown): data is KeyExchangeHello {
 export class ConnectionEncryption<E extends EventsDefinition> {
   readonly #connection: Connection<E>
   readonly #queue: EncryptionQueue
+  readonly #identity: CryptoKey | undefined
   #channel: SecureChannel | undefined
+  /** Characters of frames accepted for this connection and not yet sealed and written. */
+  #pendingBytes = 0
 
-  constructor(connection: Connection<E>, queue: EncryptionQueue) {
+  constructor(connection: Connection<E>, setup: EncryptionSetup) {
     this.#connection = connection
-    this.#queue = queue
+    this.#queue = setup.queue
+    this.#identity = setup.identity
   }
 
   get established(): boolean {
@@ -45,19 +57,28 @@ export class ConnectionEncryption<E extends EventsDefinition> {
     const exchange = await KeyExchange.create('server')
     const connection = this.#connection
     const channel = await exchange.complete(hello, connection.id)
+    const signature = this.#identity === undefined ? undefined : await signHandshake(this.#identity, hello, exchange, connection.id)
     if (connection.state === 'closing' || connection.state === 'closed') return
-    const reply = { version: E2E_VERSION, publicKey: exchange.publicKey, nonce: exchange.nonce, connectionId: connection.id }
+    const reply: KeyExchangeReply = { version: E2E_VERSION, publicKey: exchange.publicKey, nonce: exchange.nonce, connectionId: connection.id }
+    if (signature !== undefined) reply.signature = signature
     connection.writer.write(new PreparedFrame(nativeFrame(SystemEvent.KeyExchange, JSON.stringify(reply), id === undefined ? undefined : { id })))
     this.#channel = channel
     const writer = connection.writer
-    const writeSealed = (sealed: string): void => {
-      // Base64 needs no JSON escaping.
-      writer.write(new PreparedFrame('{"event":"encrypted","data":"' + sealed + '"}'))
-    }
     connection.outbound = (text) => {
+      // Backpressure is decided before a frame takes its counter: dropping a sealed frame would
+      // leave a gap the client must treat as an attack. Frames still waiting for encryption
+      // count as buffered, so a slow reader cannot pile up an unbounded queue here either.
+      if (!writer.admit(this.#pendingBytes)) return false
+      this.#pendingBytes += text.length
       this.#queue.push(() => {
-        channel.send(text, writeSealed).catch(() => connection.close(CloseCode.InternalError, 'encryption failed'))
+        channel
+          .send(text, (sealed) => {
+            this.#pendingBytes -= text.length
+            writer.writeAdmitted(new PreparedFrame(encryptedFrame(sealed)))
+          })
+          .catch(() => connection.close(CloseCode.InternalError, 'encryption failed'))
       })
+      return true
     }
   }
 

@@ -10,8 +10,7 @@ import type { ResolvedOptions } from '../../options.js'
 import { nativeFrame } from './codec.js'
 import type { HandlerRegistry } from './handlers.js'
 import { RateWindow } from './rate-limit.js'
-import { ConnectionEncryption, isKeyExchangeHello } from './encryption.js'
-import type { EncryptionQueue } from './encryption-queue.js'
+import { ConnectionEncryption, isKeyExchangeHello, type EncryptionSetup } from './encryption.js'
 import type { DeadlineQueue } from '../../hub/deadlines.js'
 import { E2EError, E2E_QUERY_PARAMETER } from '../../../shared/e2e/index.js'
 
@@ -33,13 +32,13 @@ export class NativeSession<E extends EventsDefinition> {
   readonly #rate: RateWindow | undefined
   readonly #authDeadlines: DeadlineQueue<NativeSession<E>>
   #authenticating = false
-  readonly #encryptionQueue: EncryptionQueue | undefined
+  readonly #encryptionSetup: EncryptionSetup | undefined
   /** Set when the client starts a key exchange; `established` once it completed. */
   #encryption: ConnectionEncryption<E> | undefined
   /** With `encryption: 'required'`, the pre-upgrade identity waits here for the handshake. */
   #deferredIdentity: Identity | undefined
-  /** An encryption violation was found: the connection is closing and reads nothing more. */
-  #violated = false
+  /** The connection is closing once its last frames have left (see `#closeAfterFlush`): it reads nothing more. */
+  #stopped = false
 
   constructor(
     hub: Hub<E>,
@@ -48,10 +47,11 @@ export class NativeSession<E extends EventsDefinition> {
     connection: Connection<E>,
     /** Shared by the route's sessions; calls `authDeadlinePassed` `authTimeout` ms after `start`. */
     authDeadlines: DeadlineQueue<NativeSession<E>>,
-    encryptionQueue?: EncryptionQueue,
+    /** Shared by the route's sessions when encryption is on. */
+    encryptionSetup?: EncryptionSetup,
   ) {
     this.#authDeadlines = authDeadlines
-    this.#encryptionQueue = encryptionQueue
+    this.#encryptionSetup = encryptionSetup
     this.#hub = hub
     this.#options = options
     this.#handlers = handlers
@@ -77,24 +77,31 @@ export class NativeSession<E extends EventsDefinition> {
   /** `authTimeout` has passed since `start`: a connection still not authenticated is closed. */
   authDeadlinePassed(): void {
     const connection = this.#connection
-    if (connection.state !== 'authenticating') return
+    // A refusal is on its way out (closing after its error frame): that close code stands.
+    if (connection.state !== 'authenticating' || this.#stopped) return
     if (this.#mustEncrypt && this.#encryption?.established !== true) connection.close(CloseCode.EncryptionRequired, 'encryption handshake not completed')
     else connection.close(CloseCode.AuthTimeout, 'authentication timed out')
   }
 
-  receive(raw: RawData, isBinary: boolean): void {
+  /** One frame from the socket, `size` bytes long (at most `maxFrame`, checked by the route). */
+  receive(raw: RawData, isBinary: boolean, size: number): void {
     const connection = this.#connection
-    if (this.#violated || connection.state === 'closing' || connection.state === 'closed') return
+    if (this.#stopped || connection.state === 'closing' || connection.state === 'closed') return
+    // Frames between maxPayload and maxFrame are only allowed sealed; the message inside is checked once opened.
+    if (size > this.#options.maxPayload && this.#encryption?.established !== true) {
+      connection.close(CloseCode.MessageTooBig, 'message too big')
+      return
+    }
     const now = Date.now()
     connection.lastSeen = now
     if (this.#rate !== undefined && !this.#rate.take(now)) {
       this.#rejectInput(undefined, { code: ErrorCode.RateLimited, message: 'too many messages' })
-      connection.close(CloseCode.PolicyViolation, 'rate limit exceeded')
+      this.#closeAfterFlush(CloseCode.PolicyViolation, 'rate limit exceeded')
       return
     }
     if (isBinary) {
       this.#rejectInput(undefined, { code: ErrorCode.BinaryNotSupported, message: 'binary frames are not supported' })
-      connection.close(CloseCode.UnsupportedData, 'binary frames are not supported')
+      this.#closeAfterFlush(CloseCode.UnsupportedData, 'binary frames are not supported')
       return
     }
     const message = this.#parse(rawToString(raw))
@@ -149,7 +156,11 @@ export class NativeSession<E extends EventsDefinition> {
 
   #receiveDecrypted(text: string): void {
     const state = this.#connection.state
-    if (this.#violated || state === 'closing' || state === 'closed') return
+    if (this.#stopped || state === 'closing' || state === 'closed') return
+    if (text.length * 3 > this.#options.maxPayload && Buffer.byteLength(text) > this.#options.maxPayload) {
+      this.#connection.close(CloseCode.MessageTooBig, 'message too big')
+      return
+    }
     const message = this.#parse(text)
     if (message === undefined) return
     if (message.event === SystemEvent.KeyExchange || message.event === SystemEvent.Encrypted) {
@@ -160,7 +171,7 @@ export class NativeSession<E extends EventsDefinition> {
   }
 
   #onKeyExchange(data: unknown, id: number | undefined): void {
-    if (this.#options.encryption === 'off' || this.#encryptionQueue === undefined) {
+    if (this.#options.encryption === 'off' || this.#encryptionSetup === undefined) {
       this.#sendError(id, { code: ErrorCode.EncryptionFailed, message: 'encryption is not enabled on this server', event: SystemEvent.KeyExchange })
       return
     }
@@ -172,7 +183,7 @@ export class NativeSession<E extends EventsDefinition> {
       this.#sendError(id, { code: ErrorCode.EncryptionFailed, message: 'key-exchange expects { version: 1, publicKey, nonce }', event: SystemEvent.KeyExchange })
       return
     }
-    const encryption = new ConnectionEncryption(this.#connection, this.#encryptionQueue)
+    const encryption = new ConnectionEncryption(this.#connection, this.#encryptionSetup)
     this.#encryption = encryption
     encryption.accept(data, id).then(
       () => {
@@ -183,7 +194,7 @@ export class NativeSession<E extends EventsDefinition> {
         }
       },
       (err: unknown) => {
-        this.#hub.log.warn({ err, connectionId: this.#connection.id }, 'roomcast: key exchange failed')
+        this.#connection.request.log.warn({ err, connectionId: this.#connection.id }, 'roomcast: key exchange failed')
         this.#encryptionViolation('the key exchange failed')
       },
     )
@@ -204,12 +215,24 @@ export class NativeSession<E extends EventsDefinition> {
   /** Tampered, replayed, reordered or plaintext frames: refused, never handed to the app. */
   #encryptionViolation(message: string): void {
     const connection = this.#connection
-    if (this.#violated || connection.state === 'closing' || connection.state === 'closed') return
-    this.#violated = true
+    if (this.#stopped || connection.state === 'closing' || connection.state === 'closed') return
     this.#rejectInput(undefined, { code: ErrorCode.EncryptionFailed, message })
-    // The error travels encrypted; close once it has left, so the client learns why.
-    const drained = this.#encryption?.drained() ?? Promise.resolve()
-    void drained.then(() => connection.close(CloseCode.EncryptionViolation, message))
+    this.#closeAfterFlush(CloseCode.EncryptionViolation, message)
+  }
+
+  /**
+   * Closes once the frames already sent have left. An error sent just before the close travels
+   * encrypted, through an asynchronous queue; closing at once would discard it, and the client
+   * would never learn why.
+   */
+  #closeAfterFlush(code: number, reason: string): void {
+    this.#stopped = true
+    const encryption = this.#encryption
+    if (encryption?.established !== true) {
+      this.#connection.close(code, reason)
+      return
+    }
+    void encryption.drained().then(() => this.#connection.close(code, reason))
   }
 
   #dispatch(envelope: Envelope): void {
@@ -277,13 +300,13 @@ export class NativeSession<E extends EventsDefinition> {
 
   #authenticateFailed(id: number | undefined, err: unknown): void {
     this.#authenticating = false
-    this.#hub.log.warn({ err, connectionId: this.#connection.id }, 'roomcast: authenticate hook failed')
+    this.#connection.request.log.warn({ err, connectionId: this.#connection.id }, 'roomcast: authenticate hook failed')
     if (this.#connection.state === 'authenticating') this.#refuse(id, 'authentication failed')
   }
 
   #refuse(id: number | undefined, message: string): void {
     this.#sendError(id, { code: ErrorCode.AuthRefused, message, event: SystemEvent.Authenticate })
-    this.#connection.close(CloseCode.AuthRefused, message)
+    this.#closeAfterFlush(CloseCode.AuthRefused, message)
   }
 
   #completeAuth(identity: Identity, id: number | undefined): void {
@@ -296,17 +319,23 @@ export class NativeSession<E extends EventsDefinition> {
     }
     Promise.resolve()
       .then(() => defaultRooms(connection))
-      .then(
-        (rooms) => rooms,
-        (err: unknown) => {
-          this.#hub.log.error({ err, connectionId: connection.id }, 'roomcast: defaultRooms failed')
-          return []
-        },
-      )
+      .then((rooms) => {
+        if (!Array.isArray(rooms)) throw new TypeError('defaultRooms must return an array of room names')
+        return rooms.filter((room): room is string => typeof room === 'string' && room.length > 0)
+      })
+      .catch((err: unknown) => {
+        // The connection still comes up, in no default room: one failing lookup should not lock users out.
+        this.#connection.request.log.error({ err, connectionId: connection.id }, 'roomcast: defaultRooms failed')
+        return []
+      })
       .then((rooms) => {
         if (connection.state !== 'authenticated') return
         this.#hub.join(connection, rooms)
         this.#sendConnected(id)
+      })
+      .catch((err: unknown) => {
+        this.#connection.request.log.error({ err, connectionId: connection.id }, 'roomcast: completing authentication failed')
+        connection.close(CloseCode.InternalError, 'internal error')
       })
   }
 
@@ -424,7 +453,7 @@ export class NativeSession<E extends EventsDefinition> {
       return
     }
     const error = err instanceof Error ? err : new Error(String(err))
-    this.#hub.log.error({ err: error, event, connectionId: this.#connection.id }, 'roomcast: event handler failed')
+    this.#connection.request.log.error({ err: error, event, connectionId: this.#connection.id }, 'roomcast: event handler failed')
     this.#hub.hooks.run('error', error, this.#connection)
     this.#sendError(id, { code: ErrorCode.HandlerError, message: `the handler of "${event}" failed`, event })
   }

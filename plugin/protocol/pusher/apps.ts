@@ -5,7 +5,11 @@
 import { channelOfRoom } from './channels.js'
 import type { WebhookConfig } from './webhooks/config.js'
 
-/** One Pusher app as configured. Limits default to Pusher's published ones. */
+/**
+ * One Pusher app as configured. Limits default to Pusher's published ones. Every numeric limit
+ * (and `cacheTtl`) set below zero means "unlimited", as in soketi's app records: `-1` turns a
+ * limit off wherever it is used.
+ */
 export interface PusherAppConfig {
   id: string
   key: string
@@ -56,7 +60,12 @@ export interface PusherAppConfig {
   maxReadRequestsPerSecond?: number
 }
 
-/** An app with every default applied. `config` is the record as given, for settings other modules read. */
+/**
+ * An app with every default applied. `config` is the record as given, for settings other
+ * modules read. An unlimited limit (configured below zero) is `Infinity` here, so every
+ * comparison with it passes, except `maxConnections`, which is then -1 (checking a quota costs
+ * a cluster query per connection, made only when there is one).
+ */
 export interface PusherApp {
   readonly id: string
   readonly key: string
@@ -64,7 +73,7 @@ export interface PusherApp {
   readonly enabled: boolean
   readonly enableClientMessages: boolean
   readonly enableUserAuthentication: boolean
-  /** -1: unlimited. */
+  /** -1: unlimited (not `Infinity`, see above). */
   readonly maxConnections: number
   readonly maxPresenceMembers: number
   readonly maxPresenceMemberSizeKb: number
@@ -96,6 +105,7 @@ export function resolveApp(config: PusherAppConfig, defaultPrefix: string): Push
     // Channel names never contain ':', so everything after the last ':' of a room is its channel.
     throw new TypeError(`roomcast: pusher app ${config.id}: roomPrefix must be empty or end with ":"`)
   }
+  const maxConnections = limit(config, 'maxConnections', -1)
   return {
     id: config.id,
     key: config.key,
@@ -103,7 +113,7 @@ export function resolveApp(config: PusherAppConfig, defaultPrefix: string): Push
     enabled: config.enabled ?? true,
     enableClientMessages: config.enableClientMessages ?? false,
     enableUserAuthentication: config.enableUserAuthentication ?? false,
-    maxConnections: limit(config, 'maxConnections', -1),
+    maxConnections: maxConnections === Infinity ? -1 : maxConnections,
     maxPresenceMembers: limit(config, 'maxPresenceMembers', 100),
     maxPresenceMemberSizeKb: limit(config, 'maxPresenceMemberSizeKb', 1),
     maxClientEventsPerSecond: limit(config, 'maxClientEventsPerSecond', 10),
@@ -118,10 +128,11 @@ export function resolveApp(config: PusherAppConfig, defaultPrefix: string): Push
   }
 }
 
+/** A numeric setting: its value, or `Infinity` when set below zero (unlimited). */
 function limit(config: PusherAppConfig, name: keyof PusherAppConfig, fallback: number): number {
   const value = config[name] ?? fallback
   if (typeof value !== 'number' || Number.isNaN(value)) throw new TypeError(`roomcast: pusher app ${config.id}: ${name} must be a number`)
-  return value
+  return value < 0 ? Infinity : value
 }
 
 /** Finds apps by key, id or room. Static lists are checked once at start-up; lookups on every call. */

@@ -13,6 +13,7 @@ export interface CachedEvent {
 
 export interface ChannelCache {
   get(appId: string, channel: string): Promise<CachedEvent | undefined>
+  /** `ttlSeconds` is `Infinity` for an app whose `cacheTtl` is unlimited. */
   set(appId: string, channel: string, event: CachedEvent, ttlSeconds: number): Promise<void>
 }
 
@@ -79,7 +80,10 @@ export class RedisChannelCache implements ChannelCache {
   }
 
   async set(appId: string, channel: string, event: CachedEvent, ttlSeconds: number): Promise<void> {
-    await this.#redis.set(this.#prefix + cacheKey(appId, channel), JSON.stringify(event), 'EX', Math.max(1, Math.ceil(ttlSeconds)))
+    const key = this.#prefix + cacheKey(appId, channel)
+    // An unlimited TTL (an app's cacheTtl below zero) keeps the event until the next one replaces it.
+    if (ttlSeconds === Infinity) await this.#redis.set(key, JSON.stringify(event))
+    else await this.#redis.set(key, JSON.stringify(event), 'EX', Math.max(1, Math.ceil(ttlSeconds)))
   }
 }
 

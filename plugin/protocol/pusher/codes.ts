@@ -18,13 +18,13 @@ export const PusherCode = {
   NoProtocol: 4008,
   /** Not authorized: bad sign-in, sign-in timeout, terminated by the app; also bad channel names. */
   Unauthorized: 4009,
-  /** Over capacity (presence member limit); clients retry after a backoff. */
+  /** Over capacity (presence member limit; a connection sending messages too fast); clients retry after a backoff. */
   OverCapacity: 4100,
   /** Generic "reconnect now": the server is shutting down or draining. */
   Reconnect: 4200,
   /** The client did not answer the server's `pusher:ping`. */
   PongNotReceived: 4201,
-  /** A client event or presence member was refused (disabled, too large, rate limited). */
+  /** A client event or presence member was refused (disabled, too large, rate limited); never a close code (pusher-js would not reconnect). */
   ClientEventRejected: 4301,
   /** The server failed to process a subscription (bad `channel_data`). */
   ServerError: 4302,

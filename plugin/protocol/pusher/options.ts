@@ -20,7 +20,7 @@ export interface PusherOptions {
   userAuthenticationTimeout?: number
   /** Channels one connection may be subscribed to. Default 1000. */
   maxChannelsPerConnection?: number
-  /** Where cache channels keep their last event. Default: in memory (per node); `redisChannelCache` for a cluster. */
+  /** Where cache channels keep their last event. Default: in Redis with the Redis adapter (every node replays the same event), else in memory. */
   cache?: ChannelCache
   /** The Pusher HTTP API (`[pathPrefix]/apps/:appId/...`, for the `pusher` SDK) and its health route; false to leave them out. Default: on. */
   http?: PusherHttpOptions | false

@@ -68,7 +68,8 @@ export function distinctMembers(members: readonly RoomMember[]): Map<string, Pre
 /** The `pusher_internal:subscription_succeeded` data of a presence channel. */
 export function presenceData(members: ReadonlyMap<string, PresenceMember>): string {
   const ids: PresenceUserId[] = []
-  const hash: Record<string, unknown> = {}
+  // No prototype: "__proto__" is a valid user id, and on a plain object it would set the prototype instead of a member.
+  const hash: Record<string, unknown> = Object.create(null)
   for (const member of members.values()) {
     ids.push(member.user_id)
     hash[String(member.user_id)] = member.user_info ?? null

@@ -10,7 +10,7 @@ import type { Hub } from '../../hub/hub.js'
 import type { ClusterAnswer } from '../../hub/queries.js'
 import type { RateLimitOptions } from '../../options.js'
 import { AppRegistry, type PusherApp } from './apps.js'
-import { MemoryChannelCache, type ChannelCache } from './cache.js'
+import type { ChannelCache } from './cache.js'
 import { channelOfRoom, channelType, isCacheChannel, isHiddenChannel, roomOf, userChannel } from './channels.js'
 import { PusherCode, PusherMessage } from './codes.js'
 import { PUSHER_PROTOCOL } from './codec.js'
@@ -18,6 +18,7 @@ import { PusherEvents, type PusherEventMap, type PusherEventName } from './event
 import type { ResolvedPusherOptions } from './options.js'
 import { distinctMembers, isMember, memberKey, OCCUPANCY_KEY, PRESENCE_KEY, PresenceTracker, type PresenceMember } from './presence.js'
 import { PusherSession } from './session.js'
+import { defaultChannelCache } from './shared-state.js'
 import type { WebhookSender } from './webhooks/sender.js'
 
 export interface TriggerOptions {
@@ -52,7 +53,7 @@ export class PusherService {
     this.options = options
     this.#rateLimit = rateLimit
     this.apps = new AppRegistry(options.apps)
-    this.cache = options.cache ?? new MemoryChannelCache()
+    this.cache = options.cache ?? defaultChannelCache(hub.adapter)
     this.events = new PusherEvents(hub.log)
     this.#presence = new PresenceTracker({
       adapter: hub.adapter,
@@ -114,7 +115,12 @@ export class PusherService {
       if (options.socketId !== undefined) delivery.except = [options.socketId]
       if (isCacheChannel(channel)) {
         const entry = dataJson === undefined ? { event } : { event, data: dataJson }
-        cached.push(this.cache.set(resolved.id, channel, entry, resolved.cacheTtl).then(() => this.#hub.publish(delivery)))
+        // Stored before it is published, so a subscriber arriving right after gets it replayed;
+        // published even when the store fails (Redis away, say): the event matters more than its replay.
+        const stored = this.cache.set(resolved.id, channel, entry, resolved.cacheTtl).catch((err: unknown) => {
+          this.#hub.log.warn({ err, channel }, 'roomcast: pusher cache write failed; the event is published without being cached')
+        })
+        cached.push(stored.then(() => this.#hub.publish(delivery)))
       } else {
         this.#hub.publish(delivery)
       }
@@ -183,33 +189,40 @@ export class PusherService {
   /**
    * A room's first local member arrived or its last left: the adapter, told under a key that
    * stands for "this node", says whether the cluster went from 0 to 1 node or back. Tracked
-   * only while someone listens, so add listeners at start-up.
+   * only while someone listens, so add listeners at start-up. Both directions are tracked as
+   * soon as either event is listened to: the adapter can only tell a vacated channel from one
+   * that still has members elsewhere if it was told about the arrivals too (and the reverse).
    */
   #occupancy(room: string, action: 'join' | 'leave'): void {
-    const name = action === 'join' ? 'channel_occupied' : 'channel_vacated'
-    if (!this.events.has(name) || isHiddenChannel(channelOfRoom(room)) || !this.apps.mayOwn(room)) return
+    if (!this.#occupancyListened() || isHiddenChannel(channelOfRoom(room)) || !this.apps.mayOwn(room)) return
     this.#hub.adapter
       .trackPresence(room, OCCUPANCY_KEY, action)
-      .then(async (clusterWide) => {
-        if (!clusterWide) return
-        const owner = await this.apps.forRoom(room)
-        if (owner !== undefined) this.events.emit(name, owner)
+      .then((clusterWide) => {
+        if (clusterWide) this.#emitOccupancy(room, action)
       })
       .catch((err: unknown) => this.#hub.log.warn({ err, room }, 'roomcast: pusher occupancy tracking failed'))
+  }
+
+  #occupancyListened(): boolean {
+    return this.events.has('channel_occupied') || this.events.has('channel_vacated')
+  }
+
+  /** Emits `channel_occupied` / `channel_vacated` for a cluster-wide transition, if anyone listens to that one. */
+  #emitOccupancy(room: string, action: 'join' | 'leave'): void {
+    const name = action === 'join' ? 'channel_occupied' : 'channel_vacated'
+    if (!this.events.has(name)) return
+    this.apps.forRoom(room).then(
+      (owner) => {
+        if (owner !== undefined) this.events.emit(name, owner)
+      },
+      (err: unknown) => this.#hub.log.warn({ err, room }, 'roomcast: pusher app lookup failed'),
+    )
   }
 
   /** Transitions the adapter found itself for our keys (a dead node's members and channels). */
   #claim(room: string, key: string, action: 'join' | 'leave'): boolean {
     if (key === OCCUPANCY_KEY) {
-      const name = action === 'join' ? 'channel_occupied' : 'channel_vacated'
-      if (this.events.has(name)) {
-        this.apps.forRoom(room).then(
-          (owner) => {
-            if (owner !== undefined) this.events.emit(name, owner)
-          },
-          (err: unknown) => this.#hub.log.warn({ err, room }, 'roomcast: pusher app lookup failed'),
-        )
-      }
+      this.#emitOccupancy(room, action)
       return true
     }
     if (!key.startsWith(PRESENCE_KEY)) return false

@@ -90,11 +90,10 @@ export class PusherSession {
       return
     }
     const { event, data } = message as Message & { event: string }
-    // New subscriptions are bounded by the channel cap, not the message rate, so pusher-js can
-    // resubscribe to many channels at once after a reconnect.
-    const bounded = event === 'pusher:subscribe' && this.connection.rooms.size + this.#pending < this.#service.options.maxChannelsPerConnection
-    if (!bounded && this.#frames !== undefined && !this.#frames.take(now)) {
-      connection.close(PusherCode.ClientEventRejected, 'Too many messages.')
+    if (!exemptFromFrameLimit(event, this.connection.rooms.size + this.#pending, this.#service.options.maxChannelsPerConnection) && this.#frames !== undefined && !this.#frames.take(now)) {
+      // 4100 "over capacity": pusher-js reconnects after a backoff. A 43xx close would make it
+      // give up for good, and this is a client sending too fast, not one that must never return.
+      connection.close(PusherCode.OverCapacity, 'Too many messages.')
       return
     }
     switch (event) {
@@ -352,6 +351,18 @@ function parseUserData(userData: string): SignedInUser | undefined {
   if (typeof id === 'string' && id !== '') return { id, data: data! }
   if (typeof id === 'number' && Number.isFinite(id)) return { id: String(id), data: data! }
   return undefined
+}
+
+/**
+ * Frames the message-rate limit leaves alone. Pings and pongs keep the connection alive and
+ * unsubscribes only ever release resources; refusing them would close connections that do
+ * nothing wrong (pusher-js unsubscribes from many channels at once). New subscriptions are
+ * bounded by the channel cap instead, so pusher-js can resubscribe to many channels at once
+ * after a reconnect.
+ */
+function exemptFromFrameLimit(event: string, channels: number, maxChannels: number): boolean {
+  if (event === 'pusher:ping' || event === 'pusher:pong' || event === 'pusher:unsubscribe') return true
+  return event === 'pusher:subscribe' && channels < maxChannels
 }
 
 function rawToString(raw: RawData): string {

@@ -2,42 +2,51 @@
  * The Pusher HTTP API as Fastify routes, `[pathPrefix]/apps/:appId/...`, so the `pusher` SDK
  * (and the other official SDKs, which sign the same way) works by changing host and port.
  *
- * The routes live in an encapsulated context of their own: its raw-body JSON parser (the
- * signature covers the exact body bytes), TypeBox validation, error and not-found handlers
- * (every failure is `{ error, code }` with its real status) and CORS never touch the
- * application's other routes. Per request: body limit (413) → app lookup (404) → signature
- * (401) → app enabled (403) → schemas (400) → rate limit (429) → the app's limits (400/413).
+ * The routes live in an encapsulated context of their own: its raw-body parser (the signature
+ * covers the exact body bytes), error and not-found handlers (every failure is
+ * `{ error, code }` with its real status) and CORS never touch the application's other
+ * routes. One wildcard route takes GET and POST and the path is read in `api-path.ts`, so
+ * channel names, user ids and app ids of any length are routed whatever the server's
+ * `maxParamLength`. Per request: body limit (413) → route (404; broken percent-encoding 400)
+ * → app lookup (404) → signature (401) → app enabled (403) → JSON and schemas (400) → rate
+ * limit (429) → the app's limits (400/413). The body is only read as JSON once the request
+ * is known to be signed, so an unsigned caller learns nothing from how its body is parsed.
  */
-import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, FastifySchema } from 'fastify'
-import type { TSchema } from '@sinclair/typebox'
+import type { TSchema, Static } from '@sinclair/typebox'
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { validatorFor } from '../../../shared/validator.js'
 import type { Hub } from '../../hub/hub.js'
 import type { PusherApp } from '../../protocol/pusher/apps.js'
-import { errorBody, PusherHttpError, PusherHttpStatus } from '../../protocol/pusher/http/errors.js'
+import { badRequest, errorBody, PusherHttpError, PusherHttpStatus } from '../../protocol/pusher/http/errors.js'
 import type { ResolvedPusherHttpOptions } from '../../protocol/pusher/http/options.js'
 import { checkBatch, checkEvent, pointsOf, publishEvent, type ChannelAttributes } from '../../protocol/pusher/http/publish.js'
 import { channelState, channelUsers, listChannels } from '../../protocol/pusher/http/reads.js'
 import { verifySignedRequest } from '../../protocol/pusher/http/request-auth.js'
-import {
-  AppParams,
-  BatchBody,
-  ChannelParams,
-  ChannelQuery,
-  ChannelsQuery,
-  EventBody,
-  UserParams,
-  UsersQuery,
-} from '../../protocol/pusher/http/schemas.js'
+import { AnyQuery, BatchBody, ChannelQuery, ChannelsQuery, EventBody, UsersQuery } from '../../protocol/pusher/http/schemas.js'
 import type { PusherService } from '../../protocol/pusher/service.js'
+import { defaultHttpRateLimiter } from '../../protocol/pusher/shared-state.js'
+import { apiEndpointOf, type ApiEndpoint } from './api-path.js'
 import { cors } from './cors.js'
+import { MalformedApiUrls } from './malformed-urls.js'
 
 /** Answers whose counts leave out nodes that did not answer in time carry their ids here. */
 export const MISSING_NODES_HEADER = 'x-roomcast-missing-nodes'
 
 type RateKind = 'events' | 'reads'
 
+/** A request that passed routing, authentication and validation: what the handler works with. */
+interface Accepted {
+  endpoint: ApiEndpoint
+  app: PusherApp
+  /** The JSON body, for the endpoints that take one; checked against their schema. */
+  body: unknown
+}
+
 export async function registerPusherHttpRoutes(app: FastifyInstance, hub: Hub, service: PusherService, options: ResolvedPusherHttpOptions): Promise<void> {
   const pathPrefix = service.options.pathPrefix
+  const apiRoot = `${pathPrefix}/apps`
+  /** Segments of `[pathPrefix]/apps`: what comes after them names the endpoint. */
+  const rootSegments = apiRoot.split('/').length
   if (options.healthPath !== false) {
     app.get(options.healthPath, async (_request, reply) => {
       if (!hub.accepting) return reply.code(PusherHttpStatus.Unavailable).send(errorBody(PusherHttpStatus.Unavailable, 'The server is shutting down.'))
@@ -45,34 +54,22 @@ export async function registerPusherHttpRoutes(app: FastifyInstance, hub: Hub, s
     })
   }
 
+  const rateLimiter = options.rateLimiter ?? defaultHttpRateLimiter(hub.adapter, app.log)
+  const malformed = new MalformedApiUrls(apiRoot)
+  const stopWatching = malformed.watch(app.server)
+  app.addHook('onClose', async () => stopWatching())
+
   await app.register(
     async (api) => {
       const rawBodies = new WeakMap<FastifyRequest, Buffer>()
-      const appOf = new WeakMap<FastifyRequest, PusherApp>()
+      const accepted = new WeakMap<FastifyRequest, Accepted>()
 
-      // Whatever the content type (curl sends none): the body is JSON, kept byte for byte for body_md5.
+      // Whatever the content type (curl sends none): the bytes are kept as they are, for
+      // body_md5, and read as JSON only after the signature (see `authenticate`).
       api.removeAllContentTypeParsers()
       api.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: options.bodyLimit }, (request, body, done) => {
-        const bytes = body as Buffer
-        rawBodies.set(request, bytes)
-        if (bytes.length === 0) {
-          done(null, undefined)
-          return
-        }
-        try {
-          done(null, JSON.parse(bytes.toString('utf8')))
-        } catch {
-          done(new PusherHttpError(PusherHttpStatus.BadRequest, 'The request body is not valid JSON.'), undefined)
-        }
-      })
-
-      api.setValidatorCompiler(({ schema, httpPart }) => {
-        const validator = validatorFor(schema as TSchema)
-        return (value: unknown) => {
-          if (validator.check(value)) return { value }
-          const details = validator.errors(value, 3).map((error) => `${error.path} ${error.message}`)
-          return { error: new PusherHttpError(PusherHttpStatus.BadRequest, `Invalid ${httpPart ?? 'request'}: ${details.join('; ')}`) }
-        }
+        rawBodies.set(request, body as Buffer)
+        done(null, undefined)
       })
 
       api.setErrorHandler((error: FastifyError | PusherHttpError, request, reply) => {
@@ -88,8 +85,12 @@ export async function registerPusherHttpRoutes(app: FastifyInstance, hub: Hub, s
         return reply.code(PusherHttpStatus.InternalError).send(errorBody(PusherHttpStatus.InternalError, 'Internal server error.'))
       })
 
+      const notFound = (request: FastifyRequest): PusherHttpError =>
+        new PusherHttpError(PusherHttpStatus.NotFound, `No route for ${request.method} ${request.url.split('?')[0]}.`)
+
       api.setNotFoundHandler((request, reply) => {
-        reply.code(PusherHttpStatus.NotFound).send(errorBody(PusherHttpStatus.NotFound, `No route for ${request.method} ${request.url.split('?')[0]}.`))
+        const error = notFound(request)
+        reply.code(error.status).send(error.body)
       })
 
       if (options.cors !== false) {
@@ -99,20 +100,36 @@ export async function registerPusherHttpRoutes(app: FastifyInstance, hub: Hub, s
         })
       }
 
-      /** preValidation: the app, its signature, and whether it is enabled, before any body is looked at. */
-      const authenticate = async (request: FastifyRequest<{ Params: AppParams }>): Promise<void> => {
-        const found = await service.apps.byId(request.params.appId)
-        if (found === undefined) throw new PusherHttpError(PusherHttpStatus.NotFound, `Unknown app ${JSON.stringify(request.params.appId.slice(0, 100))}.`)
+      api.addHook('onRequest', async (request) => {
+        const url = malformed.originalUrl(request.raw)
+        if (url !== undefined) throw badRequest(`The request path is not valid percent-encoding: ${JSON.stringify(url.split('?')[0]!.slice(0, 200))}.`)
+      })
+
+      /**
+       * preValidation: the endpoint, the app, its signature and whether it is enabled, and only
+       * then the body as JSON and the body and query against their schemas.
+       */
+      const authenticate = async (request: FastifyRequest): Promise<void> => {
         const [path, query = ''] = splitUrl(request.url)
-        verifySignedRequest(found, { method: request.method, paths: signedPaths(path, pathPrefix), query, body: rawBodies.get(request) })
+        const endpoint = apiEndpointOf(request.method, path.split('/').slice(rootSegments))
+        if (endpoint === undefined) throw notFound(request)
+        const found = await service.apps.byId(endpoint.appId)
+        if (found === undefined) throw new PusherHttpError(PusherHttpStatus.NotFound, `Unknown app ${JSON.stringify(endpoint.appId.slice(0, 100))}.`)
+        const raw = rawBodies.get(request)
+        verifySignedRequest(found, { method: request.method, paths: signedPaths(path, pathPrefix), query, body: raw })
         if (!found.enabled) throw new PusherHttpError(PusherHttpStatus.Forbidden, 'The app is disabled.')
-        appOf.set(request, found)
+        let body: unknown
+        if (endpoint.kind === 'events' || endpoint.kind === 'batchEvents') {
+          body = validated(endpoint.kind === 'events' ? EventBody : BatchBody, parseJson(raw), 'body')
+        }
+        validated(querySchemas[endpoint.kind], request.query ?? {}, 'querystring')
+        accepted.set(request, { endpoint, app: found, body })
       }
 
       const limit = async (reply: FastifyReply, app: PusherApp, kind: RateKind, points: number): Promise<void> => {
         const max = kind === 'events' ? app.config.maxBackendEventsPerSecond : app.config.maxReadRequestsPerSecond
         if (max === undefined || max < 0) return
-        const decision = await options.rateLimiter.consume(`${app.id}\u0000${kind}`, points, max)
+        const decision = await rateLimiter.consume(`${app.id}\u0000${kind}`, points, max)
         reply.header('x-ratelimit-limit', String(max)).header('x-ratelimit-remaining', String(decision.remaining))
         if (!decision.allowed) {
           const retryAfter = String(Math.max(1, Math.ceil(decision.resetMs / 1000)))
@@ -128,60 +145,83 @@ export async function registerPusherHttpRoutes(app: FastifyInstance, hub: Hub, s
         if (missing.length > 0) reply.header(MISSING_NODES_HEADER, missing.map(encodeURIComponent).join(','))
       }
 
-      const route = (schema: FastifySchema) => ({ schema, preValidation: authenticate, bodyLimit: options.bodyLimit })
+      const handle = async (request: FastifyRequest, reply: FastifyReply): Promise<unknown> => {
+        const { endpoint, app, body } = accepted.get(request)!
+        switch (endpoint.kind) {
+          case 'events': {
+            const event = checkEvent(app, body as EventBody)
+            await limit(reply, app, 'events', pointsOf([event]))
+            const channels = await publishEvent(service, app, event)
+            return channels === undefined ? { ok: true } : { ok: true, channels }
+          }
+          case 'batchEvents': {
+            const events = checkBatch(app, (body as BatchBody).batch)
+            await limit(reply, app, 'events', pointsOf(events))
+            const batch: ChannelAttributes[] = []
+            // In order: a receiver sees batch[0] before batch[1], as it would from separate calls.
+            for (const event of events) batch.push((await publishEvent(service, app, event))?.[event.channels[0]!] ?? {})
+            return events.some((event) => event.info.size > 0) ? { ok: true, batch } : { ok: true }
+          }
+          case 'channels': {
+            await limit(reply, app, 'reads', 1)
+            const result = await listChannels(hub, service, app, request.query as ChannelsQuery)
+            partial(reply, result.missing)
+            return result.body
+          }
+          case 'channel': {
+            await limit(reply, app, 'reads', 1)
+            const result = await channelState(service, app, endpoint.channel, request.query as ChannelQuery)
+            partial(reply, result.missing)
+            return result.body
+          }
+          case 'channelUsers': {
+            await limit(reply, app, 'reads', 1)
+            const withInfo = (request.query as UsersQuery).with_user_info
+            const result = await channelUsers(service, app, endpoint.channel, withInfo === '1' || withInfo === 'true')
+            partial(reply, result.missing)
+            return result.body
+          }
+          case 'terminateConnections': {
+            if (endpoint.userId === '') throw badRequest('The user id is empty.')
+            const answer = await service.terminateUserConnections(app, endpoint.userId)
+            partial(reply, answer.missing)
+            return { ok: true }
+          }
+        }
+      }
 
-      api.post<{ Params: AppParams; Body: EventBody }>('/:appId/events', route({ params: AppParams, body: EventBody }), async (request, reply) => {
-        const app = appOf.get(request)!
-        const event = checkEvent(app, request.body)
-        await limit(reply, app, 'events', pointsOf([event]))
-        const channels = await publishEvent(service, app, event)
-        return channels === undefined ? { ok: true } : { ok: true, channels }
-      })
-
-      api.post<{ Params: AppParams; Body: BatchBody }>('/:appId/batch_events', route({ params: AppParams, body: BatchBody }), async (request, reply) => {
-        const app = appOf.get(request)!
-        const events = checkBatch(app, request.body.batch)
-        await limit(reply, app, 'events', pointsOf(events))
-        const batch: ChannelAttributes[] = []
-        // In order: a receiver sees batch[0] before batch[1], as it would from separate calls.
-        for (const event of events) batch.push((await publishEvent(service, app, event))?.[event.channels[0]!] ?? {})
-        return events.some((event) => event.info.size > 0) ? { ok: true, batch } : { ok: true }
-      })
-
-      api.get<{ Params: AppParams; Querystring: ChannelsQuery }>('/:appId/channels', route({ params: AppParams, querystring: ChannelsQuery }), async (request, reply) => {
-        const app = appOf.get(request)!
-        await limit(reply, app, 'reads', 1)
-        const result = await listChannels(hub, service, app, request.query)
-        partial(reply, result.missing)
-        return result.body
-      })
-
-      api.get<{ Params: ChannelParams; Querystring: ChannelQuery }>('/:appId/channels/:channel', route({ params: ChannelParams, querystring: ChannelQuery }), async (request, reply) => {
-        const app = appOf.get(request)!
-        await limit(reply, app, 'reads', 1)
-        const result = await channelState(service, app, request.params.channel, request.query)
-        partial(reply, result.missing)
-        return result.body
-      })
-
-      api.get<{ Params: ChannelParams; Querystring: UsersQuery }>('/:appId/channels/:channel/users', route({ params: ChannelParams, querystring: UsersQuery }), async (request, reply) => {
-        const app = appOf.get(request)!
-        await limit(reply, app, 'reads', 1)
-        const withInfo = request.query.with_user_info === '1' || request.query.with_user_info === 'true'
-        const result = await channelUsers(service, app, request.params.channel, withInfo)
-        partial(reply, result.missing)
-        return result.body
-      })
-
-      api.post<{ Params: UserParams }>('/:appId/users/:userId/terminate_connections', route({ params: UserParams }), async (request, reply) => {
-        const app = appOf.get(request)!
-        const answer = await service.terminateUserConnections(app, request.params.userId)
-        partial(reply, answer.missing)
-        return { ok: true }
-      })
+      api.route({ method: ['GET', 'POST'], url: '/*', bodyLimit: options.bodyLimit, preValidation: authenticate, handler: handle })
     },
-    { prefix: `${pathPrefix}/apps` },
+    { prefix: apiRoot },
   )
+}
+
+/** What each endpoint accepts in its query string, besides the auth parameters. */
+const querySchemas: Record<ApiEndpoint['kind'], TSchema> = {
+  events: AnyQuery,
+  batchEvents: AnyQuery,
+  channels: ChannelsQuery,
+  channel: ChannelQuery,
+  channelUsers: UsersQuery,
+  terminateConnections: AnyQuery,
+}
+
+/** The body's JSON value; undefined when there is no body. */
+function parseJson(raw: Buffer | undefined): unknown {
+  if (raw === undefined || raw.length === 0) return undefined
+  try {
+    return JSON.parse(raw.toString('utf8'))
+  } catch {
+    throw badRequest('The request body is not valid JSON.')
+  }
+}
+
+/** The value when it matches the schema, else a 400 naming the first few mismatches. */
+function validated<S extends TSchema>(schema: S, value: unknown, part: 'body' | 'querystring'): Static<S> {
+  const validator = validatorFor(schema)
+  if (validator.check(value)) return value
+  const details = validator.errors(value, 3).map((error) => `${error.path} ${error.message}`)
+  throw badRequest(`Invalid ${part}: ${details.join('; ')}`)
 }
 
 function splitUrl(url: string): [string, string | undefined] {

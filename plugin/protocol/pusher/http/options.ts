@@ -1,5 +1,5 @@
 import type { CorsOptions } from '../../../transport/pusher-http/cors.js'
-import { MemoryRateLimiter, type HttpRateLimiter } from './rate-limiter.js'
+import type { HttpRateLimiter } from './rate-limiter.js'
 
 /** The `pusher.http` option: the Pusher HTTP API (`[pathPrefix]/apps/:appId/...`) and its health route. */
 export interface PusherHttpOptions {
@@ -9,7 +9,10 @@ export interface PusherHttpOptions {
   cors?: CorsOptions | false
   /** Path of the health route (200 while accepting connections, 503 while draining or closing); false for none. Default `[pathPrefix]/pusher/health`. */
   healthPath?: string | false
-  /** Where rate-limit windows are counted. Default: this node's memory. */
+  /**
+   * Where rate-limit windows are counted. Default: in Redis with the Redis adapter (limits hold
+   * for the cluster), else in this node's memory.
+   */
   rateLimiter?: HttpRateLimiter
 }
 
@@ -17,7 +20,8 @@ export interface ResolvedPusherHttpOptions {
   bodyLimit: number
   cors: CorsOptions | false
   healthPath: string | false
-  rateLimiter: HttpRateLimiter
+  /** Undefined: the default for the adapter (see `shared-state.ts`). */
+  rateLimiter: HttpRateLimiter | undefined
 }
 
 export function resolvePusherHttpOptions(options: PusherHttpOptions, pathPrefix: string): ResolvedPusherHttpOptions {
@@ -25,5 +29,5 @@ export function resolvePusherHttpOptions(options: PusherHttpOptions, pathPrefix:
   if (!Number.isInteger(bodyLimit) || bodyLimit <= 0) throw new TypeError('roomcast: pusher.http.bodyLimit must be a positive integer')
   const healthPath = options.healthPath ?? `${pathPrefix}/pusher/health`
   if (healthPath !== false && !healthPath.startsWith('/')) throw new TypeError('roomcast: pusher.http.healthPath must start with "/"')
-  return { bodyLimit, cors: options.cors ?? {}, healthPath, rateLimiter: options.rateLimiter ?? new MemoryRateLimiter() }
+  return { bodyLimit, cors: options.cors ?? {}, healthPath, rateLimiter: options.rateLimiter }
 }

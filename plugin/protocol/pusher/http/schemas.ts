@@ -24,14 +24,9 @@ export const BatchBody = Type.Object({
 })
 export type BatchBody = Static<typeof BatchBody>
 
-export const AppParams = Type.Object({ appId: NonEmpty })
-export type AppParams = Static<typeof AppParams>
-
-export const ChannelParams = Type.Object({ appId: NonEmpty, channel: NonEmpty })
-export type ChannelParams = Static<typeof ChannelParams>
-
-export const UserParams = Type.Object({ appId: NonEmpty, userId: NonEmpty })
-export type UserParams = Static<typeof UserParams>
+/** A query string with nothing of its own to check (the auth parameters are the signature's). */
+export const AnyQuery = Type.Object({})
+export type AnyQuery = Static<typeof AnyQuery>
 
 export const ChannelsQuery = Type.Object({
   /** Only channels whose name starts with this. */

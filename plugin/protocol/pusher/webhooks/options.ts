@@ -22,7 +22,14 @@ export interface WebhookOptions {
   batchWindowMs?: number
   /** Most events in one request when `batchWindowMs` is set (without a window every request carries one). Default 100. */
   maxBatchSize?: number
-  /** Events waiting (or in flight) across all endpoints. Past it new events are dropped, counted and logged. Default 10 000. */
+  /**
+   * Events waiting (or in flight) for one endpoint. Past it that endpoint's new events are
+   * dropped, counted and logged, while the other endpoints go on: an endpoint sends one
+   * request at a time and retries it for minutes, so a dead receiver would otherwise fill the
+   * whole queue. Default 1 000.
+   */
+  maxQueuedEventsPerEndpoint?: number
+  /** Events waiting (or in flight) across all endpoints: a backstop for many endpoints failing at once. Default 10 000. */
   maxQueuedEvents?: number
   /** Time one request may take before it counts as failed, in ms. Default 10 000. */
   requestTimeoutMs?: number
@@ -34,6 +41,7 @@ export interface WebhookOptions {
 export interface ResolvedWebhookOptions {
   batchWindowMs: number
   maxBatchSize: number
+  maxQueuedEventsPerEndpoint: number
   maxQueuedEvents: number
   requestTimeoutMs: number
   retry: RetryPolicy
@@ -50,6 +58,7 @@ export function resolveWebhookOptions(options: WebhookOptions = {}): ResolvedWeb
   return {
     batchWindowMs: atLeast('batchWindowMs', options.batchWindowMs ?? 0, 0),
     maxBatchSize: Math.floor(atLeast('maxBatchSize', options.maxBatchSize ?? 100, 1)),
+    maxQueuedEventsPerEndpoint: Math.floor(atLeast('maxQueuedEventsPerEndpoint', options.maxQueuedEventsPerEndpoint ?? 1_000, 1)),
     maxQueuedEvents: Math.floor(atLeast('maxQueuedEvents', options.maxQueuedEvents ?? 10_000, 1)),
     requestTimeoutMs: atLeast('requestTimeoutMs', options.requestTimeoutMs ?? 10_000, 1),
     retry: {

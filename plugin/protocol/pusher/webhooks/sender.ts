@@ -2,7 +2,8 @@
  * Webhooks: listens to the Pusher channel events, turns each into Pusher's webhook event for
  * every endpoint of its app that wants it, and queues it there. Queuing is synchronous and
  * bounded, so a slow or dead receiver can never hold up a subscription or a message: at worst
- * its events are dropped, counted and logged.
+ * its events are dropped, counted and logged. The bound is per endpoint (with a global
+ * backstop), so a dead receiver only ever loses its own events, never a healthy one's.
  */
 import type { FastifyBaseLogger } from 'fastify'
 import type { PusherApp } from '../apps.js'
@@ -25,12 +26,30 @@ export interface WebhookStats {
   retries: number
   /** Events abandoned once their request's retries ran out (or at shutdown). */
   gaveUp: number
-  /** Events refused because the queue was full. */
+  /** Events refused because their endpoint's queue, or the global one, was full. */
   dropped: number
 }
 
-/** Logs about a full queue at most this often. */
+/** One endpoint's share: what it has queued and what it lost to a full queue. */
+export interface WebhookEndpointStats {
+  appId: string
+  url: string
+  /** Events waiting or in flight now. */
+  queued: number
+  /** Events refused because this endpoint's queue (or the global one) was full. */
+  dropped: number
+}
+
+/** Logs about one endpoint's full queue at most this often. */
 const DROP_LOG_INTERVAL_MS = 10_000
+
+/** Drops of one endpoint, kept after its queue empties so that they can still be read. */
+interface Drops {
+  appId: string
+  url: string
+  count: number
+  lastLog: number
+}
 
 export class WebhookSender {
   readonly #options: ResolvedWebhookOptions
@@ -38,8 +57,8 @@ export class WebhookSender {
   readonly #endpoints = new Map<string, WebhookEndpoint>()
   readonly #stats: WebhookStats = { queued: 0, sent: 0, requests: 0, failedRequests: 0, retries: 0, gaveUp: 0, dropped: 0 }
   readonly #report: EndpointReport
+  readonly #drops = new Map<string, Drops>()
   #idleWaiters: Array<() => void> = []
-  #lastDropLog = 0
   #closed = false
 
   constructor(options: ResolvedWebhookOptions, log: FastifyBaseLogger) {
@@ -93,6 +112,18 @@ export class WebhookSender {
     return { ...this.#stats }
   }
 
+  /** Endpoints with events queued now or dropped since start-up, each with its own counts. */
+  get endpointStats(): WebhookEndpointStats[] {
+    const byId = new Map<string, WebhookEndpointStats>()
+    for (const [id, drops] of this.#drops) byId.set(id, { appId: drops.appId, url: drops.url, queued: 0, dropped: drops.count })
+    for (const [id, endpoint] of this.#endpoints) {
+      const entry = byId.get(id) ?? { appId: endpoint.target.appId, url: endpoint.target.url, queued: 0, dropped: 0 }
+      entry.queued = endpoint.size
+      byId.set(id, entry)
+    }
+    return [...byId.values()]
+  }
+
   /** Queues an event for every endpoint of the app that wants it. Never throws, never waits. */
   enqueue(app: PusherApp, event: WebhookEvent, timeMs = Date.now()): void {
     if (this.#closed) return
@@ -105,22 +136,22 @@ export class WebhookSender {
     }
     webhooks.forEach((webhook, index) => {
       if (!wants(webhook, event.name, event.channel)) return
+      const id = `${app.id}\u0000${index}\u0000${webhook.url}`
+      let endpoint = this.#endpoints.get(id)
+      if ((endpoint?.size ?? 0) >= this.#options.maxQueuedEventsPerEndpoint) {
+        this.#dropped(id, app.id, webhook.url, 'the endpoint')
+        return
+      }
       if (this.#stats.queued >= this.#options.maxQueuedEvents) {
-        this.#stats.dropped++
-        const now = Date.now()
-        if (now - this.#lastDropLog >= DROP_LOG_INTERVAL_MS) {
-          this.#lastDropLog = now
-          this.#log.error({ queued: this.#stats.queued, dropped: this.#stats.dropped, url: webhook.url }, 'roomcast: the webhook queue is full; dropping events')
-        }
+        this.#dropped(id, app.id, webhook.url, 'every endpoint')
         return
       }
       const target = { url: webhook.url, headers: customHeaders(webhook), appId: app.id, key: app.key, secret: app.secret }
-      const id = `${app.id}\u0000${index}\u0000${webhook.url}`
-      let endpoint = this.#endpoints.get(id)
       if (endpoint === undefined) {
-        endpoint = new WebhookEndpoint(target, this.#options, this.#report, this.#log, () => {
-          if (endpoint!.size === 0 && this.#endpoints.get(id) === endpoint) this.#endpoints.delete(id)
+        const created = new WebhookEndpoint(target, this.#options, this.#report, this.#log, () => {
+          if (created.size === 0 && this.#endpoints.get(id) === created) this.#endpoints.delete(id)
         })
+        endpoint = created
         this.#endpoints.set(id, endpoint)
       } else {
         endpoint.target = target
@@ -158,6 +189,25 @@ export class WebhookSender {
       discarded += endpoint.discard()
     }
     if (discarded > 0) this.#log.error({ events: discarded }, 'roomcast: webhooks still queued at shutdown were not sent')
+  }
+
+  /** Counts a refused event against its endpoint, logging at most once per interval per endpoint. */
+  #dropped(id: string, appId: string, url: string, full: 'the endpoint' | 'every endpoint'): void {
+    this.#stats.dropped++
+    let drops = this.#drops.get(id)
+    if (drops === undefined) {
+      drops = { appId, url, count: 0, lastLog: 0 }
+      this.#drops.set(id, drops)
+    }
+    drops.count++
+    const now = Date.now()
+    if (now - drops.lastLog < DROP_LOG_INTERVAL_MS) return
+    drops.lastLog = now
+    const queued = this.#endpoints.get(id)?.size ?? 0
+    this.#log.error(
+      { appId, url, queued, dropped: drops.count, totalQueued: this.#stats.queued },
+      full === 'the endpoint' ? "roomcast: a webhook endpoint's queue is full; dropping its events" : 'roomcast: the webhook queue is full for every endpoint; dropping events',
+    )
   }
 
   #dequeued(events: number): void {

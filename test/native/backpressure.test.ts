@@ -3,6 +3,8 @@ import t from 'tap'
 import type { Connection } from '../../plugin/index.js'
 import { RawClient, connect, startServer, until } from '../helpers/server.js'
 
+type Test = Parameters<Parameters<typeof t.test>[1]>[0]
+
 const MESSAGE_BYTES = 16 * 1024
 const LIMIT = 256 * 1024
 const ROUNDS = 240
@@ -33,8 +35,9 @@ async function flood(app: Awaited<ReturnType<typeof startServer>>['app'], slow: 
   return { offered, maxBuffered }
 }
 
-t.test('drop policy: a slow reader loses messages (counted), memory stays bounded, the socket stays open', async (t) => {
-  const { app, url } = await startServer({ backpressure: { maxBufferedBytes: LIMIT, policy: 'drop' } })
+/** A server with `options`, and two clients in the room `feed`: one to be paused, one that keeps up. */
+async function slowAndFastReaders(t: Test, options: Parameters<typeof startServer>[0]) {
+  const { app, url } = await startServer(options)
   t.teardown(() => app.close())
   const slowClient = await connect(url)
   const fastClient = await connect(url)
@@ -43,6 +46,11 @@ t.test('drop policy: a slow reader loses messages (counted), memory stays bounde
   await fastClient.client.request('join', { rooms: ['feed'] })
   const slow = app.roomcast.connections.get(slowClient.connected.data.connectionId)!
   const fast = app.roomcast.connections.get(fastClient.connected.data.connectionId)!
+  return { app, slowClient, fastClient, slow, fast }
+}
+
+t.test('drop policy: a slow reader loses messages (counted), memory stays bounded, the socket stays open', async (t) => {
+  const { app, slowClient, fastClient, slow, fast } = await slowAndFastReaders(t, { backpressure: { maxBufferedBytes: LIMIT, policy: 'drop' } })
 
   tcpOf(slowClient.client).pause()
   const { offered, maxBuffered } = await flood(app, slow)
@@ -66,17 +74,10 @@ t.test('drop policy: a slow reader loses messages (counted), memory stays bounde
 
 t.test('close policy: a slow reader is closed with 1008 and removed at once; others are untouched', async (t) => {
   const disconnects: Array<{ code: number; reason: string }> = []
-  const { app, url } = await startServer({ backpressure: { maxBufferedBytes: LIMIT, policy: 'close' } })
+  const { app, slowClient, fastClient, slow } = await slowAndFastReaders(t, { backpressure: { maxBufferedBytes: LIMIT, policy: 'close' } })
   app.roomcast.addHook('disconnect', (_connection, info) => {
     disconnects.push(info)
   })
-  t.teardown(() => app.close())
-  const slowClient = await connect(url)
-  const fastClient = await connect(url)
-  t.teardown(() => [slowClient.client, fastClient.client].forEach((c) => c.close()))
-  await slowClient.client.request('join', { rooms: ['feed'] })
-  await fastClient.client.request('join', { rooms: ['feed'] })
-  const slow = app.roomcast.connections.get(slowClient.connected.data.connectionId)!
 
   tcpOf(slowClient.client).pause()
   const { offered, maxBuffered } = await flood(app, slow)

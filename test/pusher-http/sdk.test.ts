@@ -98,16 +98,6 @@ t.test('encrypted channels: the SDK encrypts, the server relays, pusher-js decry
   t.same(await batched, { coins: 3 })
 })
 
-t.test('cache channels: a publish over HTTP is replayed to later subscribers', async (t) => {
-  const server = await startPusherServer()
-  t.teardown(() => server.app.close())
-  await server.sdk().trigger('cache-score', 'goal', { home: 1 })
-  const client = pusherJs(server)
-  t.teardown(() => client.disconnect())
-  await connected(client)
-  t.same(await once(client.subscribe('cache-score'), 'goal'), { home: 1 })
-})
-
 t.test('get: /channels, /channels/:channel and /channels/:channel/users, cluster answers with counts', async (t) => {
   const server = await startPusherServer()
   t.teardown(() => server.app.close())

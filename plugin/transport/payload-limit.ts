@@ -1,15 +1,4 @@
 import type WebSocket from 'ws'
-import type { RawData } from 'ws'
-
-/** Bytes in a message as ws hands it over (a Buffer, fragments, or an ArrayBuffer). */
-export function byteLengthOf(raw: RawData): number {
-  if (Array.isArray(raw)) {
-    let total = 0
-    for (const fragment of raw) total += fragment.length
-    return total
-  }
-  return raw.byteLength
-}
 
 /**
  * Lowers ws's own frame limit on one socket to `maxPayload`. When the application registered

@@ -13,6 +13,7 @@ import { RateWindow } from './rate-limit.js'
 import { ConnectionEncryption, isKeyExchangeHello, type EncryptionSetup } from './encryption.js'
 import type { DeadlineQueue } from '../../hub/deadlines.js'
 import { E2EError, E2E_QUERY_PARAMETER } from '../../../shared/e2e/index.js'
+import { textOf } from '../../transport/raw-data.js'
 
 const envelopeValidator = validatorFor(Envelope)
 const roomsValidator = validatorFor(RoomsRequest)
@@ -104,7 +105,7 @@ export class NativeSession<E extends EventsDefinition> {
       this.#closeAfterFlush(CloseCode.UnsupportedData, 'binary frames are not supported')
       return
     }
-    const message = this.#parse(rawToString(raw))
+    const message = this.#parse(textOf(raw))
     if (message === undefined) return
     const encryption = this.#encryption
     if (encryption?.established === true) {
@@ -486,12 +487,6 @@ function heartbeatJson(options: ResolvedOptions<EventsDefinition>): string {
 
 function isThenable<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
   return typeof value === 'object' && value !== null && typeof (value as { then?: unknown }).then === 'function'
-}
-
-function rawToString(raw: RawData): string {
-  if (Buffer.isBuffer(raw)) return raw.toString('utf8')
-  if (Array.isArray(raw)) return Buffer.concat(raw).toString('utf8')
-  return Buffer.from(raw).toString('utf8')
 }
 
 /** A request id from a malformed envelope, so the error can still answer the request. */

@@ -17,6 +17,7 @@ import { connectionEstablishedFrame, errorFrame, eventFrame, PONG_FRAME, subscri
 import { distinctMembers, memberKey, parseMember, presenceData, type PresenceMember } from './presence.js'
 import type { PusherService } from './service.js'
 import { verifyChannelAuth, verifyUserAuth } from './signatures.js'
+import { textOf } from '../../transport/raw-data.js'
 
 type Message = Record<string, unknown>
 
@@ -80,7 +81,7 @@ export class PusherSession {
     }
     let message: unknown
     try {
-      message = JSON.parse(rawToString(raw))
+      message = JSON.parse(textOf(raw))
     } catch {
       this.#error(null, 'The message is not valid JSON.')
       return
@@ -363,10 +364,4 @@ function parseUserData(userData: string): SignedInUser | undefined {
 function exemptFromFrameLimit(event: string, channels: number, maxChannels: number): boolean {
   if (event === 'pusher:ping' || event === 'pusher:pong' || event === 'pusher:unsubscribe') return true
   return event === 'pusher:subscribe' && channels < maxChannels
-}
-
-function rawToString(raw: RawData): string {
-  if (Buffer.isBuffer(raw)) return raw.toString('utf8')
-  if (Array.isArray(raw)) return Buffer.concat(raw).toString('utf8')
-  return Buffer.from(raw).toString('utf8')
 }

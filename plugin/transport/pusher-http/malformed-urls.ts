@@ -12,26 +12,24 @@ import type { EventEmitter } from 'node:events'
 import type { IncomingMessage } from 'node:http'
 
 export class MalformedApiUrls {
-  /** Where such requests are routed instead: inside the API, so that its hooks see them. */
-  readonly placeholder: string
-  readonly #prefix: string
+  /** The API's requests start with it; such requests are routed to it instead, inside the API, so that its hooks see them. */
+  readonly #root: string
   readonly #original = new WeakMap<IncomingMessage, string>()
 
   /** `apiRoot` is the API's path, `[pathPrefix]/apps`. */
   constructor(apiRoot: string) {
-    this.#prefix = apiRoot + '/'
-    this.placeholder = apiRoot + '/'
+    this.#root = apiRoot + '/'
   }
 
   /** Starts looking at a server's requests; the returned function stops. */
   watch(server: EventEmitter): () => void {
     const listener = (request: IncomingMessage): void => {
       const url = request.url
-      if (url === undefined || !url.startsWith(this.#prefix)) return
+      if (url === undefined || !url.startsWith(this.#root)) return
       const path = url.split(/[?#]/, 1)[0]!
       if (!path.includes('%') || decodes(path)) return
       this.#original.set(request, url)
-      request.url = this.placeholder
+      request.url = this.#root
     }
     server.prependListener('request', listener)
     return () => void server.off('request', listener)

@@ -6,6 +6,7 @@ import { BusPublisher } from './adapter/redis/publisher.js'
 import { randomToken } from './adapter/redis/registry.js'
 import { encodeDelivery } from './adapter/redis/wire.js'
 import { DeliveryApi } from './hub/operator.js'
+import { handled, publishFailed } from './hub/publish-outcome.js'
 
 export interface EmitterOptions<E extends EventsDefinition = AnyEvents> {
   /**
@@ -47,8 +48,11 @@ export interface EmitterStats {
  * node with recipients delivers them.
  *
  *   const emitter = new Emitter({ redis, events })
- *   emitter.to('lobby').emit('chat.message', { from: 'cron', text: 'tick' })
- *   await emitter.flush()
+ *   await emitter.to('lobby').emit('chat.message', { from: 'cron', text: 'tick' })
+ *
+ * `emit` resolves once Redis took the message (a message waiting in the client's offline
+ * queue resolves when it is sent) and rejects with `RoomcastError('publish_failed')` when it
+ * cannot be published (past `maxPending`, or the client gave it up); ignoring it is safe.
  */
 export class Emitter<E extends EventsDefinition = AnyEvents> extends DeliveryApi<E> {
   readonly keyPrefix: string
@@ -72,7 +76,7 @@ export class Emitter<E extends EventsDefinition = AnyEvents> extends DeliveryApi
     super((delivery) => {
       const channels = keys.deliveryChannels(delivery.target)
       const text = encodeDelivery(delivery, origin, channels.length > 1 ? ++sequence : undefined)
-      for (const channel of channels) publisher.send(channel, text)
+      return handled(publisher.publishAll(channels, text, emitterPublishFailed))
     }, options.events)
     this.keyPrefix = keys.prefix
     this.#publisher = publisher
@@ -86,4 +90,9 @@ export class Emitter<E extends EventsDefinition = AnyEvents> extends DeliveryApi
   flush(): Promise<void> {
     return this.#publisher.idle()
   }
+}
+
+/** No node got a message Redis did not take. */
+function emitterPublishFailed(cause: Error): Error {
+  return publishFailed(cause, 'Redis did not take the event: no node got it')
 }

@@ -55,6 +55,7 @@ export type { WebhookOptions, RetryPolicy } from './protocol/pusher/webhooks/opt
 export type { WebhookEvent } from './protocol/pusher/webhooks/payload.js'
 export { WebhookSender, type WebhookEndpointStats, type WebhookStats } from './protocol/pusher/webhooks/sender.js'
 export type { Adapter, AdapterNode, AdapterOption, InterestKind } from './adapter/adapter.js'
+export { PUBLISHED, publishFailed, type PublishOutcome } from './hub/publish-outcome.js'
 export { MemoryAdapter, memoryAdapter } from './adapter/memory.js'
 export { RedisAdapter, redisAdapter } from './adapter/redis/adapter.js'
 export type { RedisAdapterOptions } from './adapter/redis/options.js'

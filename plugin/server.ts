@@ -5,6 +5,7 @@ import { UsersApi } from './api/users.js'
 import type { HookMap, HookName } from './hub/hooks.js'
 import type { Hub } from './hub/hub.js'
 import { DeliveryApi } from './hub/operator.js'
+import type { PublishOutcome } from './hub/publish-outcome.js'
 import type { ClusterAnswer, Query, QueryResult } from './hub/queries.js'
 import type { EventHandler, HandlerRegistry } from './protocol/native/handlers.js'
 import type { PusherService } from './protocol/pusher/service.js'
@@ -52,9 +53,9 @@ export class RoomcastServer<E extends EventsDefinition = AnyEvents> {
     return this
   }
 
-  /** Sends to every authenticated connection in the cluster. */
-  broadcast<K extends ToClientEvent<E>>(event: K, data: ToClientData<E, K>): void {
-    this.emitter.broadcast(event, data)
+  /** Sends to every authenticated connection in the cluster; resolves when the cluster bus took it, rejects with `publish_failed`. */
+  broadcast<K extends ToClientEvent<E>>(event: K, data: ToClientData<E, K>): PublishOutcome {
+    return this.emitter.broadcast(event, data)
   }
 
   /** A raw cluster query: the merged value plus which nodes answered and which did not. */

@@ -84,6 +84,12 @@ export const ErrorCode = {
   AuthFailed: 'auth_failed',
   /** Encryption: the handshake or a frame failed. */
   EncryptionFailed: 'encryption_failed',
+  /**
+   * Server side: a delivery reached the recipients on its own node but the cluster bus (Redis)
+   * did not take it, so recipients on other nodes did not get it. `emit()` rejects with it; a
+   * handler that lets it through answers its client's request with it.
+   */
+  PublishFailed: 'publish_failed',
 } as const
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode]

@@ -1,6 +1,7 @@
 import type { FastifyBaseLogger } from 'fastify'
 import type { Delivery } from '../hub/delivery.js'
 import type { PresenceChange } from '../hub/hooks.js'
+import type { PublishOutcome } from '../hub/publish-outcome.js'
 import type { ClusterAnswer, Query, QueryResult } from '../hub/queries.js'
 
 /** What a hub offers its adapter: local delivery and local answers. */
@@ -28,8 +29,13 @@ export type InterestKind = 'room' | 'user' | 'connection'
 export interface Adapter {
   /** Called once when the plugin starts. */
   attach(node: AdapterNode): Promise<void>
-  /** Delivers locally and to every other node that has recipients. Never throws. */
-  publish(delivery: Delivery): void
+  /**
+   * Delivers locally at once and to every other node that has recipients. Never throws. The
+   * outcome resolves once the cluster bus took the delivery (at once when no bus was needed:
+   * `PUBLISHED`) and rejects with `RoomcastError('publish_failed')` (see `publishFailed`) when
+   * it could not be handed over; the local recipients were served either way.
+   */
+  publish(delivery: Delivery): PublishOutcome
   /** Asks every live node (this one included) and merges the answers; never waits past its timeout. */
   query<Q extends Query>(query: Q): Promise<ClusterAnswer<QueryResult<Q>>>
   /** The first local member of a room / socket of a user / a connection appeared. */

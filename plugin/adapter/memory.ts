@@ -1,5 +1,6 @@
 import type { Adapter, AdapterNode } from './adapter.js'
 import type { Delivery } from '../hub/delivery.js'
+import { PUBLISHED, type PublishOutcome } from '../hub/publish-outcome.js'
 import type { ClusterAnswer, Query, QueryResult } from '../hub/queries.js'
 
 /** The default adapter: one process, nothing to set up. Every delivery and query is local. */
@@ -10,8 +11,10 @@ export class MemoryAdapter implements Adapter {
     this.#node = node
   }
 
-  publish(delivery: Delivery): void {
+  /** Local delivery is all there is: the outcome is the shared settled one. */
+  publish(delivery: Delivery): PublishOutcome {
     this.#node?.deliver(delivery)
+    return PUBLISHED
   }
 
   async query<Q extends Query>(query: Q): Promise<ClusterAnswer<QueryResult<Q>>> {

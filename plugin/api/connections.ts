@@ -3,6 +3,7 @@ import type { AnyEvents, EventsDefinition, ToClientData, ToClientEvent } from '.
 import type { Connection } from '../hub/connection.js'
 import type { DrainOptions, Hub } from '../hub/hub.js'
 import type { DeliveryApi } from '../hub/operator.js'
+import type { PublishOutcome } from '../hub/publish-outcome.js'
 
 /** `app.roomcast.connections`: this node's connections, and cluster-wide sends and disconnects by id. */
 export class ConnectionsApi<E extends EventsDefinition = AnyEvents> implements Iterable<Connection<E>> {
@@ -33,9 +34,9 @@ export class ConnectionsApi<E extends EventsDefinition = AnyEvents> implements I
     return this.#hub.connections.values()
   }
 
-  /** Sends an event to one connection, wherever it is in the cluster. */
-  send<K extends ToClientEvent<E>>(id: string, event: K, data: ToClientData<E, K>): void {
-    this.#delivery.toConnection(id).emit(event, data)
+  /** Sends an event to one connection, wherever it is in the cluster; the outcome is `emit()`'s. */
+  send<K extends ToClientEvent<E>>(id: string, event: K, data: ToClientData<E, K>): PublishOutcome {
+    return this.#delivery.toConnection(id).emit(event, data)
   }
 
   /** Closes a connection wherever it is; resolves with how many were closed (0 or 1). */

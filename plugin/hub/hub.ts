@@ -9,6 +9,7 @@ import type { Connection, ConnectionHost, Identity } from './connection.js'
 import { encodeData, type Delivery, type Target } from './delivery.js'
 import { FrameCache } from './frame-cache.js'
 import { Hooks, type PresenceChange } from './hooks.js'
+import { handled, PUBLISHED, type PublishOutcome } from './publish-outcome.js'
 import type { ClusterAnswer, Query, QueryResult, RoomMember } from './queries.js'
 
 export interface HeartbeatOptions {
@@ -173,9 +174,13 @@ export class Hub<E extends EventsDefinition = AnyEvents> implements ConnectionHo
 
   // ---------------------------------------------------------------- delivery
 
-  /** Sends a delivery to its recipients on every node. */
-  publish(delivery: Delivery): void {
-    this.adapter.publish(delivery)
+  /**
+   * Sends a delivery to its recipients on every node. Resolves once the cluster bus took it,
+   * rejects with `publish_failed` when it did not; marked handled, so callers may ignore it.
+   */
+  publish(delivery: Delivery): PublishOutcome {
+    // `?? PUBLISHED`: an adapter written before publish reported its outcome returns nothing.
+    return handled(this.adapter.publish(delivery) ?? PUBLISHED)
   }
 
   /** Local fan-out: each distinct frame is built once and the same bytes go to every recipient. */

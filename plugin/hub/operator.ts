@@ -2,8 +2,10 @@ import { ErrorCode } from '../../shared/codes.js'
 import { RoomcastError } from '../../shared/errors.js'
 import type { AnyEvents, EventsDefinition, ToClientData, ToClientEvent } from '../../shared/events.js'
 import { encodeData, type Delivery, type Target } from './delivery.js'
+import type { PublishOutcome } from './publish-outcome.js'
 
-export type Publish = (delivery: Delivery) => void
+/** Hands a delivery over; the outcome must already be marked handled (see `handled`). */
+export type Publish = (delivery: Delivery) => PublishOutcome
 
 /**
  * Checks an outgoing event against the application's `toClient` schemas (when it declared
@@ -56,12 +58,17 @@ export class BroadcastOperator<E extends EventsDefinition = AnyEvents> {
     return new BroadcastOperator<E>(this.#publish, this.#events, this.#target, [...this.#except, ...asList(connectionIds)])
   }
 
-  /** Sends the event. Throws `RoomcastError('invalid_data')` when `data` fails the event's schema. */
-  emit<K extends ToClientEvent<E>>(event: K, data: ToClientData<E, K>): void {
+  /**
+   * Sends the event: this node's recipients get it at once. The promise resolves when the
+   * cluster bus took it and rejects with `RoomcastError('publish_failed')` when it did not (the
+   * other nodes' recipients did not get it); ignoring it is safe (never an unhandled rejection).
+   * Throws `RoomcastError('invalid_data')` at once when `data` fails the event's schema.
+   */
+  emit<K extends ToClientEvent<E>>(event: K, data: ToClientData<E, K>): PublishOutcome {
     checkOutgoing(this.#events, event, data)
     const delivery: Delivery = { target: this.#target, event, data: encodeData(data) }
     if (this.#except.length > 0) delivery.except = [...this.#except]
-    this.#publish(delivery)
+    return this.#publish(delivery)
   }
 }
 
@@ -95,8 +102,9 @@ export class DeliveryApi<E extends EventsDefinition = AnyEvents> {
     return this.#operator({ kind: 'all' })
   }
 
-  broadcast<K extends ToClientEvent<E>>(event: K, data: ToClientData<E, K>): void {
-    this.all().emit(event, data)
+  /** `all().emit(event, data)`, with its outcome. */
+  broadcast<K extends ToClientEvent<E>>(event: K, data: ToClientData<E, K>): PublishOutcome {
+    return this.all().emit(event, data)
   }
 
   #operator(target: Target): BroadcastOperator<E> {

@@ -4,7 +4,7 @@ import { redisAdapter, redisRateLimiter, type PusherAppConfig, type PusherHttpOp
 import { startRedis, uniquePrefix, type RedisServer } from '../helpers/redis.js'
 import { until } from '../helpers/server.js'
 import { APP, connected, once, pusherJs, rawPusher, startPusherServer, whenState, type PusherServer } from '../pusher/helpers.js'
-import { eventsOf, sdkError, webhookReceiver } from './helpers.js'
+import { eventsOf, sdkError, signedFetch, webhookReceiver } from './helpers.js'
 
 /** Two nodes over a spawned redis-server: cluster-wide reads, publishes and terminations; webhooks once per cluster. */
 
@@ -217,7 +217,7 @@ t.test('with the Redis adapter, cache channels and HTTP rate limits are kept in 
   t.same(await probe.keys(`${a.keyPrefix}:pusher-rate:*`), [`${a.keyPrefix}:pusher-rate:app-id\u0000events`], 'the rate-limit window is counted in Redis')
 })
 
-t.test('Redis away: the HTTP API still publishes; cache writes are skipped and rate limits counted on the node', async (t) => {
+t.test('Redis away: the HTTP API still publishes locally and answers 503; cache writes are skipped and rate limits counted on the node', async (t) => {
   const limited = { ...APP, maxBackendEventsPerSecond: 100 }
   const [a] = await twoNodes(t, limited)
   const client = pusherJs(a)
@@ -227,8 +227,9 @@ t.test('Redis away: the HTTP API still publishes; cache writes are skipped and r
   await once(board, 'pusher:cache_miss')
   await a.redis.kill()
   const got = once(board, 'score')
-  const published = await a.sdk().trigger('cache-board', 'score', { home: 3 })
-  t.equal(published.status, 200, 'not an API outage')
+  const published = await signedFetch(a.port, 'POST', '/apps/app-id/events', { name: 'score', channel: 'cache-board', data: '{"home":3}' }, { app: limited })
+  t.equal(published.status, 503, 'the other nodes did not get it: not acknowledged as published')
+  t.match(published.body, { code: 503, error: /could not be handed to the other nodes/ })
   t.equal(published.headers.get('x-ratelimit-remaining'), '99', 'counted on this node meanwhile')
   t.same(await got, { home: 3 }, 'delivered locally')
 })

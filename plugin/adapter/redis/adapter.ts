@@ -1,6 +1,7 @@
 import type { Adapter, AdapterNode, InterestKind } from '../adapter.js'
 import type { Delivery } from '../../hub/delivery.js'
 import type { PresenceChange } from '../../hub/hooks.js'
+import { PUBLISHED, publishFailed, type PublishOutcome } from '../../hub/publish-outcome.js'
 import type { ClusterAnswer, Query, QueryResult } from '../../hub/queries.js'
 import { closeConnection, duplicateConnection, isClusterClient, startConnecting, waitUntilReady, type BusConnection } from './connection.js'
 import { decodeControl, encodeControl, type ControlMessage, type QueryMessage } from './control.js'
@@ -39,8 +40,9 @@ interface Attached {
  * - Liveness: heartbeats in a Redis sorted set (see NodeRegistry). Presence: Redis sets per
  *   (room, user), cleaned up after dead nodes (see PresenceStore).
  * - Redis outages: local delivery goes on; cross-node publishes fail at once (no offline
- *   queue), are counted and logged; queries answer from the nodes reachable; when Redis is
- *   back, subscriptions are restored, presence re-announced, and delivery resumes by itself.
+ *   queue), are counted and logged, and `publish` rejects with `publish_failed`; queries
+ *   answer from the nodes reachable; when Redis is back, subscriptions are restored, presence
+ *   re-announced, and delivery resumes by itself.
  */
 export class RedisAdapter implements Adapter {
   readonly keyPrefix: string
@@ -168,23 +170,26 @@ export class RedisAdapter implements Adapter {
     }, this.#options.heartbeatInterval / 2)
   }
 
-  publish(delivery: Delivery): void {
+  /** Resolves once Redis acknowledged the PUBLISH (SPUBLISH) on every channel; rejects with `publish_failed`. */
+  publish(delivery: Delivery): PublishOutcome {
     const attached = this.#attached
-    if (attached === undefined) return
+    if (attached === undefined) return Promise.reject(publishFailed(new Error('the redis adapter is not attached')))
     attached.node.deliver(delivery)
-    if (this.#state !== 'attached' && this.#state !== 'closing') return
+    if (this.#state !== 'attached' && this.#state !== 'closing') {
+      return Promise.reject(publishFailed(new Error(`the redis adapter is ${this.#state}`)))
+    }
     let channels: string[]
     if (delivery.target.kind === 'connections') {
       // A connection lives on one node: those on this one were just served.
       const remote = delivery.target.ids.filter((id) => !this.#isLocal(id))
-      if (remote.length === 0) return
+      if (remote.length === 0) return PUBLISHED
       channels = this.#keys.deliveryChannels({ kind: 'connections', ids: remote })
     } else {
       channels = this.#keys.deliveryChannels(delivery.target)
     }
-    if (channels.length === 0) return
+    if (channels.length === 0) return PUBLISHED
     const text = encodeDelivery(delivery, this.#busId, channels.length > 1 ? ++this.#sequence : undefined)
-    for (const channel of channels) this.#publisher.send(channel, text)
+    return this.#publisher.publishAll(channels, text, publishFailed)
   }
 
   async query<Q extends Query>(query: Q): Promise<ClusterAnswer<QueryResult<Q>>> {

@@ -26,10 +26,16 @@ export interface PublisherOptions {
   onRecovery?(failuresInStreak: number): void
 }
 
+/** Told once how one message fared: no error when Redis took it. */
+type Settle = (error: Error | undefined) => void
+
+const ignore: Settle = () => {}
+
 /**
  * Sends bus messages: PUBLISH on a single node or Sentinel, SPUBLISH on a Cluster (sharded
- * pub/sub, so each channel's traffic stays on the shard that owns its slot). Never throws and
- * never rejects; it counts what it sent and what failed, and can wait until nothing is in flight.
+ * pub/sub, so each channel's traffic stays on the shard that owns its slot). Never throws; only
+ * `publishAll` rejects (with the reason). It counts what it sent and what failed, and can wait
+ * until nothing is in flight.
  */
 export class BusPublisher {
   readonly sharded: boolean
@@ -47,35 +53,55 @@ export class BusPublisher {
     this.#options = options
   }
 
-  /** Fire and forget: the hot path of deliveries. */
+  /** Fire and forget: messages nobody waits for (answers to queries). */
   send(channel: string, message: string): void {
-    void this.#publish(channel, message)
+    this.#publish(channel, message, ignore)
   }
 
   /** Resolves true once Redis has taken the message, false when it failed (already counted and reported). */
   publish(channel: string, message: string): Promise<boolean> {
-    return this.#publish(channel, message) ?? Promise.resolve(false)
+    return new Promise((resolve) => this.#publish(channel, message, (error) => resolve(error === undefined)))
   }
 
-  #publish(channel: string, message: string): Promise<boolean> | undefined {
+  /**
+   * The same message on each channel (the hot path of deliveries): one promise for all of them,
+   * resolved once Redis has taken every one, rejected with `asError` of the first failure's
+   * reason (every failure is also counted and reported). All channels are tried either way.
+   */
+  publishAll(channels: readonly string[], message: string, asError: (cause: Error) => Error = (cause) => cause): Promise<void> {
+    if (channels.length === 0) return Promise.resolve()
+    return new Promise((resolve, reject) => {
+      let pending = channels.length
+      let failure: Error | undefined
+      const settle: Settle = (error) => {
+        failure ??= error
+        if (--pending > 0) return
+        if (failure === undefined) resolve()
+        else reject(asError(failure))
+      }
+      for (const channel of channels) this.#publish(channel, message, settle)
+    })
+  }
+
+  #publish(channel: string, message: string, settle: Settle): void {
     if (this.#options.failFastWhenDown && this.#client.status !== 'ready') {
-      this.#failed(new Error(`Redis connection is ${this.#client.status}`), channel)
-      return undefined
+      settle(this.#failed(new Error(`Redis connection is ${this.#client.status}`), channel))
+      return
     }
     const max = this.#options.maxInFlight
     if (max !== undefined && this.#inFlight >= max) {
-      this.#failed(new Error(`${max} messages are already waiting for Redis; this one is dropped`), channel)
-      return undefined
+      settle(this.#failed(new Error(`${max} messages are already waiting for Redis; this one is dropped`), channel))
+      return
     }
     let sent: Promise<unknown>
     try {
       sent = this.sharded ? this.#client.spublish(channel, message) : this.#client.publish(channel, message)
     } catch (err) {
-      this.#failed(err as Error, channel)
-      return undefined
+      settle(this.#failed(err instanceof Error ? err : new Error(String(err)), channel))
+      return
     }
     this.#inFlight++
-    return sent.then(
+    sent.then(
       () => {
         this.published++
         if (this.#streak > 0) {
@@ -84,12 +110,12 @@ export class BusPublisher {
           this.#options.onRecovery?.(streak)
         }
         this.#settled()
-        return true
+        settle(undefined)
       },
       (err: unknown) => {
-        this.#failed(err instanceof Error ? err : new Error(String(err)), channel)
+        const error = this.#failed(err instanceof Error ? err : new Error(String(err)), channel)
         this.#settled()
-        return false
+        settle(error)
       },
     )
   }
@@ -100,10 +126,11 @@ export class BusPublisher {
     return new Promise((resolve) => this.#idleWaiters.push(resolve))
   }
 
-  #failed(error: Error, channel: string): void {
+  #failed(error: Error, channel: string): Error {
     this.failures++
     this.#streak++
     this.#options.onFailure(error, channel)
+    return error
   }
 
   #settled(): void {

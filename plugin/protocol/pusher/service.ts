@@ -104,11 +104,14 @@ export class PusherService {
    * Publishes an event to channels as Pusher's HTTP API does: `data` as the `pusher` SDK sends it
    * (a string, usually JSON) or any JSON value. Cache channels store it first, so a subscriber
    * arriving right after the publish gets it replayed. Limits and names are the caller's to check.
+   * Resolves once the cluster bus took the event on every channel; rejects with
+   * `RoomcastError('publish_failed')` when it did not take it on some (every channel is still
+   * published, and this node's subscribers got it).
    */
   async trigger(app: PusherApp | string, channels: readonly string[], event: string, data: unknown, options: TriggerOptions = {}): Promise<void> {
     const resolved = await this.#app(app)
     const dataJson = dataJsonOf(data)
-    const cached: Promise<void>[] = []
+    const published: Promise<void>[] = []
     for (const channel of channels) {
       const delivery: Delivery = { target: { kind: 'rooms', rooms: [roomOf(resolved, channel)] }, event }
       if (dataJson !== undefined) delivery.data = dataJson
@@ -120,15 +123,15 @@ export class PusherService {
         const stored = this.cache.set(resolved.id, channel, entry, resolved.cacheTtl).catch((err: unknown) => {
           this.#hub.log.warn({ err, channel }, 'roomcast: pusher cache write failed; the event is published without being cached')
         })
-        cached.push(stored.then(() => this.#hub.publish(delivery)))
+        published.push(stored.then(() => this.#hub.publish(delivery)))
       } else {
-        this.#hub.publish(delivery)
+        published.push(this.#hub.publish(delivery))
       }
     }
-    await Promise.all(cached)
+    await Promise.all(published)
   }
 
-  /** Sends an event to every connection where the user is signed in, on every node (`#server-to-user-<id>`). */
+  /** Sends an event to every connection where the user is signed in, on every node (`#server-to-user-<id>`); settles as `trigger`. */
   sendToUser(app: PusherApp | string, userId: string, event: string, data: unknown): Promise<void> {
     return this.trigger(app, [userChannel(userId)], event, data)
   }

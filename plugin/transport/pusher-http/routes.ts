@@ -19,7 +19,7 @@ import type { Hub } from '../../hub/hub.js'
 import type { PusherApp } from '../../protocol/pusher/apps.js'
 import { badRequest, errorBody, PusherHttpError, PusherHttpStatus } from '../../protocol/pusher/http/errors.js'
 import type { ResolvedPusherHttpOptions } from '../../protocol/pusher/http/options.js'
-import { checkBatch, checkEvent, pointsOf, publishEvent, type ChannelAttributes } from '../../protocol/pusher/http/publish.js'
+import { busUnavailable, checkBatch, checkEvent, isBusUnavailable, pointsOf, publishEvent, type ChannelAttributes } from '../../protocol/pusher/http/publish.js'
 import { channelState, channelUsers, listChannels } from '../../protocol/pusher/http/reads.js'
 import { verifySignedRequest } from '../../protocol/pusher/http/request-auth.js'
 import { AnyQuery, BatchBody, ChannelQuery, ChannelsQuery, EventBody, UsersQuery } from '../../protocol/pusher/http/schemas.js'
@@ -158,8 +158,19 @@ export async function registerPusherHttpRoutes(app: FastifyInstance, hub: Hub, s
             const events = checkBatch(app, (body as BatchBody).batch)
             await limit(reply, app, 'events', pointsOf(events))
             const batch: ChannelAttributes[] = []
+            // Every event is still published when the bus refused one (each reached this node's
+            // subscribers); the answer is then 503 naming those the other nodes did not get.
+            const refused: string[] = []
             // In order: a receiver sees batch[0] before batch[1], as it would from separate calls.
-            for (const event of events) batch.push((await publishEvent(service, app, event))?.[event.channels[0]!] ?? {})
+            for (const [index, event] of events.entries()) {
+              try {
+                batch.push((await publishEvent(service, app, event))?.[event.channels[0]!] ?? {})
+              } catch (err) {
+                if (!isBusUnavailable(err)) throw err
+                refused.push(`batch[${index}]`)
+              }
+            }
+            if (refused.length > 0) throw busUnavailable(refused)
             return events.some((event) => event.info.size > 0) ? { ok: true, batch } : { ok: true }
           }
           case 'channels': {

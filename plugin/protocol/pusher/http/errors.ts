@@ -20,7 +20,10 @@ export const PusherHttpStatus = {
   TooManyRequests: 429,
   /** The server failed (an app lookup threw, say); logged. */
   InternalError: 500,
-  /** The health route while the server drains or shuts down. */
+  /**
+   * The health route while the server drains or shuts down; an event the cluster bus (Redis)
+   * did not take (this node's subscribers got it, the other nodes' did not).
+   */
   Unavailable: 503,
 } as const
 

@@ -2,8 +2,11 @@
  * Publishing over the HTTP API (`POST /events`, `POST /batch_events`): each event checked
  * against the app's limits before anything is sent, so a bad batch publishes nothing; then
  * published through `PusherService.trigger` (cache channels included), one frame per channel,
- * without the socket named by `socket_id`; then, where `info` asks, the channels' counts.
+ * without the socket named by `socket_id`; then, where `info` asks, the channels' counts. An
+ * event the cluster bus did not take is answered 503, never acknowledged as published.
  */
+import { ErrorCode } from '../../../../shared/codes.js'
+import { RoomcastError } from '../../../../shared/errors.js'
 import type { PusherApp } from '../apps.js'
 import { channelType, isValidChannelName } from '../channels.js'
 import type { PusherService } from '../service.js'
@@ -90,9 +93,17 @@ export function pointsOf(events: readonly CheckedEvent[]): number {
   return points
 }
 
-/** Publishes one checked event; with `info`, resolves with the attributes of each of its channels. */
+/**
+ * Publishes one checked event; with `info`, resolves with the attributes of each of its channels.
+ * Rejects with a 503 `PusherHttpError` when the cluster bus did not take it.
+ */
 export async function publishEvent(service: PusherService, app: PusherApp, event: CheckedEvent): Promise<Record<string, ChannelAttributes> | undefined> {
-  await service.trigger(app, event.channels, event.name, event.data, event.socketId === undefined ? {} : { socketId: event.socketId })
+  try {
+    await service.trigger(app, event.channels, event.name, event.data, event.socketId === undefined ? {} : { socketId: event.socketId })
+  } catch (err) {
+    if (err instanceof RoomcastError && err.code === ErrorCode.PublishFailed) throw busUnavailable()
+    throw err
+  }
   if (event.info.size === 0) return undefined
   const entries = await Promise.all(event.channels.map(async (channel) => [channel, await attributesOf(service, app, channel, event.info)] as const))
   return Object.fromEntries(entries)
@@ -105,4 +116,21 @@ export async function attributesOf(service: PusherService, app: PusherApp, chann
   if (info.has('user_count') && state.userCount !== undefined) attributes.user_count = state.userCount
   if (info.has('subscription_count')) attributes.subscription_count = state.subscriptionCount
   return attributes
+}
+
+/**
+ * The answer for events the cluster bus did not take (`where` names them in a batch): the
+ * `pusher` SDK rejects on it, so the caller can retry instead of believing them delivered.
+ */
+export function busUnavailable(where: readonly string[] = []): PusherHttpError {
+  const at = where.length === 0 ? '' : `${where.join(', ')}: `
+  return new PusherHttpError(
+    PusherHttpStatus.Unavailable,
+    `${at}The event reached this node's subscribers but could not be handed to the other nodes (the cluster bus is unavailable); subscribers elsewhere did not get it.`,
+  )
+}
+
+/** Whether a publish failed because the cluster bus did not take the event. */
+export function isBusUnavailable(err: unknown): err is PusherHttpError {
+  return err instanceof PusherHttpError && err.status === PusherHttpStatus.Unavailable
 }

@@ -20,7 +20,7 @@ export const PusherHttpStatus = {
   TooManyRequests: 429,
   /** The server failed (an app lookup threw, say); logged. */
   InternalError: 500,
-  /** The health route while the server drains or shuts down. */
+  /** The health route while the server drains or shuts down; an app lookup that did not answer within `hookTimeout`. */
   Unavailable: 503,
 } as const
 

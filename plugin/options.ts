@@ -47,6 +47,13 @@ export interface RoomcastOptions<E extends EventsDefinition = AnyEvents> {
   authorizeJoin?: (request: JoinRequest<E>) => string[] | boolean | Promise<string[] | boolean>
   /** Rooms a connection joins as soon as it is authenticated. */
   defaultRooms?: (connection: Connection<E>) => string[] | Promise<string[]>
+  /**
+   * Longest wait for an application hook's promise (`authenticateRequest`, `authenticate`,
+   * `authorizeJoin`, `defaultRooms`, the Pusher app lookup), in ms; past it the hook's answer is
+   * ignored, a warning is logged and the request is answered with `hook_timeout` (see the README).
+   * Default 10000.
+   */
+  hookTimeout?: number
   /** Most rooms one connection may be in when it asks to join more (rooms from `defaultRooms` or server-side joins count, but are never refused). Default 100. */
   maxRoomsPerConnection?: number
   /** Liveness: interval and timeout in ms, and the kind of probe. */
@@ -100,6 +107,7 @@ export interface ResolvedOptions<E extends EventsDefinition> {
   authTimeout: number
   authorizeJoin: RoomcastOptions<E>['authorizeJoin']
   defaultRooms: RoomcastOptions<E>['defaultRooms']
+  hookTimeout: number
   maxRoomsPerConnection: number
   heartbeat: HeartbeatOptions
   maxPayload: number
@@ -119,6 +127,12 @@ export interface ResolvedOptions<E extends EventsDefinition> {
 
 function positive(name: string, value: number): number {
   if (!Number.isFinite(value) || value <= 0) throw new TypeError(`roomcast: ${name} must be a positive number`)
+  return value
+}
+
+/** A positive delay that `setTimeout` honours (longer ones would fire at once). */
+function timerDelay(name: string, value: number): number {
+  if (positive(name, value) > 2_147_483_647) throw new TypeError(`roomcast: ${name} must be at most 2147483647 ms`)
   return value
 }
 
@@ -147,6 +161,7 @@ export function resolveOptions<E extends EventsDefinition>(options: RoomcastOpti
     authTimeout: positive('authTimeout', options.authTimeout ?? 5_000),
     authorizeJoin: options.authorizeJoin,
     defaultRooms: options.defaultRooms,
+    hookTimeout: timerDelay('hookTimeout', options.hookTimeout ?? 10_000),
     maxRoomsPerConnection: positive('maxRoomsPerConnection', options.maxRoomsPerConnection ?? 100),
     heartbeat,
     maxPayload,

@@ -78,7 +78,7 @@ async function roomcast(app: FastifyInstance, opts: RoomcastOptions<RegisteredEv
   })
   registerNativeRoute(app, hub, options, handlers, ownsWebsocket, identity)
   if (options.pusher !== undefined) {
-    const pusher = new PusherService(hub, options.pusher, options.rateLimit)
+    const pusher = new PusherService(hub, options.pusher, options.rateLimit, options.hookTimeout)
     app.roomcast.pusher = pusher
     hub.reservedRoom = (room) => {
       const channel = channelOfRoom(room)

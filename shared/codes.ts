@@ -74,6 +74,13 @@ export const ErrorCode = {
   HandlerError: 'handler_error',
   /** The server failed in a way that is not the client's fault. */
   Internal: 'internal_error',
+  /**
+   * An application hook on the server (`authenticate`, `authorizeJoin`) did not answer within
+   * `hookTimeout`. After `authenticate` the connection is closed with 1011 (the client may
+   * reconnect); after `join` it stays open. Also the `code` of the 503 body that refuses an
+   * upgrade whose `authenticateRequest` did not answer.
+   */
+  HookTimeout: 'hook_timeout',
   /** Client side: a request got no reply within its timeout. */
   Timeout: 'timeout',
   /** Client side: the connection closed before a reply arrived. */

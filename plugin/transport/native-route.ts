@@ -11,6 +11,7 @@ import type { HandlerRegistry } from '../protocol/native/handlers.js'
 import { NativeSession } from '../protocol/native/session.js'
 import { EncryptionQueue } from '../protocol/native/encryption-queue.js'
 import { DeadlineQueue } from '../hub/deadlines.js'
+import { HookTimeoutError, withHookTimeout } from '../hub/hook-timeout.js'
 import { limitIncomingPayload } from './payload-limit.js'
 import { byteLengthOf } from './raw-data.js'
 import { SocketWriter } from './socket-writer.js'
@@ -28,6 +29,7 @@ function isRefusal(value: unknown): value is Refusal {
 function admitUpgrade<E extends EventsDefinition>(
   hub: Hub<E>,
   authenticateRequest: ResolvedOptions<E>['authenticateRequest'],
+  hookTimeout: number,
   identities: WeakMap<FastifyRequest, Identity>,
   request: FastifyRequest,
   reply: FastifyReply,
@@ -42,7 +44,7 @@ function admitUpgrade<E extends EventsDefinition>(
     return
   }
   Promise.resolve()
-    .then(() => authenticateRequest(request))
+    .then(() => withHookTimeout(authenticateRequest(request), 'authenticateRequest', hookTimeout, request.log))
     .then((verdict) => {
       if (verdict === null || isRefusal(verdict)) {
         const statusCode = isRefusal(verdict) ? (verdict.statusCode ?? 401) : 401
@@ -54,7 +56,11 @@ function admitUpgrade<E extends EventsDefinition>(
       if (verdict !== undefined) identities.set(request, verdict)
       done()
     })
-    .catch((err: unknown) => done(err instanceof Error ? err : new Error(String(err))))
+    .catch((err: unknown) => {
+      // Not the client's fault and maybe gone soon: 503, so that it (or a load balancer) tries again.
+      if (err instanceof HookTimeoutError) void reply.code(503).send({ error: 'Service Unavailable', code: err.code, message: err.message })
+      else done(err instanceof Error ? err : new Error(String(err)))
+    })
 }
 
 /** Registers the native protocol's WebSocket route. */
@@ -79,7 +85,7 @@ export function registerNativeRoute<E extends EventsDefinition>(
     method: 'GET',
     url: options.path,
     websocket: true,
-    preValidation: (request, reply, done) => admitUpgrade(hub, options.authenticateRequest, identities, request, reply, done),
+    preValidation: (request, reply, done) => admitUpgrade(hub, options.authenticateRequest, options.hookTimeout, identities, request, reply, done),
     handler: (socket: WebSocket, request: FastifyRequest) => {
       if (!hub.accepting) {
         socket.close(CloseCode.ServerShutdown, 'server shutting down')

@@ -3,6 +3,7 @@ import type WebSocket from 'ws'
 import { CloseCode } from '../../shared/codes.js'
 import { Connection } from '../hub/connection.js'
 import type { Hub } from '../hub/hub.js'
+import { HookTimeoutError } from '../hub/hook-timeout.js'
 import type { PusherApp } from '../protocol/pusher/apps.js'
 import { appConnectionsRoom } from '../protocol/pusher/channels.js'
 import { MAX_PROTOCOL_VERSION, MIN_PROTOCOL_VERSION, PusherCode, PusherMessage } from '../protocol/pusher/codes.js'
@@ -64,7 +65,8 @@ export function registerPusherRoute(
       try {
         admissions.set(request, await admit(hub, service, request))
       } catch (err) {
-        request.log.error({ err }, 'roomcast: pusher app lookup failed')
+        // A lookup that timed out was logged, as a warning, where it timed out; both get 4200 (reconnect).
+        if (!(err instanceof HookTimeoutError)) request.log.error({ err }, 'roomcast: pusher app lookup failed')
         admissions.set(request, { code: PusherCode.Reconnect, message: 'The app could not be looked up. Please reconnect shortly.' })
       }
     },

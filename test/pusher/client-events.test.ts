@@ -123,7 +123,7 @@ t.test('encrypted channels refuse client events (pusher-js refuses them too, so 
   })
 })
 
-t.test('a flood of frames past the rate limit closes with 4100; pings, pongs and unsubscribes are never counted', async (t) => {
+t.test('a flood of frames past the rate limit closes with 4100; pings, pongs and unsubscribes count like any frame', async (t) => {
   const server = await startPusherServer({ rateLimit: { max: 5, windowMs: 60_000 } })
   t.teardown(() => server.app.close())
   const { client } = await rawPusher(server.url())
@@ -133,12 +133,9 @@ t.test('a flood of frames past the rate limit closes with 4100; pings, pongs and
     client.send({ event: 'pusher:pong', data: {} })
     client.send({ event: 'pusher:unsubscribe', data: { channel: `c${i}` } })
   }
-  await until(() => client.all('pusher:pong').length === 50, 5_000, 'every ping answered')
-  t.equal(client.closed, undefined, '150 exempt frames, and the connection is open')
-
-  for (let i = 0; i < 6; i++) client.send({ event: 'client-x', channel: 'private-not-mine', data: {} })
   const closed = await client.whenClosed()
   t.equal(closed.code, 4100, 'over capacity: pusher-js reconnects after a backoff')
+  t.equal(client.all('pusher:pong').length, 2, 'only the pings within the limit were answered')
   t.same(client.all('pusher:error').at(-1), { event: 'pusher:error', data: { code: 4100, message: 'Too many messages.' } })
 })
 

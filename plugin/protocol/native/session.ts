@@ -12,6 +12,7 @@ import type { HandlerRegistry } from './handlers.js'
 import { RateWindow } from './rate-limit.js'
 import { ConnectionEncryption, isKeyExchangeHello, type EncryptionSetup } from './encryption.js'
 import type { DeadlineQueue } from '../../hub/deadlines.js'
+import { HookTimeoutError, withHookTimeout } from '../../hub/hook-timeout.js'
 import { E2EError, E2E_QUERY_PARAMETER } from '../../../shared/e2e/index.js'
 import { textOf } from '../../transport/raw-data.js'
 
@@ -283,7 +284,8 @@ export class NativeSession<E extends EventsDefinition> {
       this.#applyVerdict(verdict, id)
       return
     }
-    verdict.then(
+    // `authTimeout` still applies while the hook runs (4001 when it is the shorter one).
+    withHookTimeout(verdict, 'authenticate', this.#options.hookTimeout, this.#connection.request.log).then(
       (identity) => this.#applyVerdict(identity, id),
       (err: unknown) => this.#authenticateFailed(id, err),
     )
@@ -301,6 +303,13 @@ export class NativeSession<E extends EventsDefinition> {
 
   #authenticateFailed(id: number | undefined, err: unknown): void {
     this.#authenticating = false
+    if (err instanceof HookTimeoutError) {
+      // The server's fault, not the credentials': 1011 lets the client try again.
+      if (this.#connection.state !== 'authenticating' || this.#stopped) return
+      this.#sendError(id, { code: err.code, message: err.message, event: SystemEvent.Authenticate })
+      this.#closeAfterFlush(CloseCode.InternalError, 'authentication hook timed out')
+      return
+    }
     this.#connection.request.log.warn({ err, connectionId: this.#connection.id }, 'roomcast: authenticate hook failed')
     if (this.#connection.state === 'authenticating') this.#refuse(id, 'authentication failed')
   }
@@ -319,14 +328,15 @@ export class NativeSession<E extends EventsDefinition> {
       return
     }
     Promise.resolve()
-      .then(() => defaultRooms(connection))
+      .then(() => withHookTimeout(defaultRooms(connection), 'defaultRooms', this.#options.hookTimeout, connection.request.log))
       .then((rooms) => {
         if (!Array.isArray(rooms)) throw new TypeError('defaultRooms must return an array of room names')
         return rooms.filter((room): room is string => typeof room === 'string' && room.length > 0)
       })
       .catch((err: unknown) => {
         // The connection still comes up, in no default room: one failing lookup should not lock users out.
-        this.#connection.request.log.error({ err, connectionId: connection.id }, 'roomcast: defaultRooms failed')
+        // A time-out was logged already, as a warning.
+        if (!(err instanceof HookTimeoutError)) this.#connection.request.log.error({ err, connectionId: connection.id }, 'roomcast: defaultRooms failed')
         return []
       })
       .then((rooms) => {
@@ -361,7 +371,8 @@ export class NativeSession<E extends EventsDefinition> {
     this.#checkRoomLimit(requested)
     const authorize = this.#options.authorizeJoin
     if (authorize === undefined || requested.length === 0) return this.#admit(names, wanted, requested)
-    return Promise.resolve(authorize({ connection, rooms: [...requested] })).then((verdict) =>
+    // A time-out rejects with `hook_timeout` (a RoomcastError): the join gets that error, the connection stays.
+    return Promise.resolve(withHookTimeout(authorize({ connection, rooms: [...requested] }), 'authorizeJoin', this.#options.hookTimeout, connection.request.log)).then((verdict) =>
       this.#admit(names, wanted, verdict === true ? requested : verdict === false ? [] : requested.filter((room) => verdict.includes(room))),
     )
   }

@@ -2,6 +2,8 @@
  * Pusher apps: the credentials and limits of each, and how to find one by key (WebSocket
  * path), by id (HTTP API path) or by hub room (hooks and webhooks).
  */
+import type { FastifyBaseLogger } from 'fastify'
+import { withHookTimeout } from '../../hub/hook-timeout.js'
 import { channelOfRoom } from './channels.js'
 import type { WebhookConfig } from './webhooks/config.js'
 
@@ -141,8 +143,14 @@ export class AppRegistry {
   readonly #byId = new Map<string, PusherApp>()
   readonly #byPrefix = new Map<string, PusherApp>()
   readonly #lookup: PusherAppLookup | undefined
+  readonly #lookupLimit: { hookTimeout: number; log: FastifyBaseLogger } | undefined
 
-  constructor(apps: readonly PusherAppConfig[] | PusherAppLookup) {
+  /**
+   * With `lookupLimit` (the plugin always gives it), a lookup's answer is awaited at most
+   * `hookTimeout` ms: a time-out is logged on `log` and rejects with `HookTimeoutError`.
+   */
+  constructor(apps: readonly PusherAppConfig[] | PusherAppLookup, lookupLimit?: { hookTimeout: number; log: FastifyBaseLogger }) {
+    this.#lookupLimit = lookupLimit
     if (!Array.isArray(apps)) {
       this.#lookup = apps as PusherAppLookup
       return
@@ -171,14 +179,19 @@ export class AppRegistry {
 
   async byKey(key: string): Promise<PusherApp | undefined> {
     if (this.#lookup === undefined) return this.#byKey.get(key)
-    const found = await this.#lookup.byKey(key)
+    const found = await this.#limited(this.#lookup.byKey(key), 'pusher.apps.byKey')
     return found == null ? undefined : resolveApp(found, `${found.id}:`)
   }
 
   async byId(id: string): Promise<PusherApp | undefined> {
     if (this.#lookup === undefined) return this.#byId.get(id)
-    const found = await this.#lookup.byId(id)
+    const found = await this.#limited(this.#lookup.byId(id), 'pusher.apps.byId')
     return found == null ? undefined : resolveApp(found, `${found.id}:`)
+  }
+
+  #limited(found: Found | Promise<Found>, hook: string): Found | Promise<Found> {
+    const limit = this.#lookupLimit
+    return limit === undefined ? found : withHookTimeout(found, hook, limit.hookTimeout, limit.log)
   }
 
   /** The room prefix a hub room would have if it were a Pusher channel's room. */

@@ -48,11 +48,11 @@ export class PusherService {
   readonly #presence: PresenceTracker
   readonly #sessions = new Map<string, PusherSession>()
 
-  constructor(hub: Hub, options: ResolvedPusherOptions, rateLimit: RateLimitOptions | false) {
+  constructor(hub: Hub, options: ResolvedPusherOptions, rateLimit: RateLimitOptions | false, hookTimeout = 10_000) {
     this.#hub = hub
     this.options = options
     this.#rateLimit = rateLimit
-    this.apps = new AppRegistry(options.apps)
+    this.apps = new AppRegistry(options.apps, { hookTimeout, log: hub.log })
     this.cache = options.cache ?? defaultChannelCache(hub.adapter)
     this.events = new PusherEvents(hub.log)
     this.#presence = new PresenceTracker({

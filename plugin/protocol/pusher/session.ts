@@ -21,6 +21,9 @@ import { textOf } from '../../transport/raw-data.js'
 
 type Message = Record<string, unknown>
 
+/** How pusher-js begins every subscribe frame (it sends `JSON.stringify({ event, data })`). */
+const SUBSCRIBE_FRAME_START = '{"event":"pusher:subscribe"'
+
 /** A signed-in user: the id pusher-js requires, and the whole `user_data`. */
 export interface SignedInUser {
   id: string
@@ -36,8 +39,8 @@ export class PusherSession {
   readonly #clientEvents: RateWindow
   #signinTimer: NodeJS.Timeout | undefined
   #user: SignedInUser | undefined
-  /** Channel operations queued and not yet done. */
-  #pending = 0
+  /** Subscribe frames still allowed past the rate window (see `#reconnectBurst`). */
+  #subscribeCredit: number
   #queue: Promise<void> = Promise.resolve()
 
   constructor(service: PusherService, hub: Hub, app: PusherApp, connection: Connection, rateLimit: RateLimitOptions | false) {
@@ -47,6 +50,7 @@ export class PusherSession {
     this.connection = connection
     this.#frames = rateLimit === false ? undefined : new RateWindow(rateLimit.max, rateLimit.windowMs)
     this.#clientEvents = new RateWindow(app.maxClientEventsPerSecond, 1000)
+    this.#subscribeCredit = service.options.maxChannelsPerConnection
   }
 
   /** The user signed in on this connection, if any. */
@@ -75,6 +79,13 @@ export class PusherSession {
     if (connection.state !== 'authenticated') return
     const now = Date.now()
     connection.lastSeen = now
+    // Every frame counts (pings, unsubscribes, binary, malformed and unknown ones too), before any work on it.
+    if (this.#frames !== undefined && !this.#frames.take(now) && !this.#reconnectBurst(raw, isBinary)) {
+      // 4100 "over capacity": pusher-js reconnects after a backoff. A 43xx close would make it
+      // give up for good, and this is a client sending too fast, not one that must never return.
+      connection.close(PusherCode.OverCapacity, 'Too many messages.')
+      return
+    }
     if (isBinary) {
       this.#error(null, 'Binary frames are not supported.')
       return
@@ -91,12 +102,6 @@ export class PusherSession {
       return
     }
     const { event, data } = message as Message & { event: string }
-    if (!exemptFromFrameLimit(event, this.connection.rooms.size + this.#pending, this.#service.options.maxChannelsPerConnection) && this.#frames !== undefined && !this.#frames.take(now)) {
-      // 4100 "over capacity": pusher-js reconnects after a backoff. A 43xx close would make it
-      // give up for good, and this is a client sending too fast, not one that must never return.
-      connection.close(PusherCode.OverCapacity, 'Too many messages.')
-      return
-    }
     switch (event) {
       case 'pusher:ping':
         connection.writeText(PONG_FRAME)
@@ -117,15 +122,24 @@ export class PusherSession {
     else this.#error(null, `Unsupported event "${event.slice(0, 200)}".`)
   }
 
+  /**
+   * pusher-js subscribes to all its channels at once right after it (re)connects, which can be
+   * more frames than one rate window allows. So each connection may go past the window with at
+   * most `maxChannelsPerConnection` subscribe frames, once in its life: the channel cap bounds
+   * what such a burst needs, the allowance is never refilled, and only frames that begin as
+   * pusher-js writes a subscribe spend it (their first bytes are compared; nothing is parsed).
+   */
+  #reconnectBurst(raw: RawData, isBinary: boolean): boolean {
+    if (this.#subscribeCredit <= 0 || isBinary || !textOf(raw).startsWith(SUBSCRIBE_FRAME_START)) return false
+    this.#subscribeCredit--
+    return true
+  }
+
   #enqueue(operation: () => void | Promise<void>): void {
-    this.#pending++
     this.#queue = this.#queue
       .then(() => (this.connection.state === 'authenticated' ? operation() : undefined))
       .catch((err: unknown) => {
         this.#hub.log.error({ err, connectionId: this.connection.id }, 'roomcast: pusher channel operation failed')
-      })
-      .finally(() => {
-        this.#pending--
       })
   }
 
@@ -150,8 +164,11 @@ export class PusherSession {
       return
     }
     const room = roomOf(this.app, channel)
-    const already = this.connection.rooms.has(room)
-    if (!already && this.connection.rooms.size >= this.#service.options.maxChannelsPerConnection) {
+    if (this.connection.rooms.has(room)) {
+      this.#alreadySubscribed(channel, type)
+      return
+    }
+    if (this.connection.rooms.size >= this.#service.options.maxChannelsPerConnection) {
       this.#subscriptionError(channel, {
         type: 'LimitReached',
         error: `A connection may be subscribed to at most ${this.#service.options.maxChannelsPerConnection} channels.`,
@@ -169,14 +186,27 @@ export class PusherSession {
       member = verdict.member
     }
     if (type === 'presence') {
-      if (!(await this.#joinPresence(channel, room, member!, already))) return
+      if (!(await this.#joinPresence(channel, room, member!))) return
     } else {
-      if (!already) this.#hub.join(this.connection, [room])
+      this.#hub.join(this.connection, [room])
       if (!this.connection.rooms.has(room)) return
       this.#succeeded(channel, '{}')
     }
     if (requiresAuth(type)) clearTimeout(this.#signinTimer)
     if (isCacheChannel(channel)) await this.#replayCache(channel, room)
+  }
+
+  /**
+   * A subscribe to a channel the connection already holds costs nothing: no signature check, no
+   * cluster query, no member list, no cache replay. pusher-js never sends one (`Channel#subscribe`
+   * returns while subscribed; `Pusher#subscribe` sends nothing while a subscription is pending),
+   * short of a channel the server joined on its own. Other channels get the same fixed
+   * `subscription_succeeded` "{}" as the first time, which pusher-js accepts again as it is;
+   * presence channels get no reply, since their success must carry the whole member list and
+   * pusher-js replaces its members with whatever that list holds.
+   */
+  #alreadySubscribed(channel: string, type: ChannelType): void {
+    if (type !== 'presence') this.#succeeded(channel, '{}')
   }
 
   /** Checks the subscription's signature; presence also gets its member. */
@@ -201,17 +231,12 @@ export class PusherSession {
   }
 
   /** Joins a presence room within the member limit and answers with the member list. */
-  async #joinPresence(channel: string, room: string, member: PresenceMember, already: boolean): Promise<boolean> {
+  async #joinPresence(channel: string, room: string, member: PresenceMember): Promise<boolean> {
     const connection = this.connection
     const key = memberKey(member.user_id)
     const answer = await this.#hub.query({ type: 'roomMembers', room })
     if (connection.state !== 'authenticated') return false
     const members = distinctMembers(answer.value)
-    if (already) {
-      // A repeated subscription is answered again; the member stays as it first joined.
-      this.#succeeded(channel, presenceData(members))
-      return true
-    }
     // Distinct users: a second socket of a member does not count against the limit (soketi's does).
     if (!members.has(key) && members.size >= this.app.maxPresenceMembers) {
       this.#subscriptionError(channel, { type: 'LimitReached', error: PusherMessage.presenceMemberLimit, status: PusherCode.OverCapacity })
@@ -352,16 +377,4 @@ function parseUserData(userData: string): SignedInUser | undefined {
   if (typeof id === 'string' && id !== '') return { id, data: data! }
   if (typeof id === 'number' && Number.isFinite(id)) return { id: String(id), data: data! }
   return undefined
-}
-
-/**
- * Frames the message-rate limit leaves alone. Pings and pongs keep the connection alive and
- * unsubscribes only ever release resources; refusing them would close connections that do
- * nothing wrong (pusher-js unsubscribes from many channels at once). New subscriptions are
- * bounded by the channel cap instead, so pusher-js can resubscribe to many channels at once
- * after a reconnect.
- */
-function exemptFromFrameLimit(event: string, channels: number, maxChannels: number): boolean {
-  if (event === 'pusher:ping' || event === 'pusher:pong' || event === 'pusher:unsubscribe') return true
-  return event === 'pusher:subscribe' && channels < maxChannels
 }

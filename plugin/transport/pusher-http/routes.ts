@@ -16,6 +16,7 @@ import type { TSchema, Static } from '@sinclair/typebox'
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { validatorFor } from '../../../shared/validator.js'
 import type { Hub } from '../../hub/hub.js'
+import { HookTimeoutError } from '../../hub/hook-timeout.js'
 import type { PusherApp } from '../../protocol/pusher/apps.js'
 import { badRequest, errorBody, PusherHttpError, PusherHttpStatus } from '../../protocol/pusher/http/errors.js'
 import type { ResolvedPusherHttpOptions } from '../../protocol/pusher/http/options.js'
@@ -72,10 +73,12 @@ export async function registerPusherHttpRoutes(app: FastifyInstance, hub: Hub, s
         done(null, undefined)
       })
 
-      api.setErrorHandler((error: FastifyError | PusherHttpError, request, reply) => {
+      api.setErrorHandler((error: FastifyError | PusherHttpError | HookTimeoutError, request, reply) => {
         if (error instanceof PusherHttpError) {
           return reply.code(error.status).headers(error.headers).send(error.body)
         }
+        // An app lookup that did not answer in time (logged where it timed out): try again later.
+        if (error instanceof HookTimeoutError) return reply.code(PusherHttpStatus.Unavailable).send(errorBody(PusherHttpStatus.Unavailable, 'The app lookup did not answer in time.'))
         const status = error.statusCode ?? 500
         if (status === PusherHttpStatus.PayloadTooLarge) {
           return reply.code(status).send(errorBody(status, `The request body is larger than ${options.bodyLimit} bytes.`))

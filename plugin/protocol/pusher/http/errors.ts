@@ -22,7 +22,8 @@ export const PusherHttpStatus = {
   InternalError: 500,
   /**
    * The health route while the server drains or shuts down; an event the cluster bus (Redis)
-   * did not take (this node's subscribers got it, the other nodes' did not).
+   * did not take (this node's subscribers got it, the other nodes' did not); an app lookup that
+   * did not answer within `hookTimeout`.
    */
   Unavailable: 503,
 } as const

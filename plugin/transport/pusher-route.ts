@@ -11,6 +11,7 @@ import type { PusherService } from '../protocol/pusher/service.js'
 import { newSocketId } from '../protocol/pusher/socket-id.js'
 import { closeSocket } from './close.js'
 import { limitIncomingPayload } from './payload-limit.js'
+import { onPeerClosing } from './peer-closing.js'
 import { SocketWriter, type BackpressureOptions } from './socket-writer.js'
 
 /** What the pre-upgrade checks decided: an app to serve, or a Pusher error to send on the new socket. */
@@ -92,9 +93,9 @@ export function registerPusherRoute(
       socket.on('pong', () => {
         connection.lastSeen = Date.now()
       })
-      socket.on('close', (code, reason) => {
+      onPeerClosing(socket, (code, reason) => {
         service.closeSession(session)
-        hub.remove(connection, code, reason.toString())
+        hub.remove(connection, code, reason)
       })
       session.start()
     },

@@ -93,6 +93,11 @@ export interface RoomcastOptions<E extends EventsDefinition = AnyEvents> {
   compression?: boolean
   /** How long shutdown waits for close handshakes before cutting sockets, in ms. Default 2000. */
   closeGracePeriod?: number
+  /**
+   * Time a new TCP connection has to send a complete HTTP request or finish its WebSocket
+   * upgrade, in ms; past it, it gets a 408 and is closed. Default 10 000.
+   */
+  upgradeTimeout?: number
   /** This node's id in a cluster. Default: a random UUID. */
   nodeId?: string
   /** Also speak the Pusher Channels protocol (pusher-js, Laravel Echo) on `[pathPrefix]/app/:key`. */
@@ -121,6 +126,7 @@ export interface ResolvedOptions<E extends EventsDefinition> {
   encryptionIdentity: JsonWebKey | undefined
   compression: boolean
   closeGracePeriod: number
+  upgradeTimeout: number
   nodeId: string
   pusher: ResolvedPusherOptions | undefined
 }
@@ -183,6 +189,7 @@ export function resolveOptions<E extends EventsDefinition>(options: RoomcastOpti
     encryptionIdentity: options.encryptionIdentity,
     compression: options.compression ?? false,
     closeGracePeriod: positive('closeGracePeriod', options.closeGracePeriod ?? 2_000),
+    upgradeTimeout: positive('upgradeTimeout', options.upgradeTimeout ?? 10_000),
     nodeId: options.nodeId ?? randomUUID(),
     pusher: options.pusher === undefined ? undefined : resolvePusherOptions(options.pusher),
   }

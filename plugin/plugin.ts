@@ -10,6 +10,7 @@ import { HandlerRegistry } from './protocol/native/handlers.js'
 import { RoomcastServer } from './server.js'
 import { hangUpLateUpgrades } from './transport/late-upgrades.js'
 import { registerNativeRoute } from './transport/native-route.js'
+import { limitUpgradeTime } from './transport/upgrade-timeout.js'
 import { channelOfRoom, channelType, isHiddenChannel, requiresAuth } from './protocol/pusher/channels.js'
 import { PusherService } from './protocol/pusher/service.js'
 import { registerPusherRoute } from './transport/pusher-route.js'
@@ -96,6 +97,11 @@ async function roomcast(app: FastifyInstance, opts: RoomcastOptions<RegisteredEv
     if (options.pusher.http !== false) await registerPusherHttpRoutes(app, hub, pusher, options.pusher.http)
   }
 
+  const stopUpgradeTimeout = limitUpgradeTime(app.server, app.websocketServer, options.upgradeTimeout)
+  app.addHook('onClose', (_instance, done) => {
+    stopUpgradeTimeout()
+    done()
+  })
   // Last, so that a configuration error above leaves no sweep timer or adapter connection behind.
   await hub.start()
   app.addHook('onClose', () => hub.stopAdapter())

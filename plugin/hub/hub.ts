@@ -66,6 +66,11 @@ export class Hub<E extends EventsDefinition = AnyEvents> implements ConnectionHo
   /** Running drains, told of every removal so they end as soon as their connections are gone. */
   readonly #drains = new Set<(removed: Connection<E>) => void>()
   /**
+   * Sockets of removed connections whose TCP close is still under way (a connection is removed
+   * as soon as its peer's close frame arrives): shutdown waits for them, and cuts them, too.
+   */
+  readonly #closingSockets = new Set<Connection['writer']['ws']>()
+  /**
    * Protocols that track presence keys of their own through the adapter (Pusher: its members
    * and channel occupancy). A claim that returns true takes a transition the adapter found
    * itself (a dead node's members), so it never reaches the `presence` hook.
@@ -168,6 +173,11 @@ export class Hub<E extends EventsDefinition = AnyEvents> implements ConnectionHo
     this.connections.delete(connection.id)
     this.adapter.unwatch('connection', connection.id)
     connection.state = 'closed'
+    const ws = connection.writer.ws
+    if (ws.readyState !== ws.CLOSED) {
+      this.#closingSockets.add(ws)
+      ws.once('close', () => this.#closingSockets.delete(ws))
+    }
     for (const onRemoved of this.#drains) onRemoved(connection)
     this.hooks.run('disconnect', connection, { code, reason })
   }
@@ -460,9 +470,9 @@ export class Hub<E extends EventsDefinition = AnyEvents> implements ConnectionHo
   async shutdown(): Promise<void> {
     this.#accepting = false
     clearInterval(this.#sweepTimer)
-    const sockets = [...this.connections.values()].map((connection) => connection.writer.ws)
     this.closeAll(CloseCode.ServerShutdown, 'server shutting down')
-    await waitForSockets(sockets, this.options.closeGracePeriod)
+    // Every socket still open is among these now: those just closed and those removed earlier.
+    await waitForSockets([...this.#closingSockets], this.options.closeGracePeriod)
   }
 
   async stopAdapter(): Promise<void> {

@@ -13,6 +13,7 @@ import { EncryptionQueue } from '../protocol/native/encryption-queue.js'
 import { DeadlineQueue } from '../hub/deadlines.js'
 import { HookTimeoutError, withHookTimeout } from '../hub/hook-timeout.js'
 import { limitIncomingPayload } from './payload-limit.js'
+import { onPeerClosing } from './peer-closing.js'
 import { byteLengthOf } from './raw-data.js'
 import { SocketWriter } from './socket-writer.js'
 import { releaseUpgradeLeftovers } from './upgrade-leftovers.js'
@@ -116,9 +117,7 @@ export function registerNativeRoute<E extends EventsDefinition>(
       socket.on('pong', () => {
         connection.lastSeen = Date.now()
       })
-      socket.on('close', (code, reason) => {
-        hub.remove(connection, code, reason.toString())
-      })
+      onPeerClosing(socket, (code, reason) => hub.remove(connection, code, reason))
       session.start(identities.get(request))
     },
   })

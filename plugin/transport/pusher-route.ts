@@ -12,6 +12,7 @@ import type { PusherService } from '../protocol/pusher/service.js'
 import { newSocketId } from '../protocol/pusher/socket-id.js'
 import { closeSocket } from './close.js'
 import { limitIncomingPayload } from './payload-limit.js'
+import { onPeerClosing } from './peer-closing.js'
 import { SocketWriter, type BackpressureOptions } from './socket-writer.js'
 
 /** What the pre-upgrade checks decided: an app to serve, or a Pusher error to send on the new socket. */
@@ -94,9 +95,9 @@ export function registerPusherRoute(
       socket.on('pong', () => {
         connection.lastSeen = Date.now()
       })
-      socket.on('close', (code, reason) => {
+      onPeerClosing(socket, (code, reason) => {
         service.closeSession(session)
-        hub.remove(connection, code, reason.toString())
+        hub.remove(connection, code, reason)
       })
       session.start()
     },

@@ -1,6 +1,6 @@
 import { isClientEvent } from '../shared/client-events.js'
 import { CloseCode, ErrorCode, terminalCloseCodes } from '../shared/codes.js'
-import type { ConnectedPayload, ErrorDetail, JoinReply, LeaveReply, MembershipPayload, PresencePayload } from '../shared/envelope.js'
+import type { ConnectedPayload, ErrorDetail, JoinReply, DroppedPayload, LeaveReply, MembershipPayload, PresencePayload } from '../shared/envelope.js'
 import { isSystemEvent } from '../shared/system-events.js'
 import { RoomcastError } from '../shared/errors.js'
 import type { AnyEvents, EventsDefinition, ReplyData, ToServerData, ToServerEvent } from '../shared/events.js'
@@ -397,6 +397,10 @@ export class RoomcastClient<E extends EventsDefinition = AnyEvents> {
       case 'membership':
         this.#onMembership(envelope.data)
         return
+      case 'dropped':
+        if (isDropped(envelope.data)) this.#listeners.emit('dropped', envelope.data)
+        else this.#listeners.emit('error', new RoomcastError(ErrorCode.BadEnvelope, 'the server sent a malformed dropped event'))
+        return
       default:
         this.#onAppEvent(envelope)
     }
@@ -702,6 +706,12 @@ function isMembership(value: unknown): value is MembershipPayload {
   const { joined, left } = value as Record<string, unknown>
   const names = (list: unknown): boolean => Array.isArray(list) && list.every((room) => typeof room === 'string')
   return names(joined) && names(left)
+}
+
+function isDropped(value: unknown): value is DroppedPayload {
+  if (typeof value !== 'object' || value === null) return false
+  const count = (value as Record<string, unknown>).count
+  return typeof count === 'number' && Number.isInteger(count) && count > 0
 }
 
 function isPresence(value: unknown): value is PresencePayload {

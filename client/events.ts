@@ -1,4 +1,4 @@
-import type { MembershipPayload, PresencePayload } from '../shared/envelope.js'
+import type { DroppedPayload, MembershipPayload, PresencePayload } from '../shared/envelope.js'
 import type { RoomcastError } from '../shared/errors.js'
 import type { EventsDefinition, ToClientData, ToClientEvent } from '../shared/events.js'
 import type { ClientState } from './state.js'
@@ -63,6 +63,11 @@ export interface ClientEventMap {
    * reflects it, and rooms taken away are not rejoined after a reconnection.
    */
   membership: MembershipPayload
+  /**
+   * The server skipped `count` messages for this client because it read too slowly (the server's
+   * `drop` backpressure policy); what arrives next follows a gap. Sent once the client caught up.
+   */
+  dropped: DroppedPayload
 }
 
 export type ClientEventName = keyof ClientEventMap

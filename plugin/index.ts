@@ -37,7 +37,7 @@ export {
 } from './protocol/pusher/channels.js'
 export { SOCKET_ID } from './protocol/pusher/socket-id.js'
 export { hmacSha256Hex, safeEqual, signChannel, signUser, signWebhook, verifyChannelAuth, verifyUserAuth } from './protocol/pusher/signatures.js'
-export { MemoryChannelCache, RedisChannelCache, memoryChannelCache, redisChannelCache, type ChannelCache, type CachedEvent, type RedisChannelCacheOptions } from './protocol/pusher/cache.js'
+export { MemoryChannelCache, RedisChannelCache, memoryChannelCache, redisChannelCache, type ChannelCache, type CachedEvent, type MemoryChannelCacheOptions, type RedisChannelCacheOptions } from './protocol/pusher/cache.js'
 export type { PusherEventMap, PusherEventName, ChannelEvent, MemberEvent, ClientEventInfo, PresenceUserId } from './protocol/pusher/events.js'
 export type { PresenceMember } from './protocol/pusher/presence.js'
 export type { PusherSession, SignedInUser } from './protocol/pusher/session.js'

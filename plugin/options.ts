@@ -56,7 +56,10 @@ export interface RoomcastOptions<E extends EventsDefinition = AnyEvents> {
   hookTimeout?: number
   /** Most rooms one connection may be in when it asks to join more (rooms from `defaultRooms` or server-side joins count, but are never refused). Default 100. */
   maxRoomsPerConnection?: number
-  /** Liveness: interval and timeout in ms, and the kind of probe. */
+  /**
+   * Liveness: interval and timeout in ms, and the kind of probe. One sweep every `interval` closes
+   * connections silent for `timeout` (4002), so between `timeout` and `timeout + interval`.
+   */
   heartbeat?: Partial<HeartbeatOptions>
   /**
    * Largest accepted message in bytes; larger ones close the socket with 1009. For an encrypted
@@ -66,7 +69,10 @@ export interface RoomcastOptions<E extends EventsDefinition = AnyEvents> {
   maxPayload?: number
   /** Per-connection message rate limit, or false for none. Past it: `rate_limited` error, close 1008. */
   rateLimit?: Partial<RateLimitOptions> | false
-  /** Bound on a socket's unsent bytes and what happens past it. */
+  /**
+   * Bound on a socket's unsent bytes and what happens past it; under `drop`, the client is told of
+   * its gap (`dropped`) and closed with 1008 after `maxDropped` drops in a row (Pusher: 4100).
+   */
   backpressure?: Partial<BackpressureOptions>
   /** Where deliveries go: the in-process adapter (default) or `redisAdapter(...)`. */
   adapter?: AdapterOption
@@ -142,6 +148,18 @@ function timerDelay(name: string, value: number): number {
   return value
 }
 
+/** A positive whole number, or `Infinity` where a bound may be turned off. */
+function positiveCount(name: string, value: number): number {
+  if (value !== Infinity && (!Number.isInteger(value) || value <= 0)) throw new TypeError(`roomcast: ${name} must be a positive integer or Infinity`)
+  return value
+}
+
+function backpressurePolicy(policy: BackpressureOptions['policy'] | undefined): BackpressureOptions['policy'] {
+  if (policy === undefined) return 'drop'
+  if (policy !== 'drop' && policy !== 'close') throw new TypeError("roomcast: backpressure.policy must be 'drop' or 'close'")
+  return policy
+}
+
 function encryptionMode(mode: EncryptionMode | undefined): EncryptionMode {
   if (mode === undefined) return 'off'
   if (mode !== 'off' && mode !== 'optional' && mode !== 'required') throw new TypeError("roomcast: encryption must be 'off', 'optional' or 'required'")
@@ -181,7 +199,8 @@ export function resolveOptions<E extends EventsDefinition>(options: RoomcastOpti
           },
     backpressure: {
       maxBufferedBytes: positive('backpressure.maxBufferedBytes', options.backpressure?.maxBufferedBytes ?? 1024 * 1024),
-      policy: options.backpressure?.policy ?? 'drop',
+      policy: backpressurePolicy(options.backpressure?.policy),
+      maxDropped: positiveCount('backpressure.maxDropped', options.backpressure?.maxDropped ?? 1_000),
     },
     presenceEvents: options.presenceEvents ?? false,
     encryption,

@@ -9,7 +9,15 @@ export const CloseCode = {
   ServerShutdown: 1001,
   /** A binary frame was received; the native protocol is text-only JSON. */
   UnsupportedData: 1003,
-  /** Policy violation: message rate limit exceeded, or the socket fell too far behind (backpressure). */
+  /**
+   * A text frame that is not valid UTF-8 (RFC 6455 §8.1). A client that sends only strings never
+   * causes it, so it points at a broken client or middlebox; reconnecting is safe.
+   */
+  InvalidPayload: 1007,
+  /**
+   * Policy violation: message rate limit exceeded, or the socket fell too far behind (backpressure:
+   * past `maxBufferedBytes` under `close`, past `maxDropped` drops in a row under `drop`).
+   */
   PolicyViolation: 1008,
   /** A frame larger than the server's `maxPayload`. */
   MessageTooBig: 1009,

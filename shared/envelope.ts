@@ -104,3 +104,13 @@ export const MembershipPayload = Type.Object({
   left: Type.Array(Type.String()),
 })
 export type MembershipPayload = Static<typeof MembershipPayload>
+
+/**
+ * server → client, once the socket can take frames again after the server's `drop` backpressure
+ * policy skipped messages for it: how many it missed since the last notice (heartbeats
+ * included). An object, so that later fields (where the gap lies) do not break old clients.
+ */
+export const DroppedPayload = Type.Object({
+  count: Type.Integer({ minimum: 1 }),
+})
+export type DroppedPayload = Static<typeof DroppedPayload>

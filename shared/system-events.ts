@@ -11,6 +11,7 @@ export const SystemEvent = {
   Error: 'error',
   Presence: 'presence',
   Membership: 'membership',
+  Dropped: 'dropped',
   KeyExchange: 'key-exchange',
   Encrypted: 'encrypted',
 } as const

@@ -15,7 +15,11 @@ import type { ClusterAnswer, Query, QueryResult, RoomMember } from './queries.js
 export interface HeartbeatOptions {
   /** How often the server checks liveness and sends heartbeats, in ms. Default 30 000. */
   interval: number
-  /** Silence after which a connection is closed with 4002, in ms. Default 90 000. */
+  /**
+   * Silence after which a connection is closed with 4002, in ms. Default 90 000. Checked once
+   * per `interval`, so the close lands between `timeout` and `timeout + interval` after the
+   * connection's last frame.
+   */
   timeout: number
   /** `event`: a `heartbeat` message the client answers (visible to browser code). `ping`: WebSocket ping frames. */
   mode: 'event' | 'ping'

@@ -2,11 +2,12 @@ import { randomUUID } from 'node:crypto'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type WebSocket from 'ws'
 import { CloseCode } from '../../shared/codes.js'
+import { SystemEvent } from '../../shared/envelope.js'
 import type { EventsDefinition } from '../../shared/events.js'
 import { Connection, type Identity } from '../hub/connection.js'
 import type { Hub } from '../hub/hub.js'
 import type { Refusal, ResolvedOptions } from '../options.js'
-import { nativeCodec } from '../protocol/native/codec.js'
+import { nativeCodec, nativeFrame } from '../protocol/native/codec.js'
 import type { HandlerRegistry } from '../protocol/native/handlers.js'
 import { NativeSession } from '../protocol/native/session.js'
 import { EncryptionQueue } from '../protocol/native/encryption-queue.js'
@@ -17,6 +18,7 @@ import { onPeerClosing } from './peer-closing.js'
 import { byteLengthOf } from './raw-data.js'
 import { SocketWriter } from './socket-writer.js'
 import { releaseUpgradeLeftovers } from './upgrade-leftovers.js'
+import { watchRefusedFrames } from './refused-frames.js'
 
 function isRefusal(value: unknown): value is Refusal {
   return typeof value === 'object' && value !== null && (value as Refusal).refuse === true
@@ -96,7 +98,10 @@ export function registerNativeRoute<E extends EventsDefinition>(
         id: randomUUID(),
         request,
         codec: nativeCodec,
-        writer: new SocketWriter(socket, options.backpressure, () => connection.close(CloseCode.PolicyViolation, 'backpressure: the socket fell too far behind')),
+        writer: new SocketWriter(socket, options.backpressure, {
+          overflow: () => connection.close(CloseCode.PolicyViolation, 'backpressure: the socket fell too far behind'),
+          caughtUp: (count) => connection.writeText(nativeFrame(SystemEvent.Dropped, JSON.stringify({ count }))),
+        }),
         host: hub,
         events: options.events,
       })
@@ -104,6 +109,7 @@ export function registerNativeRoute<E extends EventsDefinition>(
       hub.register(connection)
       limitIncomingPayload(socket, options.maxFrame)
       releaseUpgradeLeftovers(socket, request, ownsWebsocket)
+      const closeReport = watchRefusedFrames(socket)
       socket.on('message', (data, isBinary) => {
         // ws enforces the limit when roomcast configured it; an app that registered
         // @fastify/websocket itself may allow more, so it is checked here as well.
@@ -117,7 +123,10 @@ export function registerNativeRoute<E extends EventsDefinition>(
       socket.on('pong', () => {
         connection.lastSeen = Date.now()
       })
-      onPeerClosing(socket, (code, reason) => hub.remove(connection, code, reason))
+      onPeerClosing(socket, (code, reason) => {
+        const report = closeReport(code, reason)
+        hub.remove(connection, report.code, report.reason)
+      })
       session.start(identities.get(request))
     },
   })

@@ -1,6 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type WebSocket from 'ws'
-import { CloseCode } from '../../shared/codes.js'
 import { Connection } from '../hub/connection.js'
 import type { Hub } from '../hub/hub.js'
 import { HookTimeoutError } from '../hub/hook-timeout.js'
@@ -13,6 +12,7 @@ import { newSocketId } from '../protocol/pusher/socket-id.js'
 import { closeSocket } from './close.js'
 import { limitIncomingPayload } from './payload-limit.js'
 import { onPeerClosing } from './peer-closing.js'
+import { watchRefusedFrames } from './refused-frames.js'
 import { SocketWriter, type BackpressureOptions } from './socket-writer.js'
 
 /** What the pre-upgrade checks decided: an app to serve, or a Pusher error to send on the new socket. */
@@ -85,19 +85,25 @@ export function registerPusherRoute(
         id: newSocketId(),
         request,
         codec: pusherCodec,
-        writer: new SocketWriter(socket, backpressure, () => connection.close(CloseCode.PolicyViolation, 'backpressure: the socket fell too far behind')),
+        // pusher-js has no event for a gap, so a Pusher client is only ever closed, with a code
+        // after which pusher-js reconnects after a backoff.
+        writer: new SocketWriter(socket, backpressure, {
+          overflow: () => connection.close(PusherCode.OverCapacity, 'backpressure: the socket fell too far behind'),
+        }),
         host: hub,
       })
       const session = service.openSession(admission.app, connection)
       hub.register(connection)
       limitIncomingPayload(socket, maxPayload)
+      const closeReport = watchRefusedFrames(socket)
       socket.on('message', (data, isBinary) => session.receive(data, isBinary))
       socket.on('pong', () => {
         connection.lastSeen = Date.now()
       })
       onPeerClosing(socket, (code, reason) => {
         service.closeSession(session)
-        hub.remove(connection, code, reason)
+        const report = closeReport(code, reason)
+        hub.remove(connection, report.code, report.reason)
       })
       session.start()
     },

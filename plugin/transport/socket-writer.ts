@@ -11,6 +11,24 @@ export interface BackpressureOptions {
   maxBufferedBytes: number
   /** `drop`: skip the message and count it. `close`: close the socket with 1008. Default `drop`. */
   policy: BackpressurePolicy
+  /**
+   * `drop` policy: messages that may be dropped in a row, without the socket catching up in
+   * between, before it is closed like under `close`; a reader that never reads is not kept
+   * forever. `Infinity` for no bound. Default 1000.
+   */
+  maxDropped: number
+}
+
+/** What the writer tells its connection about; the protocol decides what goes on the wire. */
+export interface BackpressureEvents {
+  /** The socket fell too far behind (`close` policy, or `maxDropped` reached): close it. Called once. */
+  overflow(): void
+  /**
+   * The socket can take frames again after `count` messages were dropped: tell the peer, whose
+   * stream now has a gap. Called before the next frame is written, or as soon as the socket
+   * drains. Absent: the protocol has no way to say it.
+   */
+  caughtUp?(count: number): void
 }
 
 /** The parts of ws's WebSocket that the pre-framed fast path relies on. Checked at run time. */
@@ -31,18 +49,25 @@ export class SocketWriter {
   readonly #raw: Socket | undefined
   readonly #sender: WebSocketInternals['_sender']
   readonly #limits: BackpressureOptions
-  readonly #onOverflow: () => void
+  readonly #events: BackpressureEvents
+  /** The TCP socket, compressed or not: its 'drain' says when a backlog is gone. */
+  readonly #tcp: Socket | undefined
   /** Messages skipped by the `drop` policy. */
   dropped = 0
+  /** Messages dropped since the socket last caught up: the gap the peer has not been told of. */
+  #unreported = 0
+  #overflowed = false
+  #watchingDrain = false
 
-  constructor(ws: WebSocket, limits: BackpressureOptions, onOverflow: () => void) {
+  constructor(ws: WebSocket, limits: BackpressureOptions, events: BackpressureEvents) {
     this.ws = ws
     this.#limits = limits
-    this.#onOverflow = onOverflow
+    this.#events = events
     const internals = ws as unknown as WebSocketInternals
     const compressed = internals._extensions !== undefined && Object.keys(internals._extensions).length > 0
     const usable = internals._socket !== undefined && internals._sender !== undefined && typeof internals._sender._state === 'number'
     this.#raw = usable && !compressed ? internals._socket : undefined
+    this.#tcp = internals._socket
     this.#sender = internals._sender
   }
 
@@ -60,16 +85,45 @@ export class SocketWriter {
    * not on the socket yet (`pendingBytes`), then writes with `writeAdmitted`.
    */
   admit(pendingBytes = 0): boolean {
-    if (this.ws.readyState !== WebSocket.OPEN) return false
+    if (this.ws.readyState !== WebSocket.OPEN || this.#overflowed) return false
     if (this.ws.bufferedAmount + pendingBytes > this.#limits.maxBufferedBytes) {
-      if (this.#limits.policy === 'drop') {
+      if (this.#limits.policy === 'drop' && this.#unreported < this.#limits.maxDropped) {
         this.dropped++
+        this.#unreported++
+        this.#watchDrain()
       } else {
-        this.#onOverflow()
+        // Once only: closing may write a last frame (Pusher's `pusher:error`), which lands here again.
+        this.#overflowed = true
+        this.#events.overflow()
       }
       return false
     }
+    if (this.#unreported > 0) this.#reportGap()
     return true
+  }
+
+  /** Tells the connection of the gap; the notice goes out before the frame being admitted. */
+  #reportGap(): void {
+    const count = this.#unreported
+    this.#unreported = 0
+    this.#events.caughtUp?.(count)
+  }
+
+  /**
+   * A reader that catches up but is sent nothing more would never hear of its gap: the TCP
+   * socket's 'drain' (ws emits none of its own) reports it without waiting for the next frame.
+   * A limit below the socket's high-water mark may never raise 'drain'; the next frame reports then.
+   */
+  #watchDrain(): void {
+    const tcp = this.#tcp
+    if (this.#watchingDrain || tcp === undefined) return
+    this.#watchingDrain = true
+    tcp.once('drain', () => {
+      this.#watchingDrain = false
+      if (this.#unreported === 0 || this.ws.readyState !== WebSocket.OPEN) return
+      if (this.ws.bufferedAmount <= this.#limits.maxBufferedBytes) this.#reportGap()
+      else this.#watchDrain()
+    })
   }
 
   /**

@@ -289,5 +289,7 @@ t.test('drop backpressure on an encrypted member skips whole messages, never lea
   app.roomcast.rooms.to('feed').emit('note.posted', { text: 'after the jam' })
   const after = await slow.next((frame) => frame.event === 'note.posted' && (frame.data as { text: string }).text === 'after the jam', 10_000)
   t.ok(after, 'the message after the jam decrypts: the counters stayed in sequence')
+  const notice = await slow.next((frame) => frame.event === 'dropped', 10_000)
+  t.same(notice.data, { count: connection.dropped }, 'the gap notice arrives encrypted too')
   t.equal(slow.raw.ws.readyState, 1, 'the connection is still open')
 })

@@ -2,7 +2,9 @@ import websocket from '@fastify/websocket'
 import Fastify from 'fastify'
 import t from 'tap'
 import roomcast from '../../plugin/index.js'
-import { RawClient, connect, delay, startServer } from '../helpers/server.js'
+import { CloseCode } from '../../shared/codes.js'
+import { RawClient, connect, delay, startServer, until } from '../helpers/server.js'
+import { rawPusher, startPusherServer } from '../pusher/helpers.js'
 
 const envelopeMessage = 'the frame is not an envelope { event, data?, id? }'
 
@@ -62,6 +64,41 @@ t.test('a binary frame: binary_not_supported, then close 1003', async (t) => {
   t.same(await client.next('error'), { event: 'error', data: { code: 'binary_not_supported', message: 'binary frames are not supported' } })
   t.same(await client.whenClosed(), { code: 1003, reason: 'binary frames are not supported' })
   t.equal(app.roomcast.connections.count(), 0)
+})
+
+t.test('a text frame that is not valid UTF-8: close 1007 on both ends, and the server carries on', async (t) => {
+  const disconnects: Array<{ code: number; reason: string }> = []
+  const { app, url } = await startServer({})
+  app.roomcast.on('echo', (_connection, data) => data)
+  app.roomcast.addHook('disconnect', (_connection, info) => {
+    disconnects.push(info)
+  })
+  t.teardown(() => app.close())
+  const { client } = await connect(url)
+  t.teardown(() => client.close())
+  // 0xff never occurs in UTF-8; `binary: false` sends the bytes as a text frame as they are.
+  client.ws.send(Buffer.from([0x7b, 0xff, 0xfe, 0x7d]), { binary: false })
+  t.equal((await client.whenClosed()).code, CloseCode.InvalidPayload, 'the client sees 1007')
+  await until(() => app.roomcast.connections.count() === 0, 5000, 'the connection is removed')
+  t.same(disconnects.map((d) => d.code), [CloseCode.InvalidPayload], 'the server sees 1007')
+  const { client: next } = await connect(url)
+  t.teardown(() => next.close())
+  t.same(await next.request('echo', 'fine'), { event: 'ack', id: 1, data: 'fine' }, 'other connections are unaffected')
+})
+
+t.test('a text frame that is not valid UTF-8 on the Pusher route: close 1007 too', async (t) => {
+  const codes: number[] = []
+  const server = await startPusherServer()
+  server.app.roomcast.addHook('disconnect', (_connection, info) => {
+    codes.push(info.code)
+  })
+  t.teardown(() => server.app.close())
+  const { client } = await rawPusher(server.url())
+  t.teardown(() => client.close())
+  client.ws.send(Buffer.from([0x7b, 0xff, 0x7d]), { binary: false })
+  t.equal((await client.whenClosed()).code, CloseCode.InvalidPayload, 'the client sees 1007')
+  await until(() => server.app.roomcast.connections.count() === 0, 5000, 'the connection is removed')
+  t.same(codes, [CloseCode.InvalidPayload], 'the server sees 1007')
 })
 
 t.test('maxPayload: a frame at the limit is read, one byte more closes with 1009', async (t) => {

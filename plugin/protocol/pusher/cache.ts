@@ -20,27 +20,53 @@ export interface ChannelCache {
 /** Expired entries are swept when the map grows past this many since the last sweep. */
 const SWEEP_EVERY = 1000
 
-/** The default: a map with expiry times, expired entries dropped on read and swept on growth. */
+export interface MemoryChannelCacheOptions {
+  /**
+   * Most channels kept at once; past it the least recently written or read one is forgotten, so
+   * publishers to ever new cache channels cannot grow memory within a TTL. `Infinity` for no
+   * bound. Default 10 000.
+   */
+  maxEntries?: number
+}
+
+/**
+ * The default: a map with expiry times, expired entries dropped on read and swept on growth,
+ * kept in least-recently-used order and bounded by `maxEntries`.
+ */
 export class MemoryChannelCache implements ChannelCache {
   readonly #entries = new Map<string, { event: CachedEvent; expires: number }>()
+  readonly #maxEntries: number
   #sizeAtSweep = 0
+
+  constructor(options: MemoryChannelCacheOptions = {}) {
+    const maxEntries = options.maxEntries ?? 10_000
+    if (maxEntries !== Infinity && (!Number.isInteger(maxEntries) || maxEntries <= 0)) {
+      throw new TypeError('roomcast: memoryChannelCache maxEntries must be a positive integer or Infinity')
+    }
+    this.#maxEntries = maxEntries
+  }
+
+  /** Channels held now, expired ones not yet swept included. */
+  get size(): number {
+    return this.#entries.size
+  }
 
   async get(appId: string, channel: string): Promise<CachedEvent | undefined> {
     const key = cacheKey(appId, channel)
     const entry = this.#entries.get(key)
     if (entry === undefined) return undefined
-    if (entry.expires <= Date.now()) {
-      this.#entries.delete(key)
-      return undefined
-    }
+    this.#entries.delete(key)
+    if (entry.expires <= Date.now()) return undefined
+    this.#entries.set(key, entry) // re-insert: recently used, last to be evicted
     return entry.event
   }
 
   async set(appId: string, channel: string, event: CachedEvent, ttlSeconds: number): Promise<void> {
     const key = cacheKey(appId, channel)
-    this.#entries.delete(key) // re-insert so iteration order stays oldest-first
+    this.#entries.delete(key) // re-insert so iteration order stays least recently used first
     this.#entries.set(key, { event, expires: Date.now() + ttlSeconds * 1000 })
     if (this.#entries.size - this.#sizeAtSweep >= SWEEP_EVERY) this.#sweep()
+    if (this.#entries.size > this.#maxEntries) this.#entries.delete(this.#entries.keys().next().value!)
   }
 
   #sweep(): void {
@@ -87,8 +113,8 @@ export class RedisChannelCache implements ChannelCache {
   }
 }
 
-export function memoryChannelCache(): MemoryChannelCache {
-  return new MemoryChannelCache()
+export function memoryChannelCache(options?: MemoryChannelCacheOptions): MemoryChannelCache {
+  return new MemoryChannelCache(options)
 }
 
 export function redisChannelCache(options: RedisChannelCacheOptions): RedisChannelCache {

@@ -33,7 +33,7 @@ export class ConnectionsApi<E extends EventsDefinition = AnyEvents> implements I
     return this.#hub.connections.values()
   }
 
-  /** Sends an event to one connection, wherever it is in the cluster. */
+  /** Sends an event to one native connection, wherever it is in the cluster (a Pusher socket id reaches nothing). */
   send<K extends ToClientEvent<E>>(id: string, event: K, data: ToClientData<E, K>): void {
     this.#delivery.toConnection(id).emit(event, data)
   }

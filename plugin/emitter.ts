@@ -5,8 +5,10 @@ import { resolveKeyPrefix } from './adapter/redis/options.js'
 import { BusPublisher } from './adapter/redis/publisher.js'
 import { randomToken } from './adapter/redis/registry.js'
 import { encodeDelivery } from './adapter/redis/wire.js'
+import type { Delivery } from './hub/delivery.js'
 import { DeliveryApi } from './hub/operator.js'
-import { handled, publishFailed } from './hub/publish-outcome.js'
+import { handled, publishFailed, type PublishOutcome } from './hub/publish-outcome.js'
+import { PusherEmitter } from './protocol/pusher/emitter.js'
 
 export interface EmitterOptions<E extends EventsDefinition = AnyEvents> {
   /**
@@ -43,7 +45,8 @@ export interface EmitterStats {
 /**
  * Sends to the clients of a roomcast cluster from any process (a worker, a cron job) through
  * Redis, with no Fastify and no WebSocket server: the same `to(room).except(id).emit(...)`,
- * `toUser`, `toConnection` and `broadcast` as `app.roomcast.emitter`, typed and validated by
+ * `toUser`, `toConnection` and `broadcast` as `app.roomcast.emitter` (native connections only;
+ * `emitter.pusher(appId)` reaches pusher-js clients), typed and validated by
  * the same events. Messages are serialized once and published on the nodes' channels; every
  * node with recipients delivers them.
  *
@@ -57,6 +60,7 @@ export interface EmitterStats {
 export class Emitter<E extends EventsDefinition = AnyEvents> extends DeliveryApi<E> {
   readonly keyPrefix: string
   readonly #publisher: BusPublisher
+  readonly #publish: (delivery: Delivery) => PublishOutcome
 
   constructor(options: EmitterOptions<E>) {
     if (options === null || typeof options !== 'object' || typeof (options.redis as { duplicate?: unknown } | undefined)?.duplicate !== 'function') {
@@ -73,17 +77,28 @@ export class Emitter<E extends EventsDefinition = AnyEvents> extends DeliveryApi
     if (!Number.isInteger(maxPending) || maxPending <= 0) throw new TypeError('roomcast: Emitter maxPending must be a positive integer')
     const publisher = new BusPublisher(options.redis, { failFastWhenDown: false, maxInFlight: maxPending, onFailure: (err) => onError?.(err) })
     let sequence = 0
-    super((delivery) => {
+    const publish = (delivery: Delivery) => {
       const channels = keys.deliveryChannels(delivery.target)
       const text = encodeDelivery(delivery, origin, channels.length > 1 ? ++sequence : undefined)
       return handled(publisher.publishAll(channels, text, emitterPublishFailed))
-    }, options.events)
+    }
+    super(publish, options.events)
     this.keyPrefix = keys.prefix
     this.#publisher = publisher
+    this.#publish = publish
   }
 
   get stats(): EmitterStats {
     return { published: this.#publisher.published, publishFailures: this.#publisher.failures }
+  }
+
+  /**
+   * The explicit way to pusher-js clients: `emitter.pusher(appId).trigger(channels, event, data)`
+   * and `.sendToUser(userId, event, data)`. Everything else the Emitter sends reaches native
+   * connections only.
+   */
+  pusher(appId: string): PusherEmitter {
+    return new PusherEmitter(this.#publish, appId)
   }
 
   /** Resolves when every message emitted so far has been published (or has failed). */

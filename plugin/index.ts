@@ -12,6 +12,7 @@ export { Connection, type Identity, type ConnectionState } from './hub/connectio
 export type { HookMap, HookName, DisconnectInfo, PresenceChange } from './hub/hooks.js'
 export type { DrainOptions, HeartbeatOptions } from './hub/hub.js'
 export { BroadcastOperator, DeliveryApi } from './hub/operator.js'
+export { NATIVE_PROTOCOL, isProtocolName } from './hub/namespace.js'
 export type { Delivery, Target } from './hub/delivery.js'
 export type { Query, QueryResult, QueryResults, ClusterAnswer, RoomMember, NodeInfo } from './hub/queries.js'
 export type { EventHandler } from './protocol/native/handlers.js'
@@ -21,6 +22,7 @@ export { PusherService, dataJsonOf, type TriggerOptions, type ChannelInfo } from
 export { AppRegistry, type PusherApp, type PusherAppConfig, type PusherAppLookup } from './protocol/pusher/apps.js'
 export { PusherCode } from './protocol/pusher/codes.js'
 export {
+  appRoomPrefix,
   channelOfRoom,
   channelType,
   checkChannelName,
@@ -28,6 +30,7 @@ export {
   isHiddenChannel,
   isClientEvent,
   isValidChannelName,
+  parsePusherRoom,
   requiresAuth,
   roomOf,
   userChannel,
@@ -36,6 +39,7 @@ export {
   type SubscriptionErrorData,
 } from './protocol/pusher/channels.js'
 export { SOCKET_ID } from './protocol/pusher/socket-id.js'
+export { PusherEmitter } from './protocol/pusher/emitter.js'
 export { hmacSha256Hex, safeEqual, signChannel, signUser, signWebhook, verifyChannelAuth, verifyUserAuth } from './protocol/pusher/signatures.js'
 export { MemoryChannelCache, RedisChannelCache, memoryChannelCache, redisChannelCache, type ChannelCache, type CachedEvent, type MemoryChannelCacheOptions, type RedisChannelCacheOptions } from './protocol/pusher/cache.js'
 export type { PusherEventMap, PusherEventName, ChannelEvent, MemberEvent, ClientEventInfo, PresenceUserId } from './protocol/pusher/events.js'

@@ -11,7 +11,6 @@ import { RoomcastServer } from './server.js'
 import { hangUpLateUpgrades } from './transport/late-upgrades.js'
 import { registerNativeRoute } from './transport/native-route.js'
 import { limitUpgradeTime } from './transport/upgrade-timeout.js'
-import { channelOfRoom, channelType, isHiddenChannel, requiresAuth } from './protocol/pusher/channels.js'
 import { PusherService } from './protocol/pusher/service.js'
 import { registerPusherRoute } from './transport/pusher-route.js'
 import { registerPusherHttpRoutes } from './transport/pusher-http/routes.js'
@@ -81,10 +80,6 @@ async function roomcast(app: FastifyInstance, opts: RoomcastOptions<RegisteredEv
   if (options.pusher !== undefined) {
     const pusher = new PusherService(hub, options.pusher, options.rateLimit, options.hookTimeout)
     app.roomcast.pusher = pusher
-    hub.reservedRoom = (room) => {
-      const channel = channelOfRoom(room)
-      return isHiddenChannel(channel) || requiresAuth(channelType(channel))
-    }
     registerPusherRoute(app, hub, options.backpressure, pusher, options.maxPayload)
     // Listening from start-up: channel events are only tracked while someone listens.
     if (options.pusher.webhooks !== false) {

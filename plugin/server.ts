@@ -15,7 +15,7 @@ export class RoomcastServer<E extends EventsDefinition = AnyEvents> {
   readonly connections: ConnectionsApi<E>
   readonly rooms: RoomsApi<E>
   readonly users: UsersApi<E>
-  /** Cluster-wide deliveries: `to(room)`, `toUser(id)`, `toConnection(id)`, `broadcast(...)`. */
+  /** Cluster-wide deliveries to native connections: `to(room)`, `toUser(id)`, `toConnection(id)`, `broadcast(...)`. */
   readonly emitter: DeliveryApi<E>
   /** The Pusher protocol's server side (apps, trigger, users, presence, channel events); set when the `pusher` option is. */
   pusher: PusherService | undefined = undefined

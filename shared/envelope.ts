@@ -23,7 +23,12 @@ export const Envelope = Type.Object(
 )
 export type Envelope = Static<typeof Envelope>
 
-export const RoomName = Type.String({ minLength: 1, maxLength: MAX_ROOM_NAME_LENGTH })
+/**
+ * A native room name: 1 to 200 characters, none of them a control character (U+0000 to U+001F,
+ * U+007F). Names that start with one are the server's namespace for other protocols' rooms
+ * (Pusher channels), which native clients can never join.
+ */
+export const RoomName = Type.String({ minLength: 1, maxLength: MAX_ROOM_NAME_LENGTH, pattern: '^[^\\u0000-\\u001f\\u007f]*$' })
 
 export { SystemEvent, isSystemEvent } from './system-events.js'
 

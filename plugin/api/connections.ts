@@ -34,7 +34,7 @@ export class ConnectionsApi<E extends EventsDefinition = AnyEvents> implements I
     return this.#hub.connections.values()
   }
 
-  /** Sends an event to one connection, wherever it is in the cluster; the outcome is `emit()`'s. */
+  /** Sends an event to one native connection, wherever it is in the cluster (a Pusher socket id reaches nothing); the outcome is `emit()`'s. */
   send<K extends ToClientEvent<E>>(id: string, event: K, data: ToClientData<E, K>): PublishOutcome {
     return this.#delivery.toConnection(id).emit(event, data)
   }

@@ -1,9 +1,10 @@
 import { CloseCode } from '../../shared/codes.js'
 import type { AnyEvents, EventsDefinition } from '../../shared/events.js'
 import type { Hub } from '../hub/hub.js'
-import { asList, type BroadcastOperator, type DeliveryApi } from '../hub/operator.js'
+import { NATIVE_PROTOCOL, nativeRooms, nativeUser, nativeUsers } from '../hub/namespace.js'
+import type { BroadcastOperator, DeliveryApi } from '../hub/operator.js'
 
-/** `app.roomcast.users`: every connection of a user, on every node. */
+/** `app.roomcast.users`: every native connection of a user, on every node (Pusher's signed-in users: `app.roomcast.pusher`). */
 export class UsersApi<E extends EventsDefinition = AnyEvents> {
   readonly #hub: Hub<E>
   readonly #delivery: DeliveryApi<E>
@@ -18,7 +19,7 @@ export class UsersApi<E extends EventsDefinition = AnyEvents> {
   }
 
   async connectionsOf(userId: string): Promise<string[]> {
-    return (await this.#hub.query({ type: 'userConnections', userId })).value
+    return (await this.#hub.query({ type: 'userConnections', userId: nativeUser(userId) })).value
   }
 
   async online(userId: string): Promise<boolean> {
@@ -27,15 +28,15 @@ export class UsersApi<E extends EventsDefinition = AnyEvents> {
 
   /** Makes every connection of the users join rooms; resolves with how many connections did. */
   async join(userIds: string | readonly string[], rooms: string | readonly string[]): Promise<number> {
-    return (await this.#hub.query({ type: 'join', target: { kind: 'users', users: asList(userIds) }, rooms: asList(rooms) })).value
+    return (await this.#hub.query({ type: 'join', target: { kind: 'users', users: nativeUsers(userIds) }, rooms: nativeRooms(rooms), protocol: NATIVE_PROTOCOL })).value
   }
 
   async leave(userIds: string | readonly string[], rooms: string | readonly string[]): Promise<number> {
-    return (await this.#hub.query({ type: 'leave', target: { kind: 'users', users: asList(userIds) }, rooms: asList(rooms) })).value
+    return (await this.#hub.query({ type: 'leave', target: { kind: 'users', users: nativeUsers(userIds) }, rooms: nativeRooms(rooms), protocol: NATIVE_PROTOCOL })).value
   }
 
   /** Closes every connection of the users (default code 4004: clients do not reconnect). */
   async disconnect(userIds: string | readonly string[], code: number = CloseCode.Kicked, reason = 'disconnected by the server'): Promise<number> {
-    return (await this.#hub.query({ type: 'disconnect', target: { kind: 'users', users: asList(userIds) }, code, reason })).value
+    return (await this.#hub.query({ type: 'disconnect', target: { kind: 'users', users: nativeUsers(userIds) }, code, reason })).value
   }
 }

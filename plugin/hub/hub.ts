@@ -10,6 +10,7 @@ import { encodeData, type Delivery, type Target } from './delivery.js'
 import { FrameCache } from './frame-cache.js'
 import { Hooks, type PresenceChange } from './hooks.js'
 import { handled, PUBLISHED, type PublishOutcome } from './publish-outcome.js'
+import { NATIVE_PROTOCOL } from './namespace.js'
 import type { ClusterAnswer, Query, QueryResult, RoomMember } from './queries.js'
 
 export interface HeartbeatOptions {
@@ -55,12 +56,6 @@ export class Hub<E extends EventsDefinition = AnyEvents> implements ConnectionHo
   readonly hooks: Hooks<E>
   readonly adapter: Adapter
   readonly options: HubOptions
-  /**
-   * Rooms that clients may not join by their own `join` request, only through a protocol's own
-   * authorization or the server API (Pusher's private, presence and internal `#` channels, when
-   * they share the room namespace with native clients).
-   */
-  reservedRoom: ((room: string) => boolean) | undefined
   readonly connections = new Map<string, Connection<E>>()
   readonly #rooms = new Map<string, Set<Connection<E>>>()
   readonly #users = new Map<string, Set<Connection<E>>>()
@@ -280,7 +275,10 @@ export class Hub<E extends EventsDefinition = AnyEvents> implements ConnectionHo
       case 'leave':
       case 'disconnect': {
         // Only authenticated connections can be in rooms, so only they count for join/leave.
-        const affected = [...this.#resolve(query.target)].filter((connection) => query.type === 'disconnect' || connection.authenticated)
+        // A join or leave names one protocol's rooms, so it moves only that protocol's connections.
+        const affected = [...this.#resolve(query.target)].filter(
+          (connection) => query.type === 'disconnect' || (connection.authenticated && (query.protocol === undefined || connection.protocol === query.protocol)),
+        )
         for (const connection of affected) {
           if (query.type === 'disconnect') this.close(connection, query.code, query.reason)
           else this.changeMembership(connection, query.type, query.rooms)
@@ -373,7 +371,7 @@ export class Hub<E extends EventsDefinition = AnyEvents> implements ConnectionHo
         target: { kind: 'rooms', rooms: [room] },
         event: SystemEvent.Presence,
         data: encodeData({ room, userId, action }),
-        protocol: 'native',
+        protocol: NATIVE_PROTOCOL,
       })
     }
   }

@@ -3,6 +3,7 @@ import { RoomcastError } from '../../shared/errors.js'
 import type { AnyEvents, EventsDefinition, ToClientData, ToClientEvent } from '../../shared/events.js'
 import { encodeData, type Delivery, type Target } from './delivery.js'
 import type { PublishOutcome } from './publish-outcome.js'
+import { NATIVE_PROTOCOL, nativeRooms, nativeUsers } from './namespace.js'
 
 /** Hands a delivery over; the outcome must already be marked handled (see `handled`). */
 export type Publish = (delivery: Delivery) => PublishOutcome
@@ -49,7 +50,7 @@ export class BroadcastOperator<E extends EventsDefinition = AnyEvents> {
   /** Adds rooms to a room target (a connection in several gets the message once). */
   to(rooms: string | readonly string[]): BroadcastOperator<E> {
     if (this.#target.kind !== 'rooms') throw new TypeError('roomcast: to() adds rooms to a room target only')
-    const target: Target = { kind: 'rooms', rooms: [...new Set([...this.#target.rooms, ...asList(rooms)])] }
+    const target: Target = { kind: 'rooms', rooms: [...new Set([...this.#target.rooms, ...nativeRooms(rooms)])] }
     return new BroadcastOperator<E>(this.#publish, this.#events, target, this.#except)
   }
 
@@ -66,7 +67,8 @@ export class BroadcastOperator<E extends EventsDefinition = AnyEvents> {
    */
   emit<K extends ToClientEvent<E>>(event: K, data: ToClientData<E, K>): PublishOutcome {
     checkOutgoing(this.#events, event, data)
-    const delivery: Delivery = { target: this.#target, event, data: encodeData(data) }
+    // Native connections only: another protocol's clients are reached through that protocol's API.
+    const delivery: Delivery = { target: this.#target, event, data: encodeData(data), protocol: NATIVE_PROTOCOL }
     if (this.#except.length > 0) delivery.except = [...this.#except]
     return this.#publish(delivery)
   }
@@ -84,12 +86,12 @@ export class DeliveryApi<E extends EventsDefinition = AnyEvents> {
 
   /** Every connection in these rooms, on every node. */
   to(rooms: string | readonly string[]): BroadcastOperator<E> {
-    return this.#operator({ kind: 'rooms', rooms: asList(rooms) })
+    return this.#operator({ kind: 'rooms', rooms: nativeRooms(rooms) })
   }
 
   /** Every connection of these users, on every node. */
   toUser(userIds: string | readonly string[]): BroadcastOperator<E> {
-    return this.#operator({ kind: 'users', users: asList(userIds) })
+    return this.#operator({ kind: 'users', users: nativeUsers(userIds) })
   }
 
   /** These connections, wherever they are. */
@@ -97,7 +99,7 @@ export class DeliveryApi<E extends EventsDefinition = AnyEvents> {
     return this.#operator({ kind: 'connections', ids: asList(connectionIds) })
   }
 
-  /** Every authenticated connection in the cluster. */
+  /** Every authenticated native connection in the cluster (Pusher clients: `app.roomcast.pusher.trigger`). */
   all(): BroadcastOperator<E> {
     return this.#operator({ kind: 'all' })
   }

@@ -14,8 +14,9 @@ export type Query =
   | { type: 'roomSizes'; prefix: string }
   | { type: 'connectionCount' }
   | { type: 'nodes' }
-  | { type: 'join'; target: Target; rooms: string[] }
-  | { type: 'leave'; target: Target; rooms: string[] }
+  /** `protocol`: only connections of that protocol join or leave (the native API's rooms are native). */
+  | { type: 'join'; target: Target; rooms: string[]; protocol?: string }
+  | { type: 'leave'; target: Target; rooms: string[]; protocol?: string }
   | { type: 'disconnect'; target: Target; code: number; reason: string }
 
 export interface RoomMember {

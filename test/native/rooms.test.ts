@@ -15,7 +15,7 @@ async function settle(app: Awaited<ReturnType<typeof startServer>>['app'], clien
   await Promise.all(clients.map((client) => client.next((f) => f.event === 'marker' && f.data === marker)))
 }
 
-const invalidRoomMessage = 'join expects { rooms: string[] } with 1 to 100 names of 1 to 200 characters'
+const invalidRoomMessage = 'join expects { rooms: string[] } with 1 to 100 names of 1 to 200 characters, none of them a control character'
 
 t.test('join and leave answer with acks; the room field tags room deliveries', async (t) => {
   const joins: string[] = []
@@ -65,6 +65,11 @@ t.test('invalid join and leave requests get invalid_room with the failing paths'
     [{ rooms: ['ok', 'x'.repeat(201)] }, [{ path: '/rooms/1', message: 'Expected string length less or equal to 200' }]],
     [{ rooms: 'lobby' }, [{ path: '/rooms', message: 'Expected array' }]],
     [{ rooms: [7] }, [{ path: '/rooms/0', message: 'Expected string' }]],
+    // Control characters are refused: names starting with one are other protocols' (Pusher channels').
+    [{ rooms: ['ok', '\u0000pusher:app-id:news', 'tab\there'] }, [
+      { path: '/rooms/1', message: 'Expected string to match \'^[^\\u0000-\\u001f\\u007f]*$\'' },
+      { path: '/rooms/2', message: 'Expected string to match \'^[^\\u0000-\\u001f\\u007f]*$\'' },
+    ]],
     [{ rooms: ['a'], extra: true }, [{ path: '/extra', message: 'Unexpected property' }]],
     [{ rooms: Array.from({ length: 101 }, (_, i) => `r${i}`) }, [{ path: '/rooms', message: 'Expected array length to be less or equal to 100' }]],
   ]

@@ -59,7 +59,7 @@ t.test('occupied, vacated and member events reach the webhook once for the clust
   await once(three.subscribe('presence-p') as PresenceChannel, 'pusher:subscription_succeeded')
   await settle([a, b])
   one.unsubscribe('room-1')
-  await until(async () => (await a.app.roomcast.rooms.size('room-1')) === 1, 5_000, 'one left room-1')
+  await until(async () => (await a.app.roomcast.pusher!.channelInfo(APP.id, 'room-1')).subscriptionCount === 1, 5_000, 'one left room-1')
   await settle([a, b])
   two.unsubscribe('room-1')
   for (const client of [one, two, three]) client.unsubscribe('presence-p')
@@ -140,14 +140,14 @@ for (const only of ['channel_occupied', 'channel_vacated'] as const) {
         await once(onA.subscribe('room'), 'pusher:subscription_succeeded')
         await settle([a, b])
         onB.unsubscribe('room')
-        await until(async () => (await a.app.roomcast.rooms.size('room')) === 1, 5_000, 'b left')
+        await until(async () => (await a.app.roomcast.pusher!.channelInfo(APP.id, 'room')).subscriptionCount === 1, 5_000, 'b left')
         await settle([a, b])
         onA.unsubscribe('room')
       } else {
         await settle([a, b])
         first.unsubscribe('room')
       }
-      await until(async () => (await a.app.roomcast.rooms.size('room')) === 0, 5_000, `cycle ${cycle}: the room is empty`)
+      await until(async () => (await a.app.roomcast.pusher!.channelInfo(APP.id, 'room')).subscriptionCount === 0, 5_000, `cycle ${cycle}: the room is empty`)
       await settle([a, b])
     }
     const seen = eventsOf(hooks).map((event) => `${event.name} ${event.channel}`)

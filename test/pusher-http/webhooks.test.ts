@@ -301,7 +301,7 @@ t.test('webhooks: false sends nothing and tracks nothing', async (t) => {
   await once(client.subscribe('quiet'), 'pusher:subscription_succeeded')
   await off.sdk().trigger('quiet', 'x', {})
   client.unsubscribe('quiet')
-  await until(async () => (await off.app.roomcast.rooms.size('quiet')) === 0, 5000, 'quiet vacated')
+  await until(async () => (await off.app.roomcast.pusher!.channelInfo(APP.id, 'quiet')).subscriptionCount === 0, 5000, 'quiet vacated')
   await once(control.subscribe('loud'), 'pusher:subscription_succeeded')
   await until(() => eventsOf(hooks).length > 0, 5000, "the control server's webhook")
   await on.app.roomcast.pusher!.webhooks!.settled()

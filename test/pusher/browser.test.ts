@@ -74,7 +74,7 @@ t.test('pusher-js in Chromium: connects, authorizes over HTTP, presence, server 
   const nodeChannel = node.subscribe('presence-browser')
   await once(nodeChannel, 'pusher:subscription_succeeded')
   const fromBrowser = once(nodeChannel, 'client-hi')
-  server.app.roomcast.rooms.to('presence-browser').emit('news', { n: 1 })
+  await server.app.roomcast.pusher!.trigger(APP.id, ['presence-browser'], 'news', { n: 1 })
   nodeChannel.trigger('client-hello', { from: 'node' })
   await page.waitForFunction(() => {
     const got = (window as unknown as { got: Record<string, unknown[]> }).got

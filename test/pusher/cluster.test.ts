@@ -68,7 +68,7 @@ t.test('two nodes: presence deduplicated across nodes, client and server events,
 
   // Server events from either node reach every node's pusher-js clients.
   const onB = once(bobRoom, 'news')
-  a.app.roomcast.rooms.to('presence-lobby').emit('news', { from: 'a' })
+  await a.app.roomcast.pusher!.trigger(APP.id, ['presence-lobby'], 'news', { from: 'a' })
   t.same(await onB, { from: 'a' })
   const onA = once(annRoom, 'flash')
   await b.app.roomcast.pusher!.trigger(APP.id, ['presence-lobby'], 'flash', { from: 'b' })
@@ -83,7 +83,7 @@ t.test('two nodes: presence deduplicated across nodes, client and server events,
   let removedEarly = 0
   annRoom.bind('pusher:member_removed', () => removedEarly++)
   bob.unsubscribe('presence-lobby')
-  await until(async () => (await a.app.roomcast.rooms.size('presence-lobby')) === 2, 5_000, 'bob left on b')
+  await until(async () => (await a.app.roomcast.pusher!.channelInfo(APP.id, 'presence-lobby')).subscriptionCount === 2, 5_000, 'bob left on b')
   await b.adapter.settled()
   t.equal(removedEarly, 0)
   annRoom.unbind('pusher:member_removed')
@@ -113,7 +113,7 @@ t.test('two nodes: channel_occupied and channel_vacated once for the cluster', a
   // "vacated on a, occupied again on b" is an equally true account of them.
   await Promise.all([a.adapter.settled(), b.adapter.settled()])
   one.unsubscribe('room-1')
-  await until(async () => (await b.app.roomcast.rooms.size('room-1')) === 1, 5_000, 'one left')
+  await until(async () => (await b.app.roomcast.pusher!.channelInfo(APP.id, 'room-1')).subscriptionCount === 1, 5_000, 'one left')
   await a.adapter.settled()
   two.unsubscribe('room-1')
   await until(() => [...a.events, ...b.events].some(([, name]) => name === 'channel_vacated'), 5_000, 'vacated')

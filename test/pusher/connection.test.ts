@@ -182,10 +182,10 @@ t.test('apps from a lookup get their own room namespace; two apps never share a 
   }
   const pusher = server.app.roomcast.pusher!
   const app = (await pusher.apps.byId(APP.id))!
-  t.equal(pusher.room(app, 'news'), 'app-id:news', 'a lookup app defaults to the "<id>:" prefix')
-  t.same((await server.app.roomcast.rooms.list()).sort(), ['app-id:news', 'other-id:news'])
+  t.equal(pusher.room(app, 'news'), '\u0000pusher:app-id:news', "a channel's room is in Pusher's namespace, under its app id")
+  t.same(await server.app.roomcast.rooms.list(), [], 'channels are not native rooms')
   await pusher.trigger(APP.id, ['news'], 'only-first', {})
-  server.app.roomcast.rooms.to('other-id:news').emit('only-second', {})
+  await pusher.trigger('other-id', ['news'], 'only-second', {})
   t.same(await first.client.next('only-first'), { event: 'only-first', channel: 'news', data: '{}' }, 'the channel field carries the name without the prefix')
   t.same(await second.client.next('only-second'), { event: 'only-second', channel: 'news', data: '{}' })
   await pusher.trigger('other-id', ['news'], 'marker', {})

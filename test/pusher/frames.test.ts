@@ -1,9 +1,9 @@
 import { createHmac } from 'node:crypto'
 import t from 'tap'
-import { connect, RawClient } from '../helpers/server.js'
+import { RawClient } from '../helpers/server.js'
 import { APP, nextText, rawPusher, startPusherServer, type PusherFrame } from './helpers.js'
 
-t.test('public channel: subscription_succeeded with "{}", server emits in Pusher framing, native clients in the same room get native frames', async (t) => {
+t.test('public channel: subscription_succeeded with "{}", server triggers in Pusher framing', async (t) => {
   const server = await startPusherServer()
   t.teardown(() => server.app.close())
   const { client } = await rawPusher(server.url())
@@ -12,15 +12,9 @@ t.test('public channel: subscription_succeeded with "{}", server emits in Pusher
   client.send({ event: 'pusher:subscribe', data: { channel: 'news', auth: '' } })
   t.equal(await succeeded, '{"event":"pusher_internal:subscription_succeeded","channel":"news","data":"{}"}')
 
-  const native = await connect(`ws://127.0.0.1:${server.port}/ws`)
-  t.teardown(() => native.client.close())
-  await native.client.request('join', { rooms: ['news'] })
-
   const pusherText = nextText(client.ws, (text) => text.includes('headline'))
-  const nativeFrame = native.client.next('headline')
-  server.app.roomcast.rooms.to('news').emit('headline', { title: 'hi', n: 1 })
+  await server.app.roomcast.pusher!.trigger(APP.id, ['news'], 'headline', { title: 'hi', n: 1 })
   t.equal(await pusherText, '{"event":"headline","channel":"news","data":"{\\"title\\":\\"hi\\",\\"n\\":1}"}')
-  t.same(await nativeFrame, { event: 'headline', data: { title: 'hi', n: 1 }, room: 'news' })
 
   // data may also arrive as a JSON string (Pusher's double encoding on input).
   const again = nextText(client.ws, (text) => text.includes('other'))
@@ -31,8 +25,8 @@ t.test('public channel: subscription_succeeded with "{}", server emits in Pusher
   client.send({ event: 'pusher:unsubscribe', data: { channel: 'news' } })
   client.send({ event: 'pusher:ping', data: {} })
   await client.next('pusher:pong')
-  server.app.roomcast.rooms.to('news').emit('headline', { title: 'gone' })
-  server.app.roomcast.rooms.to('other').emit('marker', 1)
+  await server.app.roomcast.pusher!.trigger(APP.id, ['news'], 'headline', { title: 'gone' })
+  await server.app.roomcast.pusher!.trigger(APP.id, ['other'], 'marker', 1)
   await client.next('marker')
   t.equal(client.all('headline').length, 1, 'no delivery after unsubscribe')
 })

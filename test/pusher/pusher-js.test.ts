@@ -21,7 +21,7 @@ t.test('pusher-js connects and receives on public, private and cache channels; t
   const priv = client.subscribe('private-inbox')
   await Promise.all([once(pub, 'pusher:subscription_succeeded'), once(priv, 'pusher:subscription_succeeded')])
   const news = once(pub, 'headline')
-  server.app.roomcast.rooms.to('news').emit('headline', { title: 'from the hub' })
+  await server.app.roomcast.pusher!.trigger(APP.id, ['news'], 'headline', { title: 'from the hub' })
   t.same(await news, { title: 'from the hub' })
   const mail = once(priv, 'mail')
   await sdk.trigger('private-inbox', 'mail', { subject: 'via the SDK' })
@@ -122,7 +122,7 @@ t.test('presence with pusher-js: two users join and leave; the same user twice i
     removedEarly = true
   })
   bob.unsubscribe('presence-lobby')
-  await until(async () => (await server.app.roomcast.rooms.size('presence-lobby')) === 2, 5000, 'bob left once')
+  await until(async () => (await server.app.roomcast.pusher!.channelInfo(APP.id, 'presence-lobby')).subscriptionCount === 2, 5000, 'bob left once')
   t.equal(removedEarly, false, 'one of two sockets leaving removes nobody')
   annRoom.unbind('pusher:member_removed')
   const left = once<Member>(annRoom, 'pusher:member_removed')

@@ -25,13 +25,13 @@ const UNLIMITED: PusherAppConfig = {
 }
 
 t.test('resolved, a negative limit is unlimited; maxConnections keeps -1 (no quota to check)', async (t) => {
-  const app = resolveApp(UNLIMITED, '')
+  const app = resolveApp(UNLIMITED)
   for (const name of ['maxPresenceMembers', 'maxPresenceMemberSizeKb', 'maxClientEventsPerSecond', 'maxEventPayloadKb', 'maxEventNameLength', 'maxChannelNameLength', 'maxEventChannelsAtOnce', 'maxEventBatchSize', 'cacheTtl'] as const) {
     t.equal(app[name], Infinity, name)
   }
   t.equal(app.maxConnections, -1)
-  t.equal(resolveApp({ ...APP, maxPresenceMembers: 0 }, '').maxPresenceMembers, 0, 'zero is a limit, not "unlimited"')
-  t.throws(() => resolveApp({ ...APP, maxEventBatchSize: Number.NaN }, ''), { message: 'roomcast: pusher app app-id: maxEventBatchSize must be a number' })
+  t.equal(resolveApp({ ...APP, maxPresenceMembers: 0 }).maxPresenceMembers, 0, 'zero is a limit, not "unlimited"')
+  t.throws(() => resolveApp({ ...APP, maxEventBatchSize: Number.NaN }), { message: 'roomcast: pusher app app-id: maxEventBatchSize must be a number' })
 })
 
 t.test('an app with every limit at -1: client events, presence members and sizes, names and batches all pass', async (t) => {
@@ -79,7 +79,7 @@ t.test('cacheTtl below zero: cache channels keep their last event until the next
   const redis = await startRedis()
   t.teardown(() => redis.stop())
   const probe = redis.client()
-  const ttl = resolveApp(UNLIMITED, '').cacheTtl
+  const ttl = resolveApp(UNLIMITED).cacheTtl
   for (const cache of [new MemoryChannelCache(), new RedisChannelCache({ redis: probe, prefix: 'unlimited:' })]) {
     await cache.set('app-id', 'cache-forever', { event: 'e', data: '1' }, ttl)
     t.same(await cache.get('app-id', 'cache-forever'), { event: 'e', data: '1' })

@@ -22,8 +22,8 @@ const QuerySchema = Type.Union([
   Type.Object({ type: Type.Literal('roomSizes'), prefix: Type.String() }),
   Type.Object({ type: Type.Literal('connectionCount') }),
   Type.Object({ type: Type.Literal('nodes') }),
-  Type.Object({ type: Type.Literal('join'), target: TargetSchema, rooms: Type.Array(Type.String()) }),
-  Type.Object({ type: Type.Literal('leave'), target: TargetSchema, rooms: Type.Array(Type.String()) }),
+  Type.Object({ type: Type.Literal('join'), target: TargetSchema, rooms: Type.Array(Type.String()), protocol: Type.Optional(Type.String()) }),
+  Type.Object({ type: Type.Literal('leave'), target: TargetSchema, rooms: Type.Array(Type.String()), protocol: Type.Optional(Type.String()) }),
   Type.Object({ type: Type.Literal('disconnect'), target: TargetSchema, code: Type.Integer(), reason: Type.String() }),
 ])
 

@@ -1,8 +1,9 @@
 import { SystemEvent } from '../../../shared/envelope.js'
 import type { Delivery } from '../../hub/delivery.js'
+import { NATIVE_PROTOCOL } from '../../hub/namespace.js'
 import type { WireCodec } from '../codec.js'
 
-export const NATIVE_PROTOCOL = 'native'
+export { NATIVE_PROTOCOL }
 
 /** Builds a native envelope by concatenation: `data` is already JSON text and is never re-parsed. */
 export function nativeFrame(event: string, data: string | undefined, extra?: { id?: number; room?: string }): string {

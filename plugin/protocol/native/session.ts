@@ -6,6 +6,7 @@ import type { EventsDefinition } from '../../../shared/events.js'
 import { validatorFor } from '../../../shared/validator.js'
 import type { Connection, Identity } from '../../hub/connection.js'
 import type { Hub } from '../../hub/hub.js'
+import { isProtocolName } from '../../hub/namespace.js'
 import type { ResolvedOptions } from '../../options.js'
 import { nativeFrame } from './codec.js'
 import type { HandlerRegistry } from './handlers.js'
@@ -321,6 +322,12 @@ export class NativeSession<E extends EventsDefinition> {
 
   #completeAuth(identity: Identity, id: number | undefined): void {
     const connection = this.#connection
+    if (typeof identity.userId === 'string' && isProtocolName(identity.userId)) {
+      // A user id in another protocol's namespace (one built from client input, say) would share that protocol's user.
+      connection.request.log.warn({ connectionId: connection.id }, 'roomcast: authenticate returned a user id in the reserved protocol namespace')
+      this.#refuse(id, 'authentication refused')
+      return
+    }
     this.#hub.authenticate(connection, identity)
     const defaultRooms = this.#options.defaultRooms
     if (defaultRooms === undefined) {
@@ -361,19 +368,18 @@ export class NativeSession<E extends EventsDefinition> {
   /** Synchronous unless `authorizeJoin` is set: most joins need no promise. */
   #join(data: unknown): JoinReply | Promise<JoinReply> {
     if (!roomsValidator.check(data)) {
-      throw new Reply(ErrorCode.InvalidRoom, 'join expects { rooms: string[] } with 1 to 100 names of 1 to 200 characters', roomsValidator.errors(data))
+      throw new Reply(ErrorCode.InvalidRoom, 'join expects { rooms: string[] } with 1 to 100 names of 1 to 200 characters, none of them a control character', roomsValidator.errors(data))
     }
     const connection = this.#connection
     const names = data.rooms.length === 1 ? data.rooms : [...new Set(data.rooms)]
     const wanted = names.filter((room) => !connection.rooms.has(room))
-    const reserved = this.#hub.reservedRoom
-    const requested = reserved === undefined ? wanted : wanted.filter((room) => !reserved(room))
-    this.#checkRoomLimit(requested)
+    // Other protocols' rooms (Pusher channels) cannot be named here: RoomName refuses their marker.
+    this.#checkRoomLimit(wanted)
     const authorize = this.#options.authorizeJoin
-    if (authorize === undefined || requested.length === 0) return this.#admit(names, wanted, requested)
+    if (authorize === undefined || wanted.length === 0) return this.#admit(names, wanted, wanted)
     // A time-out rejects with `hook_timeout` (a RoomcastError): the join gets that error, the connection stays.
-    return Promise.resolve(withHookTimeout(authorize({ connection, rooms: [...requested] }), 'authorizeJoin', this.#options.hookTimeout, connection.request.log)).then((verdict) =>
-      this.#admit(names, wanted, verdict === true ? requested : verdict === false ? [] : requested.filter((room) => verdict.includes(room))),
+    return Promise.resolve(withHookTimeout(authorize({ connection, rooms: [...wanted] }), 'authorizeJoin', this.#options.hookTimeout, connection.request.log)).then((verdict) =>
+      this.#admit(names, wanted, verdict === true ? wanted : verdict === false ? [] : wanted.filter((room) => verdict.includes(room))),
     )
   }
 

@@ -4,7 +4,7 @@
  */
 import type { FastifyBaseLogger } from 'fastify'
 import { withHookTimeout } from '../../hub/hook-timeout.js'
-import { channelOfRoom } from './channels.js'
+import { appRoomPrefix, parsePusherRoom } from './channels.js'
 import type { WebhookConfig } from './webhooks/config.js'
 
 /**
@@ -42,13 +42,6 @@ export interface PusherAppConfig {
   maxEventBatchSize?: number
   /** How long a cache channel keeps its last event, in seconds. Default 3600. */
   cacheTtl?: number
-  /**
-   * Prefix that turns this app's channel names into hub room names. Empty or ending in `:`.
-   * Default: empty when the app list holds a single app (its channels are the hub's rooms, so
-   * `app.roomcast.rooms.to('presence-lobby')` and native clients share them), `<id>:` otherwise,
-   * so apps never see each other's channels.
-   */
-  roomPrefix?: string
   /** Webhook endpoints: where channel, presence, client-event, cache-miss and subscription-count events are POSTed. */
   webhooks?: readonly WebhookConfig[]
   /**
@@ -86,6 +79,10 @@ export interface PusherApp {
   readonly maxEventChannelsAtOnce: number
   readonly maxEventBatchSize: number
   readonly cacheTtl: number
+  /**
+   * The start of this app's hub room names (`appRoomPrefix`): Pusher's reserved namespace and the
+   * app id. Not configurable: channels never share native rooms, nor other apps' channels.
+   */
   readonly roomPrefix: string
   readonly config: PusherAppConfig
 }
@@ -98,14 +95,13 @@ export interface PusherAppLookup {
   byId(id: string): Found | Promise<Found>
 }
 
-export function resolveApp(config: PusherAppConfig, defaultPrefix: string): PusherApp {
+export function resolveApp(config: PusherAppConfig): PusherApp {
   for (const field of ['id', 'key', 'secret'] as const) {
     if (typeof config[field] !== 'string' || config[field] === '') throw new TypeError(`roomcast: pusher app ${field} must be a non-empty string`)
   }
-  const roomPrefix = config.roomPrefix ?? defaultPrefix
-  if (roomPrefix !== '' && !roomPrefix.endsWith(':')) {
-    // Channel names never contain ':', so everything after the last ':' of a room is its channel.
-    throw new TypeError(`roomcast: pusher app ${config.id}: roomPrefix must be empty or end with ":"`)
+  if ((config as { roomPrefix?: unknown }).roomPrefix !== undefined) {
+    // It could make a channel the native room of the same name, and so bypass native authorization.
+    throw new TypeError(`roomcast: pusher app ${config.id}: roomPrefix is not supported; channels always live in Pusher's own namespace (app.roomcast.pusher reaches them)`)
   }
   const maxConnections = limit(config, 'maxConnections', -1)
   return {
@@ -125,7 +121,7 @@ export function resolveApp(config: PusherAppConfig, defaultPrefix: string): Push
     maxEventChannelsAtOnce: limit(config, 'maxEventChannelsAtOnce', 100),
     maxEventBatchSize: limit(config, 'maxEventBatchSize', 10),
     cacheTtl: limit(config, 'cacheTtl', 3600),
-    roomPrefix,
+    roomPrefix: appRoomPrefix(config.id),
     config,
   }
 }
@@ -141,7 +137,6 @@ function limit(config: PusherAppConfig, name: keyof PusherAppConfig, fallback: n
 export class AppRegistry {
   readonly #byKey = new Map<string, PusherApp>()
   readonly #byId = new Map<string, PusherApp>()
-  readonly #byPrefix = new Map<string, PusherApp>()
   readonly #lookup: PusherAppLookup | undefined
   readonly #lookupLimit: { hookTimeout: number; log: FastifyBaseLogger } | undefined
 
@@ -155,15 +150,12 @@ export class AppRegistry {
       this.#lookup = apps as PusherAppLookup
       return
     }
-    const defaultPrefix = (config: PusherAppConfig): string => (apps.length === 1 ? '' : `${config.id}:`)
     for (const config of apps as readonly PusherAppConfig[]) {
-      const app = resolveApp(config, defaultPrefix(config))
+      const app = resolveApp(config)
       if (this.#byKey.has(app.key)) throw new TypeError(`roomcast: two pusher apps have the key ${app.key}`)
       if (this.#byId.has(app.id)) throw new TypeError(`roomcast: two pusher apps have the id ${app.id}`)
-      if (this.#byPrefix.has(app.roomPrefix)) throw new TypeError(`roomcast: two pusher apps have the room prefix "${app.roomPrefix}"`)
       this.#byKey.set(app.key, app)
       this.#byId.set(app.id, app)
-      this.#byPrefix.set(app.roomPrefix, app)
     }
   }
 
@@ -180,13 +172,13 @@ export class AppRegistry {
   async byKey(key: string): Promise<PusherApp | undefined> {
     if (this.#lookup === undefined) return this.#byKey.get(key)
     const found = await this.#limited(this.#lookup.byKey(key), 'pusher.apps.byKey')
-    return found == null ? undefined : resolveApp(found, `${found.id}:`)
+    return found == null ? undefined : resolveApp(found)
   }
 
   async byId(id: string): Promise<PusherApp | undefined> {
     if (this.#lookup === undefined) return this.#byId.get(id)
     const found = await this.#limited(this.#lookup.byId(id), 'pusher.apps.byId')
-    return found == null ? undefined : resolveApp(found, `${found.id}:`)
+    return found == null ? undefined : resolveApp(found)
   }
 
   #limited(found: Found | Promise<Found>, hook: string): Found | Promise<Found> {
@@ -194,30 +186,21 @@ export class AppRegistry {
     return limit === undefined ? found : withHookTimeout(found, hook, limit.hookTimeout, limit.log)
   }
 
-  /** The room prefix a hub room would have if it were a Pusher channel's room. */
-  static prefixOf(room: string): string {
-    return room.slice(0, room.length - channelOfRoom(room).length)
-  }
-
   /**
    * Whether a hub room may be a channel of some app, decided without waiting (hooks must act
-   * in order): a configured prefix for a static list, any `<id>:` prefix for a lookup.
+   * in order): a configured app's room for a static list, any room in Pusher's namespace for a lookup.
    */
   mayOwn(room: string): boolean {
-    const prefix = AppRegistry.prefixOf(room)
-    return this.#lookup === undefined ? this.#byPrefix.has(prefix) : prefix !== ''
+    const parsed = parsePusherRoom(room)
+    if (parsed === undefined) return false
+    return this.#lookup === undefined ? this.#byId.has(parsed.appId) : true
   }
 
   /** The app and channel behind a hub room, if the room is a Pusher channel. */
   async forRoom(room: string): Promise<{ app: PusherApp; channel: string } | undefined> {
-    const prefix = AppRegistry.prefixOf(room)
-    const channel = room.slice(prefix.length)
-    if (this.#lookup === undefined) {
-      const app = this.#byPrefix.get(prefix)
-      return app === undefined ? undefined : { app, channel }
-    }
-    if (prefix === '') return undefined
-    const app = await this.byId(prefix.slice(0, -1))
-    return app !== undefined && app.roomPrefix === prefix ? { app, channel } : undefined
+    const parsed = parsePusherRoom(room)
+    if (parsed === undefined) return undefined
+    const app = await this.byId(parsed.appId)
+    return app !== undefined && app.id === parsed.appId ? { app, channel: parsed.channel } : undefined
   }
 }

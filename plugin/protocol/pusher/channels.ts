@@ -1,8 +1,11 @@
 /**
  * Channel names: types by anchored prefix (soketi's unanchored matching makes `my-private-room`
- * private), Pusher's naming rules, and the mapping between channels and hub rooms.
+ * private), Pusher's naming rules, and the mapping between channels and hub rooms (always in
+ * Pusher's own namespace, apart from native rooms).
  */
+import { protocolNamespace } from '../../hub/namespace.js'
 import type { PusherApp } from './apps.js'
+import { PUSHER_PROTOCOL } from './codec.js'
 
 export type ChannelType = 'public' | 'private' | 'private-encrypted' | 'presence' | 'server-to-user'
 
@@ -71,20 +74,50 @@ export function isValidChannelName(channel: string, maxLength: number): boolean 
   return checkChannelName(channel, maxLength) === undefined
 }
 
+/**
+ * The start of every hub room (and every user key) of an app: Pusher's namespace, which native
+ * room names and user ids can never start with, then the app id, percent-encoded so that the
+ * first `:` after the namespace ends it. Every app has one, so no configuration can make a
+ * channel share a native room, and apps never see each other's channels.
+ */
+export function appRoomPrefix(appId: string): string {
+  return pusherNamespace() + encodeURIComponent(appId) + ':'
+}
+
+let pusherNamespaceText: string | undefined
+/** Built on first use: `codec.js` imports this module too, so its constant is not there yet while this one loads. */
+function pusherNamespace(): string {
+  return (pusherNamespaceText ??= protocolNamespace(PUSHER_PROTOCOL))
+}
+
 /** The hub room of an app's channel. */
 export function roomOf(app: PusherApp, channel: string): string {
   return app.roomPrefix + channel
 }
 
-/**
- * The channel of a hub room. Channel names never contain ':', so it is what follows the last
- * one; user channels are the exception (user ids may contain ':'), found by their own prefix.
- */
+/** The app id and channel of a hub room, if it is a Pusher channel's room. */
+export function parsePusherRoom(room: string): { appId: string; channel: string } | undefined {
+  const colon = appIdEnd(room)
+  if (colon < 0) return undefined
+  let appId: string
+  try {
+    appId = decodeURIComponent(room.slice(pusherNamespace().length, colon))
+  } catch {
+    return undefined
+  }
+  return { appId, channel: room.slice(colon + 1) }
+}
+
+/** The channel of a hub room (what follows the app id); a room outside Pusher's namespace is returned as it is. */
 export function channelOfRoom(room: string): string {
-  const user = room.indexOf(USER_CHANNEL_PREFIX)
-  if (user === 0 || (user > 0 && room.charCodeAt(user - 1) === 58 /* : */)) return room.slice(user)
-  const colon = room.lastIndexOf(':')
+  const colon = appIdEnd(room)
   return colon < 0 ? room : room.slice(colon + 1)
+}
+
+/** Where the app id of a Pusher room ends (its `:`), or -1 for a room outside Pusher's namespace. */
+function appIdEnd(room: string): number {
+  const prefix = pusherNamespace()
+  return room.startsWith(prefix) ? room.indexOf(':', prefix.length) : -1
 }
 
 /**

@@ -95,7 +95,7 @@ export class PusherService {
     return this.#sessions.get(socketId)
   }
 
-  /** The hub room of an app's channel, for `app.roomcast.rooms.to(...)` and queries. */
+  /** The hub room of an app's channel (in Pusher's namespace, which the native API refuses), for raw `query` calls. */
   room(app: PusherApp, channel: string): string {
     return roomOf(app, channel)
   }
@@ -113,7 +113,7 @@ export class PusherService {
     const dataJson = dataJsonOf(data)
     const published: Promise<void>[] = []
     for (const channel of channels) {
-      const delivery: Delivery = { target: { kind: 'rooms', rooms: [roomOf(resolved, channel)] }, event }
+      const delivery: Delivery = { target: { kind: 'rooms', rooms: [roomOf(resolved, channel)] }, event, protocol: PUSHER_PROTOCOL }
       if (dataJson !== undefined) delivery.data = dataJson
       if (options.socketId !== undefined) delivery.except = [options.socketId]
       if (isCacheChannel(channel)) {

@@ -13,7 +13,7 @@ import { RateWindow } from '../native/rate-limit.js'
 import { appConnectionsRoom, channelType, checkChannelName, isCacheChannel, isClientEvent, requiresAuth, roomOf, userChannel, type ChannelType, type SubscriptionErrorData } from './channels.js'
 import type { PusherApp } from './apps.js'
 import { PusherCode, PusherMessage } from './codes.js'
-import { connectionEstablishedFrame, errorFrame, eventFrame, PONG_FRAME, subscriptionErrorFrame } from './codec.js'
+import { connectionEstablishedFrame, errorFrame, eventFrame, PONG_FRAME, PUSHER_PROTOCOL, subscriptionErrorFrame } from './codec.js'
 import { distinctMembers, memberKey, parseMember, presenceData, type PresenceMember } from './presence.js'
 import type { PusherService } from './service.js'
 import { verifyChannelAuth, verifyUserAuth } from './signatures.js'
@@ -305,7 +305,7 @@ export class PusherSession {
     if (!this.connection.rooms.has(room)) return reject('The connection is not subscribed to the channel.')
     if (!this.#clientEvents.take(now)) return reject(PusherMessage.clientEventsRateLimited)
     const member = type === 'presence' ? (this.connection.memberInfo?.get(room) as PresenceMember | undefined) : undefined
-    const delivery: Delivery = { target: { kind: 'rooms', rooms: [room] }, except: [this.connection.id], event }
+    const delivery: Delivery = { target: { kind: 'rooms', rooms: [room] }, except: [this.connection.id], event, protocol: PUSHER_PROTOCOL }
     if (dataJson !== undefined) delivery.data = dataJson
     if (member !== undefined) delivery.userId = member.user_id
     this.#hub.publish(delivery)
@@ -335,6 +335,7 @@ export class PusherSession {
     }
     if (this.#user === undefined) {
       this.#user = parsed
+      // In the app's namespace: native `users.to(id)` never reaches it, Pusher never reaches native users.
       this.#hub.identify(connection, this.app.roomPrefix + parsed.id)
       this.#hub.join(connection, [roomOf(this.app, userChannel(parsed.id))])
       clearTimeout(this.#signinTimer)

@@ -4,7 +4,7 @@ import type { Connection } from '../../plugin/index.js'
 import WebSocket from 'ws'
 import { testClient, startTestServer, nextEvent } from '../client/support.js'
 import { RawClient, connect, startServer, until } from '../helpers/server.js'
-import { rawPusher, startPusherServer } from '../pusher/helpers.js'
+import { APP, rawPusher, startPusherServer } from '../pusher/helpers.js'
 
 type Test = Parameters<Parameters<typeof t.test>[1]>[0]
 
@@ -27,12 +27,19 @@ function nextTurn(): Promise<void> {
  * Offers ROUNDS × PER_ROUND messages to the room, a round per event-loop turn (as live traffic
  * arrives), and records the slow socket's largest backlog.
  */
-async function flood(app: Awaited<ReturnType<typeof startServer>>['app'], slow: Connection): Promise<{ offered: number; maxBuffered: number }> {
+type App = Awaited<ReturnType<typeof startServer>>['app']
+
+/** Sends `tick` to the native room `feed`; a Pusher channel is reached through the Pusher API instead. */
+function nativeFeed(app: App, data: { n: number; text: string }): void {
+  void app.roomcast.rooms.to('feed').emit('tick', data)
+}
+
+async function flood(app: App, slow: Connection, send: (app: App, data: { n: number; text: string }) => void = nativeFeed): Promise<{ offered: number; maxBuffered: number }> {
   const text = 'x'.repeat(MESSAGE_BYTES)
   let offered = 0
   let maxBuffered = 0
   for (let round = 0; round < ROUNDS; round++) {
-    for (let i = 0; i < PER_ROUND; i++) app.roomcast.rooms.to('feed').emit('tick', { n: offered++, text })
+    for (let i = 0; i < PER_ROUND; i++) send(app, { n: offered++, text })
     maxBuffered = Math.max(maxBuffered, slow.writer.ws.bufferedAmount)
     await nextTurn()
   }
@@ -170,7 +177,7 @@ t.test('Pusher: past maxDropped a slow pusher connection is closed with 4100 (pu
   const slow = server.app.roomcast.connections.get(socketId)!
 
   tcpOf(client).pause()
-  await flood(server.app, slow)
+  await flood(server.app, slow, (app, data) => void app.roomcast.pusher!.trigger(APP.id, ['feed'], 'tick', data))
   t.equal(slow.state, 'closed')
   t.equal(slow.dropped, 50)
   tcpOf(client).resume()

@@ -3,6 +3,7 @@ import { CloseCode, ErrorCode, terminalCloseCodes } from '../shared/codes.js'
 import type { ConnectedPayload, ErrorDetail, JoinReply, DroppedPayload, LeaveReply, MembershipPayload, PresencePayload } from '../shared/envelope.js'
 import { isSystemEvent } from '../shared/system-events.js'
 import { RoomcastError } from '../shared/errors.js'
+import { exceedsJsonDepth, MAX_JSON_DEPTH } from '../shared/json-depth.js'
 import type { AnyEvents, EventsDefinition, ReplyData, ToServerData, ToServerEvent } from '../shared/events.js'
 import { Backoff } from './backoff.js'
 import { ListenerRegistry } from './emitter.js'
@@ -366,6 +367,11 @@ export class RoomcastClient<E extends EventsDefinition = AnyEvents> {
 
   #onFrame(link: Link, text: string): void {
     this.#watchdog.touch()
+    // Refused before parsing: schema checks and listeners walk values recursively, and would throw.
+    if (exceedsJsonDepth(text)) {
+      this.#listeners.emit('error', new RoomcastError(ErrorCode.TooDeep, `the server sent a frame nested deeper than ${MAX_JSON_DEPTH} levels`))
+      return
+    }
     let envelope: unknown
     try {
       envelope = JSON.parse(text)

@@ -56,6 +56,8 @@ export const terminalCloseCodes: ReadonlySet<number> = new Set<number>([
 export const ErrorCode = {
   /** The frame is not valid JSON. */
   BadJson: 'bad_json',
+  /** The frame nests objects and arrays deeper than `MAX_JSON_DEPTH` (64) levels; it is refused before parsing. */
+  TooDeep: 'too_deep',
   /** The frame is JSON but not an envelope `{ event, data?, id? }`. */
   BadEnvelope: 'bad_envelope',
   /** No handler and no schema is known for this event name. */

@@ -355,7 +355,16 @@ export class RedisAdapter implements Adapter {
       attached.node.log.error({ err, query: message.q.type }, 'roomcast: redis adapter: answering a cluster query failed')
       reply = { t: 'answer', id: message.id, node: attached.node.nodeId, error: (err as Error).message }
     }
-    this.#publisher.send(this.#keys.node(message.from), encodeControl(reply))
+    let text: string
+    try {
+      text = encodeControl(reply)
+    } catch (err) {
+      // Member info that JSON cannot carry (a BigInt, a cycle, a value nested too deep to
+      // stringify): answer with the error rather than throw out of the Redis message listener.
+      attached.node.log.error({ err, query: message.q.type }, 'roomcast: redis adapter: encoding a cluster answer failed')
+      text = encodeControl({ t: 'answer', id: message.id, node: attached.node.nodeId, error: 'the answer could not be encoded as JSON' })
+    }
+    this.#publisher.send(this.#keys.node(message.from), text)
   }
 
   // ---------------------------------------------------------------- liveness and presence

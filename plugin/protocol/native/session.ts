@@ -16,6 +16,7 @@ import type { DeadlineQueue } from '../../hub/deadlines.js'
 import { HookTimeoutError, withHookTimeout } from '../../hub/hook-timeout.js'
 import { E2EError, E2E_QUERY_PARAMETER } from '../../../shared/e2e/index.js'
 import { textOf } from '../../transport/raw-data.js'
+import { exceedsJsonDepth, MAX_JSON_DEPTH } from '../../../shared/json-depth.js'
 
 const envelopeValidator = validatorFor(Envelope)
 const roomsValidator = validatorFor(RoomsRequest)
@@ -138,6 +139,11 @@ export class NativeSession<E extends EventsDefinition> {
 
   /** Parses and checks one frame's text; answers bad input itself and returns undefined. */
   #parse(text: string): Envelope | undefined {
+    // Before parsing: schema checks, handlers and replies walk values recursively.
+    if (exceedsJsonDepth(text)) {
+      this.#rejectInput(undefined, { code: ErrorCode.TooDeep, message: `the frame is nested deeper than ${MAX_JSON_DEPTH} levels` })
+      return undefined
+    }
     let message: unknown
     try {
       message = JSON.parse(text)

@@ -10,6 +10,7 @@ import type { RoomMember } from '../../hub/queries.js'
 import type { SubscriptionErrorData } from './channels.js'
 import { PUSHER_PROTOCOL } from './codec.js'
 import type { PresenceUserId } from './events.js'
+import { exceedsJsonDepth, MAX_JSON_DEPTH } from '../../../shared/json-depth.js'
 
 /** What a Pusher connection attaches to its hub membership of a presence room (`Connection.memberInfo`). */
 export interface PresenceMember {
@@ -27,6 +28,10 @@ export function memberKey(userId: PresenceUserId): string {
 
 /** Parses and checks `channel_data`; a string error is a bad request, an object a limit. */
 export function parseMember(channelData: string, maxInfoBytes: number): PresenceMember | SubscriptionErrorData {
+  // A deep user_info would throw from the size check below and from every member list it joins.
+  if (exceedsJsonDepth(channelData)) {
+    return { type: 'LimitReached', error: `channel_data is nested deeper than ${MAX_JSON_DEPTH} levels.`, status: 4301 }
+  }
   let parsed: unknown
   try {
     parsed = JSON.parse(channelData)

@@ -18,6 +18,7 @@ import { distinctMembers, memberKey, parseMember, presenceData, type PresenceMem
 import type { PusherService } from './service.js'
 import { verifyChannelAuth, verifyUserAuth } from './signatures.js'
 import { textOf } from '../../transport/raw-data.js'
+import { exceedsJsonDepth, MAX_JSON_DEPTH } from '../../../shared/json-depth.js'
 
 type Message = Record<string, unknown>
 
@@ -90,9 +91,21 @@ export class PusherSession {
       this.#error(null, 'Binary frames are not supported.')
       return
     }
+    const text = textOf(raw)
+    // Before parsing: the client event's JSON.stringify (and every later walk) would throw on
+    // a value nested a few thousand levels deep, out of this socket listener.
+    if (exceedsJsonDepth(text)) {
+      // Counted against the frame limit: refusing is cheap, but a flood of them is still a flood.
+      if (this.#frames !== undefined && !this.#frames.take(now)) {
+        connection.close(PusherCode.OverCapacity, 'Too many messages.')
+        return
+      }
+      this.#error(PusherCode.ClientEventRejected, `The message is nested deeper than ${MAX_JSON_DEPTH} levels.`)
+      return
+    }
     let message: unknown
     try {
-      message = JSON.parse(textOf(raw))
+      message = JSON.parse(text)
     } catch {
       this.#error(null, 'The message is not valid JSON.')
       return
@@ -298,7 +311,13 @@ export class PusherSession {
     if (type !== 'private' && type !== 'presence') return reject('Client events are only supported on private and presence channels.')
     if (event.length > this.app.maxEventNameLength) return reject(`The event name is longer than ${this.app.maxEventNameLength} characters.`)
     const data = message.data
-    const dataJson = data === undefined ? undefined : JSON.stringify(data)
+    let dataJson: string | undefined
+    try {
+      dataJson = data === undefined ? undefined : JSON.stringify(data)
+    } catch {
+      // Unreachable for a frame that passed the depth check; a throw here would leave the socket listener.
+      return reject('The event data cannot be serialized.')
+    }
     const size = typeof data === 'string' ? Buffer.byteLength(data) : dataJson === undefined ? 0 : Buffer.byteLength(dataJson)
     if (size > this.app.maxEventPayloadKb * 1024) return reject(`The event data is larger than ${this.app.maxEventPayloadKb} KiB.`)
     const room = roomOf(this.app, channel)
@@ -322,6 +341,10 @@ export class PusherSession {
     const userData = request?.user_data
     if (typeof userData !== 'string' || !verifyUserAuth(this.app, connection.id, userData, request!.auth)) {
       connection.close(PusherCode.Unauthorized, PusherMessage.unauthorized)
+      return
+    }
+    if (exceedsJsonDepth(userData)) {
+      connection.close(PusherCode.Unauthorized, `The user_data is nested deeper than ${MAX_JSON_DEPTH} levels.`)
       return
     }
     const parsed = parseUserData(userData)
@@ -362,6 +385,7 @@ export class PusherSession {
 function objectOf(data: unknown): Message | undefined {
   let value = data
   if (typeof value === 'string') {
+    if (exceedsJsonDepth(value)) return undefined
     try {
       value = JSON.parse(value)
     } catch {

@@ -14,6 +14,7 @@
  */
 import type { TSchema, Static } from '@sinclair/typebox'
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { exceedsJsonDepth, MAX_JSON_DEPTH } from '../../../shared/json-depth.js'
 import { validatorFor } from '../../../shared/validator.js'
 import type { Hub } from '../../hub/hub.js'
 import { HookTimeoutError } from '../../hub/hook-timeout.js'
@@ -223,8 +224,11 @@ const querySchemas: Record<ApiEndpoint['kind'], TSchema> = {
 /** The body's JSON value; undefined when there is no body. */
 function parseJson(raw: Buffer | undefined): unknown {
   if (raw === undefined || raw.length === 0) return undefined
+  const text = raw.toString('utf8')
+  // Schema checks and the payload size check walk the value recursively: a deep body would be a 500.
+  if (exceedsJsonDepth(text)) throw badRequest(`The request body is nested deeper than ${MAX_JSON_DEPTH} levels.`)
   try {
-    return JSON.parse(raw.toString('utf8'))
+    return JSON.parse(text)
   } catch {
     throw badRequest('The request body is not valid JSON.')
   }

@@ -95,11 +95,6 @@ export class PusherSession {
     // Before parsing: the client event's JSON.stringify (and every later walk) would throw on
     // a value nested a few thousand levels deep, out of this socket listener.
     if (exceedsJsonDepth(text)) {
-      // Counted against the frame limit: refusing is cheap, but a flood of them is still a flood.
-      if (this.#frames !== undefined && !this.#frames.take(now)) {
-        connection.close(PusherCode.OverCapacity, 'Too many messages.')
-        return
-      }
       this.#error(PusherCode.ClientEventRejected, `The message is nested deeper than ${MAX_JSON_DEPTH} levels.`)
       return
     }

@@ -1,34 +1,26 @@
-import { isClientEvent } from '../shared/client-events.js'
-import { CloseCode, ErrorCode, terminalCloseCodes } from '../shared/codes.js'
-import type { ConnectedPayload, ErrorDetail, JoinReply, DroppedPayload, LeaveReply, MembershipPayload, PresencePayload } from '../shared/envelope.js'
-import { isSystemEvent } from '../shared/system-events.js'
+import { CloseCode, ErrorCode } from '../shared/codes.js'
+import type { Envelope, JoinReply, LeaveReply } from '../shared/envelope.js'
 import { RoomcastError } from '../shared/errors.js'
-import { exceedsJsonDepth, MAX_JSON_DEPTH } from '../shared/json-depth.js'
 import type { AnyEvents, EventsDefinition, ReplyData, ToServerData, ToServerEvent } from '../shared/events.js'
+import { SystemEvent } from '../shared/system-events.js'
 import { Backoff } from './backoff.js'
+import { describeClose, terminalError } from './close-policy.js'
+import { checkEvent, type Direction } from './event-check.js'
 import { ListenerRegistry } from './emitter.js'
 import type { EventHandler, ListenableEvent, MessageMeta } from './events.js'
 import { Link } from './link.js'
 import { NetworkHints } from './network.js'
-import { clientDefaults, resolveClientOptions, resolveUrl, type ResolvedClientOptions, type RoomcastClientOptions } from './options.js'
+import { clientDefaults, resolveClientOptions, resolveUrl, withQuery, type ResolvedClientOptions, type RoomcastClientOptions } from './options.js'
 import { Outbox, type QueuedMessage } from './outbox.js'
+import { decodeFrame, encodeMessage, errorOf, HEARTBEAT_FRAME, isConnectedPayload, isMembership, isRelayedEvent, relayedEvents, type RelayedEvent } from './protocol.js'
 import { RequestTracker } from './requests.js'
+import { RoomBook } from './rooms.js'
 import { StateMachine, type ClientState } from './state.js'
 import { Watchdog } from './watchdog.js'
 
-const HEARTBEAT_FRAME = '{"event":"heartbeat"}'
-/** Rooms per `join` request, the server's limit. */
-const ROOMS_PER_REQUEST = 100
 const NO_META: MessageMeta = Object.freeze({})
 /** Reported for a connection given up by the client without a close handshake (RFC 6455's 1006). */
 const ABANDONED = 1006
-
-interface WireEnvelope {
-  event: string
-  data?: unknown
-  id?: number
-  room?: string
-}
 
 type Credentials = { ok: true; data: unknown } | { ok: false; error: unknown }
 
@@ -61,16 +53,7 @@ export class RoomcastClient<E extends EventsDefinition = AnyEvents> {
   #link: Link | undefined
   #connectTimer: ReturnType<typeof setTimeout> | undefined
   #retryTimer: ReturnType<typeof setTimeout> | undefined
-  /** Rooms the client is in, and restores after a reconnection. */
-  readonly #rooms = new Set<string>()
-  /**
-   * Rooms left on purpose that the server put the client in on its own (`defaultRooms`): when
-   * it does so again after a reconnection, the client leaves again. Only rooms from the last
-   * `connected` are kept, so the set stays as small as the server's own list.
-   */
-  readonly #declined = new Set<string>()
-  /** The rooms the server put this connection in when it said `connected`. */
-  #handedOut: ReadonlySet<string> = new Set()
+  readonly #rooms = new RoomBook()
   #connectionId: string | undefined
   #userId: string | undefined
   /** The server's refusal of this attempt's `authenticate`, reported before its 4003 close. */
@@ -105,7 +88,7 @@ export class RoomcastClient<E extends EventsDefinition = AnyEvents> {
 
   /** The rooms the client is in (or will be restored to when it reconnects). */
   get rooms(): string[] {
-    return [...this.#rooms]
+    return this.#rooms.list
   }
 
   /** The server's id of the current connection, while connected. */
@@ -213,11 +196,8 @@ export class RoomcastClient<E extends EventsDefinition = AnyEvents> {
    */
   async join(rooms: string | readonly string[], options: RequestOptions = {}): Promise<JoinReply> {
     const names = typeof rooms === 'string' ? [rooms] : [...rooms]
-    const reply = (await this.#call('join', { rooms: names }, options.timeout)) as JoinReply
-    for (const room of reply.joined) {
-      this.#rooms.add(room)
-      this.#declined.delete(room)
-    }
+    const reply = (await this.#call(SystemEvent.Join, { rooms: names }, options.timeout)) as JoinReply
+    this.#rooms.entered(reply.joined)
     return reply
   }
 
@@ -227,26 +207,19 @@ export class RoomcastClient<E extends EventsDefinition = AnyEvents> {
    */
   async leave(rooms: string | readonly string[], options: RequestOptions = {}): Promise<LeaveReply> {
     const names = typeof rooms === 'string' ? [rooms] : [...rooms]
-    const left = names.filter((room) => this.#rooms.has(room))
-    for (const room of names) {
-      this.#rooms.delete(room)
-      if (this.#handedOut.has(room)) this.#declined.add(room)
-    }
+    const left = this.#rooms.leave(names)
     if (this.#machine.current !== 'connected') return { left }
-    return (await this.#call('leave', { rooms: names }, options.timeout)) as LeaveReply
+    return (await this.#call(SystemEvent.Leave, { rooms: names }, options.timeout)) as LeaveReply
+  }
+
+  /** An application event against the application's schemas (with `validate`): the refusal, or undefined. */
+  #checkEvent(direction: Direction, event: string, data: unknown): RoomcastError | undefined {
+    return checkEvent(direction, this.#options.validate ? this.#options.events : undefined, event, data)
   }
 
   #check(event: string, data: unknown): void {
-    if (isSystemEvent(event) || isClientEvent(event)) {
-      throw new RoomcastError(ErrorCode.NotSent, `"${event}" is a protocol event; use the client's own methods`)
-    }
-    const events = this.#options.events
-    if (events === undefined || !this.#options.validate) return
-    const validator = events.toServerValidator(event)
-    if (validator === undefined) throw new RoomcastError(ErrorCode.UnknownEvent, `unknown event "${event}"`)
-    if (!validator.check(data)) {
-      throw new RoomcastError(ErrorCode.InvalidData, `data of "${event}" does not match its schema`, validator.errors(data))
-    }
+    const refusal = this.#checkEvent('toServer', event, data)
+    if (refusal !== undefined) throw refusal
   }
 
   #call(event: string, data: unknown, timeout = this.#options.requestTimeout): Promise<unknown> {
@@ -354,7 +327,7 @@ export class RoomcastClient<E extends EventsDefinition = AnyEvents> {
         if (this.#link === link) this.#drop(CloseCode.Normal, 'the auth function failed')
         return
       }
-      this.#direct(link, 'authenticate', result.data).catch((error: RoomcastError) => {
+      this.#direct(link, SystemEvent.Authenticate, result.data).catch((error: RoomcastError) => {
         // `connected` resolves this request. An already-authenticated server (pre-upgrade auth)
         // says `connected` first and then refuses the redundant `authenticate`: harmless.
         if (error.code === ErrorCode.AuthRefused) this.#refusal = error
@@ -367,78 +340,51 @@ export class RoomcastClient<E extends EventsDefinition = AnyEvents> {
 
   #onFrame(link: Link, text: string): void {
     this.#watchdog.touch()
-    // Refused before parsing: schema checks and listeners walk values recursively, and would throw.
-    if (exceedsJsonDepth(text)) {
-      this.#listeners.emit('error', new RoomcastError(ErrorCode.TooDeep, `the server sent a frame nested deeper than ${MAX_JSON_DEPTH} levels`))
-      return
-    }
-    let envelope: unknown
-    try {
-      envelope = JSON.parse(text)
-    } catch {
-      this.#listeners.emit('error', new RoomcastError(ErrorCode.BadJson, 'the server sent a frame that is not JSON'))
-      return
-    }
-    if (!isEnvelope(envelope)) {
-      this.#listeners.emit('error', new RoomcastError(ErrorCode.BadEnvelope, 'the server sent a frame that is not an envelope'))
+    const envelope = decodeFrame(text)
+    if (envelope instanceof RoomcastError) {
+      this.#listeners.emit('error', envelope)
       return
     }
     switch (envelope.event) {
-      case 'ack':
+      case SystemEvent.Ack:
         if (envelope.id !== undefined) this.#requests.resolve(envelope.id, envelope.data)
         return
-      case 'error':
+      case SystemEvent.Error:
         this.#onErrorFrame(envelope)
         return
-      case 'heartbeat':
+      case SystemEvent.Heartbeat:
         link.send(HEARTBEAT_FRAME)
         return
-      case 'connected':
+      case SystemEvent.Connected:
         this.#onConnected(link, envelope)
         return
-      case 'presence':
-        if (isPresence(envelope.data)) this.#listeners.emit('presence', envelope.data)
-        else this.#listeners.emit('error', new RoomcastError(ErrorCode.BadEnvelope, 'the server sent a malformed presence event'))
-        return
-      case 'membership':
+      case SystemEvent.Membership:
         this.#onMembership(envelope.data)
         return
-      case 'dropped':
-        if (isDropped(envelope.data)) this.#listeners.emit('dropped', envelope.data)
-        else this.#listeners.emit('error', new RoomcastError(ErrorCode.BadEnvelope, 'the server sent a malformed dropped event'))
-        return
       default:
-        this.#onAppEvent(envelope)
+        if (isRelayedEvent(envelope.event)) this.#relay(envelope.event, envelope.data)
+        else this.#onAppEvent(envelope)
     }
   }
 
-  #onAppEvent(envelope: WireEnvelope): void {
+  /** A server event the client passes on as its own, when its data has the right shape. */
+  #relay(event: RelayedEvent, data: unknown): void {
+    if (relayedEvents[event](data)) this.#listeners.emit(event, data)
+    else this.#listeners.emit('error', new RoomcastError(ErrorCode.BadEnvelope, `the server sent a malformed ${event} event`))
+  }
+
+  #onAppEvent(envelope: Envelope): void {
     const { event, data } = envelope
-    if (isSystemEvent(event) || isClientEvent(event)) {
-      this.#listeners.emit('error', new RoomcastError(ErrorCode.UnknownEvent, `the server sent "${event}", a reserved name; it was ignored`))
+    const refusal = this.#checkEvent('toClient', event, data)
+    if (refusal !== undefined) {
+      this.#listeners.emit('error', refusal)
       return
-    }
-    const events = this.#options.events
-    if (events !== undefined && this.#options.validate) {
-      const validator = events.toClientValidator(event)
-      if (validator === undefined) {
-        this.#listeners.emit('error', new RoomcastError(ErrorCode.UnknownEvent, `the server sent an unknown event "${event}"`))
-        return
-      }
-      if (!validator.check(data)) {
-        this.#listeners.emit('error', new RoomcastError(ErrorCode.InvalidData, `the server sent "${event}" with data that does not match its schema`, validator.errors(data)))
-        return
-      }
     }
     this.#listeners.emit(event, data, envelope.room === undefined ? NO_META : { room: envelope.room })
   }
 
-  #onErrorFrame(envelope: WireEnvelope): void {
-    const payload = (typeof envelope.data === 'object' && envelope.data !== null ? envelope.data : {}) as Record<string, unknown>
-    const code = typeof payload.code === 'string' ? payload.code : ErrorCode.Internal
-    const message = typeof payload.message === 'string' ? payload.message : 'the server reported an error'
-    const details = Array.isArray(payload.details) ? (payload.details as ErrorDetail[]) : undefined
-    const error = new RoomcastError(code, message, details)
+  #onErrorFrame(envelope: Envelope): void {
+    const error = errorOf(envelope.data)
     if (envelope.id !== undefined) {
       if (this.#requests.reject(envelope.id, error)) return
       // A late answer to a request that already timed out: its caller has been told.
@@ -447,7 +393,7 @@ export class RoomcastClient<E extends EventsDefinition = AnyEvents> {
     this.#listeners.emit('error', error)
   }
 
-  #onConnected(link: Link, envelope: WireEnvelope): void {
+  #onConnected(link: Link, envelope: Envelope): void {
     if (this.#machine.current !== 'authenticating') return
     const payload = envelope.data
     if (!isConnectedPayload(payload)) {
@@ -466,37 +412,17 @@ export class RoomcastClient<E extends EventsDefinition = AnyEvents> {
 
   /** Puts the new connection back in the client's rooms before it counts as connected. */
   async #restoreRooms(link: Link, given: string[]): Promise<void> {
-    const serverRooms = new Set(given)
-    this.#handedOut = serverRooms
-    for (const room of this.#declined) if (!serverRooms.has(room)) this.#declined.delete(room)
-    const unwanted = given.filter((room) => this.#declined.has(room))
-    for (const room of given) if (!this.#declined.has(room)) this.#rooms.add(room)
-    const missing = [...this.#rooms].filter((room) => !serverRooms.has(room))
-    const work: Array<Promise<void>> = []
-    for (let i = 0; i < missing.length; i += ROOMS_PER_REQUEST) {
-      const chunk = missing.slice(i, i + ROOMS_PER_REQUEST)
-      work.push(
-        this.#direct(link, 'join', { rooms: chunk }).then(
-          (reply) => {
-            for (const room of (reply as JoinReply).refused ?? []) this.#forgetRoom(room, new RoomcastError(ErrorCode.JoinRefused, `not allowed back into ${room}`))
-          },
-          (error: RoomcastError) => {
-            if (error.code === ErrorCode.Timeout || error.code === ErrorCode.Disconnected) throw error
-            for (const room of chunk) this.#forgetRoom(room, new RoomcastError(error.code, `could not rejoin ${room}: ${error.message}`))
-          },
-        ),
-      )
-    }
-    if (unwanted.length > 0) work.push(this.#direct(link, 'leave', { rooms: unwanted }).then(() => undefined))
+    const plan = this.#rooms.restore(given)
+    const request = (event: string, data: unknown): Promise<unknown> => this.#direct(link, event, data)
     try {
-      await Promise.all(work)
+      await this.#rooms.carryOut(plan, request, (error) => this.#listeners.emit('error', error))
     } catch {
       return // the link died or stalled; its close or the connect timeout takes over
     }
     if (this.#link !== link || this.#machine.current !== 'authenticating') return
     // Rooms left while they were being restored.
-    const stale = missing.filter((room) => !this.#rooms.has(room))
-    if (stale.length > 0) this.#direct(link, 'leave', { rooms: stale }).catch(() => {})
+    const stale = this.#rooms.stale(plan)
+    if (stale.length > 0) this.#direct(link, SystemEvent.Leave, { rooms: stale }).catch(() => {})
     this.#becomeConnected(link)
   }
 
@@ -505,17 +431,9 @@ export class RoomcastClient<E extends EventsDefinition = AnyEvents> {
       this.#listeners.emit('error', new RoomcastError(ErrorCode.BadEnvelope, 'the server sent a malformed membership event'))
       return
     }
-    for (const room of data.joined) {
-      this.#rooms.add(room)
-      this.#declined.delete(room)
-    }
-    for (const room of data.left) this.#rooms.delete(room)
+    this.#rooms.entered(data.joined)
+    this.#rooms.removed(data.left)
     this.#listeners.emit('membership', data)
-  }
-
-  #forgetRoom(room: string, error: RoomcastError): void {
-    this.#rooms.delete(room)
-    this.#listeners.emit('error', error)
   }
 
   #becomeConnected(link: Link): void {
@@ -534,7 +452,7 @@ export class RoomcastClient<E extends EventsDefinition = AnyEvents> {
     this.#listeners.emit('connected', {
       connectionId: this.#connectionId!,
       userId: this.#userId,
-      rooms: [...this.#rooms],
+      rooms: this.#rooms.list,
       reconnected,
       encrypted: link.transformed,
     })
@@ -558,7 +476,7 @@ export class RoomcastClient<E extends EventsDefinition = AnyEvents> {
   #lost(code: number, reason: string, local = false): void {
     this.#releaseLink()
     this.#requests.rejectAll(new RoomcastError(ErrorCode.Disconnected, `the connection closed (${describeClose(code, reason)})`), true)
-    const terminal = this.#terminalError(code, reason, local)
+    const terminal = terminalError({ code, reason, local }, { transformed: this.#options.transform !== undefined, refusal: this.#refusal })
     if (terminal !== undefined) {
       this.#stop('disconnected', terminal, code, reason)
       return
@@ -583,25 +501,6 @@ export class RoomcastClient<E extends EventsDefinition = AnyEvents> {
       this.#retryTimer = undefined
       this.#open()
     }, delay)
-  }
-
-  /** The error a close code ends the client with, or undefined to reconnect. */
-  #terminalError(code: number, reason: string, local: boolean): RoomcastError | undefined {
-    // The server closed on purpose (`connection.close()`), as socket.io's "io server disconnect".
-    // This side uses 1000 for attempts it gives up on (a failing auth function), which are retried.
-    if (code === CloseCode.Normal && !local) return new RoomcastError(ErrorCode.Disconnected, `the server closed the connection (${describeClose(code, reason)})`)
-    // Without a transform no attempt can ever complete the handshake the server requires.
-    if (code === CloseCode.EncryptionRequired && this.#options.transform === undefined) {
-      return new RoomcastError(ErrorCode.EncryptionFailed, 'the server requires end-to-end encryption: pass `transform: endToEndEncryption()`')
-    }
-    if (code === CloseCode.AuthRefused) return this.#refusal ?? new RoomcastError(ErrorCode.AuthRefused, reason || 'authentication refused')
-    if (code === CloseCode.EncryptionViolation) {
-      return new RoomcastError(ErrorCode.EncryptionFailed, `encryption failed, the connection was ended for good (${describeClose(code, reason)})`)
-    }
-    if (terminalCloseCodes.has(code)) {
-      return new RoomcastError(ErrorCode.Disconnected, `the server ended the connection for good (${describeClose(code, reason)})`)
-    }
-    return undefined
   }
 
   #retryNow(): void {
@@ -668,60 +567,4 @@ function asRoomcastError(error: unknown, code: string, message: string, wrap = f
   const wrapped = new RoomcastError(code, error instanceof Error ? `${message}: ${error.message}` : message)
   wrapped.cause = error
   return wrapped
-}
-
-function withQuery(url: string, query: Readonly<Record<string, string>> | undefined): string {
-  if (query === undefined) return url
-  const parsed = new URL(url)
-  for (const [name, value] of Object.entries(query)) parsed.searchParams.set(name, value)
-  return parsed.href
-}
-
-function describeClose(code: number, reason: string): string {
-  return reason === '' ? `code ${code}` : `code ${code}: ${reason}`
-}
-
-/** Serializes a message once; its data may not be JSON (a BigInt, a cycle): that is refused here, before anything is sent. */
-function encodeMessage(event: string, data: unknown, id: number | undefined): QueuedMessage | RoomcastError {
-  const envelope: WireEnvelope = id === undefined ? { event, data } : { event, data, id }
-  try {
-    return { event, text: JSON.stringify(envelope), id }
-  } catch (error) {
-    return new RoomcastError(ErrorCode.InvalidData, `data of "${event}" cannot be sent as JSON: ${error instanceof Error ? error.message : String(error)}`)
-  }
-}
-
-function isEnvelope(value: unknown): value is WireEnvelope {
-  if (typeof value !== 'object' || value === null) return false
-  const { event, id, room } = value as Record<string, unknown>
-  return typeof event === 'string' && (id === undefined || typeof id === 'number') && (room === undefined || typeof room === 'string')
-}
-
-function isConnectedPayload(value: unknown): value is ConnectedPayload {
-  if (typeof value !== 'object' || value === null) return false
-  const { connectionId, userId, rooms, heartbeat } = value as Record<string, unknown>
-  if (typeof connectionId !== 'string' || (userId !== undefined && typeof userId !== 'string')) return false
-  if (!Array.isArray(rooms) || !rooms.every((room) => typeof room === 'string')) return false
-  if (typeof heartbeat !== 'object' || heartbeat === null) return false
-  const interval = (heartbeat as Record<string, unknown>).interval
-  return typeof interval === 'number' && interval > 0
-}
-
-function isMembership(value: unknown): value is MembershipPayload {
-  if (typeof value !== 'object' || value === null) return false
-  const { joined, left } = value as Record<string, unknown>
-  const names = (list: unknown): boolean => Array.isArray(list) && list.every((room) => typeof room === 'string')
-  return names(joined) && names(left)
-}
-
-function isDropped(value: unknown): value is DroppedPayload {
-  if (typeof value !== 'object' || value === null) return false
-  const count = (value as Record<string, unknown>).count
-  return typeof count === 'number' && Number.isInteger(count) && count > 0
-}
-
-function isPresence(value: unknown): value is PresencePayload {
-  if (typeof value !== 'object' || value === null) return false
-  const { room, userId, action } = value as Record<string, unknown>
-  return typeof room === 'string' && typeof userId === 'string' && (action === 'join' || action === 'leave')
 }

@@ -145,3 +145,11 @@ export function resolveUrl(url: string | URL): string {
   }
   return parsed.href
 }
+
+/** `url` with the given query parameters set (what a transform announces). */
+export function withQuery(url: string, query: Readonly<Record<string, string>> | undefined): string {
+  if (query === undefined) return url
+  const parsed = new URL(url)
+  for (const [name, value] of Object.entries(query)) parsed.searchParams.set(name, value)
+  return parsed.href
+}

@@ -41,14 +41,6 @@ export const CloseCode = {
 
 export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode]
 
-/** Close codes after which a client must not reconnect on its own: the same attempt would fail again. */
-export const terminalCloseCodes: ReadonlySet<number> = new Set<number>([
-  CloseCode.AuthRefused,
-  CloseCode.Kicked,
-  CloseCode.UnsupportedData,
-  CloseCode.EncryptionViolation,
-])
-
 /**
  * Error codes carried by the `error` event. A connection that receives one stays open unless the
  * code's description says otherwise.
@@ -110,3 +102,71 @@ export const ErrorCode = {
 } as const
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode]
+
+/** What a client does after a close; see `closePolicy`. */
+export const CloseAction = {
+  /** Try again after a backoff. */
+  Reconnect: 'reconnect',
+  /** Stop for good: the same attempt would fail again. */
+  End: 'end',
+  /**
+   * Stop when the server closed on purpose (socket.io's "io server disconnect"); the client's
+   * own close with this code, for an attempt it gave up on (a failing auth function), is retried.
+   */
+  EndWhenServerCloses: 'end-when-server-closes',
+  /** Stop when the client has no end-to-end transform, without which no attempt can complete. */
+  EndWithoutTransform: 'end-without-transform',
+} as const
+
+export type CloseAction = (typeof CloseAction)[keyof typeof CloseAction]
+
+/** A close code's line in `closePolicy`: what the client does, and the error it ends with when it stops. */
+export type ClosePolicy =
+  | { readonly action: typeof CloseAction.Reconnect }
+  | {
+      readonly action: Exclude<CloseAction, typeof CloseAction.Reconnect>
+      readonly error: ErrorCode
+      /** The error's message, followed by the close code and reason. */
+      readonly says: string
+      /** The server explains itself better: its refusal (an `error` sent before the close), else its close reason, is the error. */
+      readonly serverExplains?: true
+    }
+
+const reconnect: ClosePolicy = { action: CloseAction.Reconnect }
+const endedForGood = 'the server ended the connection for good'
+
+/**
+ * The close policy, one line per close code: the README's "client reconnects" column and what
+ * the client applies (client/close-policy.ts). A new close code needs its line here, or the type
+ * check fails. Codes not listed (1005, 1006, an application's own 4xxx) reconnect.
+ */
+export const closePolicy = {
+  [CloseCode.Normal]: { action: CloseAction.EndWhenServerCloses, error: ErrorCode.Disconnected, says: 'the server closed the connection' },
+  [CloseCode.ServerShutdown]: reconnect,
+  [CloseCode.UnsupportedData]: { action: CloseAction.End, error: ErrorCode.Disconnected, says: endedForGood },
+  [CloseCode.InvalidPayload]: reconnect,
+  [CloseCode.PolicyViolation]: reconnect,
+  [CloseCode.MessageTooBig]: reconnect,
+  [CloseCode.InternalError]: reconnect,
+  [CloseCode.AuthTimeout]: reconnect,
+  [CloseCode.HeartbeatTimeout]: reconnect,
+  [CloseCode.AuthRefused]: { action: CloseAction.End, error: ErrorCode.AuthRefused, says: 'authentication refused', serverExplains: true },
+  [CloseCode.Kicked]: { action: CloseAction.End, error: ErrorCode.Disconnected, says: endedForGood },
+  [CloseCode.Draining]: reconnect,
+  [CloseCode.EncryptionRequired]: {
+    action: CloseAction.EndWithoutTransform,
+    error: ErrorCode.EncryptionFailed,
+    says: 'the server requires end-to-end encryption: pass `transform: endToEndEncryption()`',
+  },
+  [CloseCode.EncryptionViolation]: { action: CloseAction.End, error: ErrorCode.EncryptionFailed, says: 'encryption failed, the connection was ended for good' },
+} as const satisfies Record<CloseCode, ClosePolicy>
+
+/** The policy line of any close code: `reconnect` for one the table does not list. */
+export function closePolicyOf(code: number): ClosePolicy {
+  return Object.hasOwn(closePolicy, code) ? closePolicy[code as CloseCode] : reconnect
+}
+
+/** Close codes after which a client must not reconnect on its own: the same attempt would fail again. */
+export const terminalCloseCodes: ReadonlySet<number> = new Set<number>(
+  Object.values(CloseCode).filter((code) => closePolicy[code].action === CloseAction.End),
+)

@@ -2,12 +2,12 @@ import { randomUUID } from 'node:crypto'
 import type { FastifyRequest } from 'fastify'
 import { encryptedFrameLength } from '../shared/e2e/index.js'
 import type { AnyEvents, EventsDefinition } from '../shared/events.js'
-import type { AdapterOption } from './adapter/adapter.js'
+import type { AdapterOption } from './hub/adapter.js'
 import type { Connection, Identity } from './hub/connection.js'
-import type { EncryptionMode } from './protocol/native/encryption.js'
+import type { EncryptionMode } from './native/encryption.js'
 import type { HeartbeatOptions } from './hub/hub.js'
-import { resolvePusherOptions, type PusherOptions, type ResolvedPusherOptions } from './protocol/pusher/options.js'
-import type { BackpressureOptions } from './transport/socket-writer.js'
+import { resolvePusherOptions, type PusherOptions, type ResolvedPusherOptions } from './pusher/options.js'
+import type { BackpressureOptions } from './ws/socket-sink.js'
 
 /** Refuses an upgrade with this HTTP status (401 when a hook just returns null). */
 export interface Refusal {

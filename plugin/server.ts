@@ -4,10 +4,10 @@ import { RoomsApi } from './api/rooms.js'
 import { UsersApi } from './api/users.js'
 import type { HookMap, HookName } from './hub/hooks.js'
 import type { Hub } from './hub/hub.js'
-import { DeliveryApi } from './hub/operator.js'
+import { DeliveryApi } from './hub/delivery-api.js'
 import type { ClusterAnswer, Query, QueryResult } from './hub/queries.js'
-import type { EventHandler, HandlerRegistry } from './protocol/native/handlers.js'
-import type { PusherService } from './protocol/pusher/service.js'
+import type { EventHandler, HandlerRegistry } from './native/handlers.js'
+import type { PusherService } from './pusher/service.js'
 
 /** `app.roomcast`: the decorator a registration adds. */
 export class RoomcastServer<E extends EventsDefinition = AnyEvents> {

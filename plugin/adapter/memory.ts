@@ -1,4 +1,4 @@
-import type { Adapter, AdapterNode } from './adapter.js'
+import type { Adapter, AdapterNode } from '../hub/adapter.js'
 import type { Delivery } from '../hub/delivery.js'
 import type { ClusterAnswer, Query, QueryResult } from '../hub/queries.js'
 

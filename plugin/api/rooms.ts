@@ -1,6 +1,6 @@
 import type { AnyEvents, EventsDefinition } from '../../shared/events.js'
 import type { Hub } from '../hub/hub.js'
-import { asList, type BroadcastOperator, type DeliveryApi } from '../hub/operator.js'
+import { asList, type BroadcastOperator, type DeliveryApi } from '../hub/delivery-api.js'
 import type { RoomMember } from '../hub/queries.js'
 
 /** `app.roomcast.rooms`: membership and room deliveries, cluster-wide. */

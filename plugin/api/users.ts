@@ -1,7 +1,7 @@
 import { CloseCode } from '../../shared/codes.js'
 import type { AnyEvents, EventsDefinition } from '../../shared/events.js'
 import type { Hub } from '../hub/hub.js'
-import { asList, type BroadcastOperator, type DeliveryApi } from '../hub/operator.js'
+import { asList, type BroadcastOperator, type DeliveryApi } from '../hub/delivery-api.js'
 
 /** `app.roomcast.users`: every connection of a user, on every node. */
 export class UsersApi<E extends EventsDefinition = AnyEvents> {

@@ -1,10 +1,10 @@
 import type { FastifyRequest } from 'fastify'
 import type { AnyEvents, EventsDefinition, ToClientData, ToClientEvent } from '../../shared/events.js'
-import type { WireCodec } from '../protocol/codec.js'
-import { PreparedFrame } from '../transport/frame.js'
-import type { SocketWriter } from '../transport/socket-writer.js'
+import type { WireCodec } from './codec.js'
+import { PreparedFrame } from './frame.js'
+import type { SocketWriter } from '../ws/socket-sink.js'
 import { encodeData } from './delivery.js'
-import { checkOutgoing } from './operator.js'
+import { checkOutgoing } from './delivery-api.js'
 
 export type ConnectionState = 'authenticating' | 'authenticated' | 'closing' | 'closed'
 

@@ -1,7 +1,7 @@
 import t from 'tap'
 import { canTransition, CloseCode, type ClientState } from '../../client/index.js'
 import { StateMachine } from '../../client/state.js'
-import { delay, inState, nextEvent, rejection, startTestServer, testClient, until } from './support.js'
+import { delay, inState, nextEvent, rejection, startTestServer, testClient, until } from '../helpers/client.js'
 
 t.test('the state machine allows only the table transitions', async (t) => {
   const seen: string[] = []

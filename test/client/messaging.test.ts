@@ -1,7 +1,7 @@
 import t from 'tap'
 import WebSocket from 'ws'
 import { RoomcastClient, RoomcastError, type MessageMeta } from '../../client/index.js'
-import { inState, nextEvent, rejection, startTestServer, testClient, until } from './support.js'
+import { inState, nextEvent, rejection, startTestServer, testClient, until } from '../helpers/client.js'
 
 t.test('emit and on: a typed round trip through the server', async (t) => {
   const server = await startTestServer()

@@ -1,7 +1,7 @@
 import t from 'tap'
 import { WebSocketServer, type WebSocket as ServerSocket } from 'ws'
 import { CloseCode, type ReconnectingInfo } from '../../client/index.js'
-import { delay, inState, nextEvent, rejection, startTestServer, testClient, until } from './support.js'
+import { delay, inState, nextEvent, rejection, startTestServer, testClient, until } from '../helpers/client.js'
 
 t.test('server restart on the same port: backoff, rooms restored, messages flow again', async (t) => {
   let server = await startTestServer()

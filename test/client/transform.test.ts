@@ -1,7 +1,7 @@
 import t from 'tap'
 import WebSocket, { WebSocketServer, type RawData } from 'ws'
 import { CloseCode, RoomcastClient, type ClientTransformFactory, type FrameTransform } from '../../client/index.js'
-import { delay, until } from './support.js'
+import { delay, until } from '../helpers/client.js'
 
 /** A toy transform: reversed text behind a marker, with random async delays to test ordering. */
 const encodeToy = (text: string): string => 'T' + [...text].reverse().join('')

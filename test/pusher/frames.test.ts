@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto'
 import t from 'tap'
 import { connect, RawClient } from '../helpers/server.js'
-import { APP, nextText, rawPusher, startPusherServer, type PusherFrame } from './helpers.js'
+import { APP, nextText, rawPusher, startPusherServer, type PusherFrame } from '../helpers/pusher.js'
 
 t.test('public channel: subscription_succeeded with "{}", server emits in Pusher framing, native clients in the same room get native frames', async (t) => {
   const server = await startPusherServer()

@@ -1,7 +1,7 @@
 import type { PresenceChannel } from 'pusher-js'
 import t from 'tap'
 import { until } from '../helpers/server.js'
-import { APP, connected, once, pusherJs, startPusherServer, whenState } from './helpers.js'
+import { APP, connected, once, pusherJs, startPusherServer, whenState } from '../helpers/pusher.js'
 
 interface Member {
   id: string

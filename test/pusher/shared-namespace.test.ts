@@ -1,6 +1,6 @@
 import t from 'tap'
 import { RawClient } from '../helpers/server.js'
-import { startPusherServer } from './helpers.js'
+import { startPusherServer } from '../helpers/pusher.js'
 
 // Native clients share rooms with Pusher channels; they must not reach the channels that Pusher
 // protects with signatures, nor the internal `#` rooms, by their own join requests.

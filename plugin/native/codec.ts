@@ -1,6 +1,6 @@
-import { SystemEvent } from '../../../shared/envelope.js'
-import type { Delivery } from '../../hub/delivery.js'
-import type { WireCodec } from '../codec.js'
+import { SystemEvent } from '../../shared/envelope.js'
+import type { Delivery } from '../hub/delivery.js'
+import type { WireCodec } from '../hub/codec.js'
 
 export const NATIVE_PROTOCOL = 'native'
 

@@ -5,11 +5,11 @@
  * for a cluster answer), so a quick unsubscribe can never overtake its subscribe.
  */
 import type { RawData } from 'ws'
-import type { Connection } from '../../hub/connection.js'
-import type { Delivery } from '../../hub/delivery.js'
-import type { Hub } from '../../hub/hub.js'
-import type { RateLimitOptions } from '../../options.js'
-import { RateWindow } from '../native/rate-limit.js'
+import type { Connection } from '../hub/connection.js'
+import type { Delivery } from '../hub/delivery.js'
+import type { Hub } from '../hub/hub.js'
+import type { RateLimitOptions } from '../options.js'
+import { RateWindow } from '../hub/rate-window.js'
 import { appConnectionsRoom, channelType, checkChannelName, isCacheChannel, isClientEvent, requiresAuth, roomOf, userChannel, type ChannelType, type SubscriptionErrorData } from './channels.js'
 import type { PusherApp } from './apps.js'
 import { PusherCode, PusherMessage } from './codes.js'
@@ -17,7 +17,7 @@ import { connectionEstablishedFrame, errorFrame, eventFrame, PONG_FRAME, subscri
 import { distinctMembers, memberKey, parseMember, presenceData, type PresenceMember } from './presence.js'
 import type { PusherService } from './service.js'
 import { verifyChannelAuth, verifyUserAuth } from './signatures.js'
-import { textOf } from '../../transport/raw-data.js'
+import { textOf } from '../ws/raw-data.js'
 
 type Message = Record<string, unknown>
 

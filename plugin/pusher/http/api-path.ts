@@ -5,7 +5,7 @@
  * with an answer of its own, while channel names may be up to 200 characters and user ids
  * and app ids have no length set by the protocol. Wildcards have no such limit.
  */
-import { badRequest } from '../../protocol/pusher/http/errors.js'
+import { badRequest } from './errors.js'
 
 export type ApiEndpoint =
   | { kind: 'events'; appId: string }

@@ -1,5 +1,5 @@
-import type { AnyEvents, EventsDefinition, ReplyData, ToServerData, ToServerEvent } from '../../../shared/events.js'
-import type { Connection } from '../../hub/connection.js'
+import type { AnyEvents, EventsDefinition, ReplyData, ToServerData, ToServerEvent } from '../../shared/events.js'
+import type { Connection } from '../hub/connection.js'
 
 /**
  * Handles one application event. `data` is already validated against the event's schema.

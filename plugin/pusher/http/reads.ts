@@ -8,7 +8,7 @@
  * (soketi always sends them; SDKs ignore fields they do not know), `user_count` is there for
  * presence channels when asked (the listing) or always (one channel).
  */
-import type { Hub } from '../../../hub/hub.js'
+import type { Hub } from '../../hub/hub.js'
 import type { PusherApp } from '../apps.js'
 import { channelType, checkChannelName, isHiddenChannel, isValidChannelName } from '../channels.js'
 import type { PusherService } from '../service.js'

@@ -4,9 +4,9 @@
  * already the payload's JSON text, so the frame only quotes it: one `JSON.stringify` of a
  * string per (codec, room), never a parse.
  */
-import { CloseCode } from '../../../shared/codes.js'
-import type { Delivery } from '../../hub/delivery.js'
-import type { Closing, WireCodec } from '../codec.js'
+import { CloseCode } from '../../shared/codes.js'
+import type { Delivery } from '../hub/delivery.js'
+import type { Closing, WireCodec } from '../hub/codec.js'
 import { channelOfRoom, type SubscriptionErrorData } from './channels.js'
 import { PusherCode, PusherMessage } from './codes.js'
 

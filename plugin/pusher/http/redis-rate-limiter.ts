@@ -9,8 +9,8 @@
  * Redis outage into an API outage, while local delivery still works.
  */
 import type { FastifyBaseLogger } from 'fastify'
-import type { BusConnection, RedisClient } from '../../../adapter/redis/connection.js'
-import { LuaScript } from '../../../adapter/redis/lua.js'
+import type { BusConnection, RedisClient } from '../../adapter/redis/connection.js'
+import { LuaScript } from '../../adapter/redis/lua.js'
 import { MemoryRateLimiter, resolveWindow, type HttpRateLimiter, type RateDecision, type RateLimiterOptions } from './rate-limiter.js'
 
 /**

@@ -1,4 +1,4 @@
-import type { Delivery } from '../hub/delivery.js'
+import type { Delivery } from './delivery.js'
 
 /**
  * Turns hub deliveries into one wire protocol's text frames. The hub builds each distinct

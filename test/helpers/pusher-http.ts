@@ -1,7 +1,7 @@
 import { createHash, createHmac } from 'node:crypto'
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http'
 import type { PusherAppConfig } from '../../plugin/index.js'
-import { APP } from '../pusher/helpers.js'
+import { APP } from './pusher.js'
 
 /** One request a webhook receiver got: lower-case headers and the exact body text. */
 export interface ReceivedWebhook {

@@ -1,7 +1,7 @@
 import type { Socket } from 'node:net'
 import WebSocket from 'ws'
 import { corkUntilNextTick } from './cork.js'
-import type { PreparedFrame } from './frame.js'
+import type { PreparedFrame } from '../hub/frame.js'
 
 /** What to do with a message for a socket whose unsent bytes are past the limit. */
 export type BackpressurePolicy = 'drop' | 'close'

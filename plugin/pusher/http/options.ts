@@ -1,4 +1,4 @@
-import type { CorsOptions } from '../../../transport/pusher-http/cors.js'
+import type { CorsOptions } from './cors.js'
 import type { HttpRateLimiter } from './rate-limiter.js'
 
 /** The `pusher.http` option: the Pusher HTTP API (`[pathPrefix]/apps/:appId/...`) and its health route. */

@@ -3,7 +3,7 @@
  * until its TTL runs out. In memory for one node; in Redis when several nodes must agree.
  */
 import type { Redis } from 'ioredis'
-import type { RedisClient } from '../../adapter/redis/connection.js'
+import type { RedisClient } from '../adapter/redis/connection.js'
 
 /** One cached event: its name and its payload's JSON text (as in a hub delivery). */
 export interface CachedEvent {

@@ -1,7 +1,7 @@
 import type { Test } from 'tap'
 import type { RedisClient } from '../../plugin/index.js'
-import { startNode, type TestNode } from '../helpers/redis.js'
-import { connect, until, type Frame, type RawClient } from '../helpers/server.js'
+import { startNode, type TestNode } from './redis.js'
+import { connect, until, type Frame, type RawClient } from './server.js'
 
 export interface Member {
   client: RawClient

@@ -3,10 +3,10 @@
  * answers, and `member_added` / `member_removed` raised once per user, not once per socket
  * or node.
  */
-import type { Adapter } from '../../adapter/adapter.js'
-import type { Connection } from '../../hub/connection.js'
-import type { Delivery } from '../../hub/delivery.js'
-import type { RoomMember } from '../../hub/queries.js'
+import type { Adapter } from '../hub/adapter.js'
+import type { Connection } from '../hub/connection.js'
+import type { Delivery } from '../hub/delivery.js'
+import type { RoomMember } from '../hub/queries.js'
 import type { SubscriptionErrorData } from './channels.js'
 import { PUSHER_PROTOCOL } from './codec.js'
 import type { PresenceUserId } from './events.js'

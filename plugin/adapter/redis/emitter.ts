@@ -1,11 +1,11 @@
-import type { AnyEvents, EventsDefinition } from '../shared/events.js'
-import { isClusterClient, type RedisClient } from './adapter/redis/connection.js'
-import { Keyspace } from './adapter/redis/keyspace.js'
-import { resolveKeyPrefix } from './adapter/redis/options.js'
-import { BusPublisher } from './adapter/redis/publisher.js'
-import { randomToken } from './adapter/redis/registry.js'
-import { encodeDelivery } from './adapter/redis/wire.js'
-import { DeliveryApi } from './hub/operator.js'
+import type { AnyEvents, EventsDefinition } from '../../../shared/events.js'
+import { isClusterClient, type RedisClient } from './connection.js'
+import { Keyspace } from './keyspace.js'
+import { resolveKeyPrefix } from './options.js'
+import { BusPublisher } from './publisher.js'
+import { randomToken } from './registry.js'
+import { encodeDelivery } from '../cluster/wire.js'
+import { DeliveryApi } from '../../hub/delivery-api.js'
 
 export interface EmitterOptions<E extends EventsDefinition = AnyEvents> {
   /**

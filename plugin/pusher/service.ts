@@ -4,11 +4,11 @@
  * cluster, terminates users, and raises the events webhooks are made of. Pusher connections
  * are ordinary hub connections, so everything here goes through the hub and its adapter.
  */
-import type { Connection } from '../../hub/connection.js'
-import type { Delivery } from '../../hub/delivery.js'
-import type { Hub } from '../../hub/hub.js'
-import type { ClusterAnswer } from '../../hub/queries.js'
-import type { RateLimitOptions } from '../../options.js'
+import type { Connection } from '../hub/connection.js'
+import type { Delivery } from '../hub/delivery.js'
+import type { Hub } from '../hub/hub.js'
+import type { ClusterAnswer } from '../hub/queries.js'
+import type { RateLimitOptions } from '../options.js'
 import { AppRegistry, type PusherApp } from './apps.js'
 import type { ChannelCache } from './cache.js'
 import { channelOfRoom, channelType, isCacheChannel, isHiddenChannel, roomOf, userChannel } from './channels.js'

@@ -4,7 +4,7 @@ import Pusher from 'pusher'
 import type { Options as PusherClientOptions } from 'pusher-js'
 import WebSocket from 'ws'
 import type { PusherAppConfig, RoomcastOptions } from '../../plugin/index.js'
-import { RawClient, startServer, type Frame } from '../helpers/server.js'
+import { RawClient, startServer, type Frame } from './server.js'
 
 /**
  * pusher-js's Node build is CommonJS whose `module.exports` is the class itself, while its

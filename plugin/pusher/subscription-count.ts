@@ -9,7 +9,7 @@
  * The node where the change happened does the counting. When changes land on several nodes in
  * the same window, each of them publishes the (same, current) count.
  */
-import type { Hub } from '../../hub/hub.js'
+import type { Hub } from '../hub/hub.js'
 import { channelOfRoom, channelType, isHiddenChannel } from './channels.js'
 import { PUSHER_PROTOCOL } from './codec.js'
 import type { PusherService } from './service.js'

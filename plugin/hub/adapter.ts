@@ -1,7 +1,7 @@
 import type { FastifyBaseLogger } from 'fastify'
-import type { Delivery } from '../hub/delivery.js'
-import type { PresenceChange } from '../hub/hooks.js'
-import type { ClusterAnswer, Query, QueryResult } from '../hub/queries.js'
+import type { Delivery } from './delivery.js'
+import type { PresenceChange } from './hooks.js'
+import type { ClusterAnswer, Query, QueryResult } from './queries.js'
 
 /** What a hub offers its adapter: local delivery and local answers. */
 export interface AdapterNode {

@@ -6,8 +6,8 @@
  * the cluster; with any other adapter it is this node's memory.
  */
 import type { FastifyBaseLogger } from 'fastify'
-import type { Adapter } from '../../adapter/adapter.js'
-import { RedisAdapter } from '../../adapter/redis/adapter.js'
+import type { Adapter } from '../hub/adapter.js'
+import { RedisAdapter } from '../adapter/redis/adapter.js'
 import { MemoryChannelCache, RedisChannelCache, type ChannelCache } from './cache.js'
 import { MemoryRateLimiter, type HttpRateLimiter } from './http/rate-limiter.js'
 import { RedisRateLimiter } from './http/redis-rate-limiter.js'

@@ -9,6 +9,7 @@ import { resolveOptions, type RoomcastOptions } from './options.js'
 import { HandlerRegistry } from './native/handlers.js'
 import { RoomcastServer } from './server.js'
 import { hangUpLateUpgrades } from './ws/late-upgrades.js'
+import { SocketSink } from './ws/socket-sink.js'
 import { registerNativeRoute } from './native/route.js'
 import { channelOfRoom, channelType, isHiddenChannel, requiresAuth } from './pusher/channels.js'
 import { PusherService } from './pusher/service.js'
@@ -53,7 +54,7 @@ async function roomcast(app: FastifyInstance, opts: RoomcastOptions<RegisteredEv
     // hub with 1001 instead, so they leave that set as they arrive; the app's own sockets stay.
     const tracked = app.websocketServer.clients as Set<unknown> | undefined
     hub.hooks.add('connection', (connection) => {
-      tracked?.delete(connection.writer.ws)
+      if (connection.sink instanceof SocketSink) tracked?.delete(connection.sink.ws)
     })
   } else {
     await app.register(websocket, {

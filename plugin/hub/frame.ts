@@ -1,37 +1,33 @@
 /**
- * A server→client text message, framed once and written as the same bytes to every recipient.
- * Server frames are never masked (RFC 6455 §5.1), so the frame depends only on the text.
+ * A server→client text message, encoded once per transport and written as the same bytes to
+ * every recipient. The transport brings its encoder (a WebSocket text frame, an SSE event);
+ * the first one used is kept in a field, so the common case allocates no map.
  */
 export class PreparedFrame {
   readonly text: string
+  #encoder: FrameEncoder | undefined
   #bytes: Buffer | undefined
+  #others: Map<FrameEncoder, Buffer> | undefined
 
   constructor(text: string) {
     this.text = text
   }
 
-  /** The complete WebSocket frame (header and payload) in one buffer, built on first use. */
-  get bytes(): Buffer {
-    return (this.#bytes ??= encodeTextFrame(this.text))
+  /** The frame's bytes in one transport's encoding, built on first use. */
+  encoded(encoder: FrameEncoder): Buffer {
+    if (this.#encoder === encoder) return this.#bytes!
+    if (this.#encoder === undefined) {
+      this.#encoder = encoder
+      return (this.#bytes = encoder(this.text))
+    }
+    let bytes = this.#others?.get(encoder)
+    if (bytes === undefined) {
+      bytes = encoder(this.text)
+      ;(this.#others ??= new Map()).set(encoder, bytes)
+    }
+    return bytes
   }
 }
 
-/** One final, unmasked, uncompressed text frame: header and payload in a single allocation. */
-export function encodeTextFrame(text: string): Buffer {
-  const length = Buffer.byteLength(text)
-  const offset = length < 126 ? 2 : length < 65536 ? 4 : 10
-  const frame = Buffer.allocUnsafe(offset + length)
-  frame[0] = 0x81 // FIN + opcode 1 (text)
-  if (length < 126) {
-    frame[1] = length
-  } else if (length < 65536) {
-    frame[1] = 126
-    frame.writeUInt16BE(length, 2)
-  } else {
-    frame[1] = 127
-    frame.writeUInt32BE(Math.floor(length / 0x100000000), 2)
-    frame.writeUInt32BE(length >>> 0, 6)
-  }
-  frame.write(text, offset, 'utf8')
-  return frame
-}
+/** Turns a message's text into the bytes one transport puts on the wire. */
+export type FrameEncoder = (text: string) => Buffer

@@ -3,7 +3,6 @@ import { CloseCode } from '../../shared/codes.js'
 import { SystemEvent } from '../../shared/envelope.js'
 import type { AnyEvents, EventsDefinition } from '../../shared/events.js'
 import type { Adapter, AdapterNode, InterestKind } from './adapter.js'
-import { closeSocket } from '../ws/close.js'
 import { PreparedFrame } from './frame.js'
 import type { Connection, ConnectionHost, Identity } from './connection.js'
 import { encodeData, type Delivery, type Target } from './delivery.js'
@@ -152,7 +151,7 @@ export class Hub<E extends EventsDefinition = AnyEvents> implements ConnectionHo
       reason = closing.reason
     }
     this.remove(connection, code, reason)
-    closeSocket(connection.writer.ws, code, reason)
+    connection.sink.close(code, reason)
   }
 
   /** Forgets a connection. Idempotent: the socket's own close event calls it too. */
@@ -392,7 +391,7 @@ export class Hub<E extends EventsDefinition = AnyEvents> implements ConnectionHo
       } else if (connection.state === 'authenticated') {
         const text = connection.codec.heartbeat
         if (mode === 'event' && text !== undefined) connection.writeFrame(this.#heartbeatFrame(connection.codec.protocol, text))
-        else connection.writer.ws.ping()
+        else connection.sink.ping()
       }
     }
   }
@@ -455,9 +454,10 @@ export class Hub<E extends EventsDefinition = AnyEvents> implements ConnectionHo
   async shutdown(): Promise<void> {
     this.#accepting = false
     clearInterval(this.#sweepTimer)
-    const sockets = [...this.connections.values()].map((connection) => connection.writer.ws)
+    const sinks = [...this.connections.values()].map((connection) => connection.sink)
     this.closeAll(CloseCode.ServerShutdown, 'server shutting down')
-    await waitForSockets(sockets, this.options.closeGracePeriod)
+    // Each sink cuts its socket if still open after the grace period.
+    await Promise.all(sinks.map((sink) => sink.closed(this.options.closeGracePeriod)))
   }
 
   async stopAdapter(): Promise<void> {
@@ -467,24 +467,4 @@ export class Hub<E extends EventsDefinition = AnyEvents> implements ConnectionHo
 
 function exceptionsOf(except: string[] | undefined): ReadonlySet<string> | undefined {
   return except === undefined || except.length === 0 ? undefined : new Set(except)
-}
-
-/** Waits until every socket has closed, cutting the ones still open after `grace` ms. */
-async function waitForSockets(sockets: Array<Connection['writer']['ws']>, grace: number): Promise<void> {
-  const open = sockets.filter((ws) => ws.readyState !== ws.CLOSED)
-  if (open.length === 0) return
-  await new Promise<void>((resolve) => {
-    let remaining = open.length
-    const timer = setTimeout(() => {
-      for (const ws of open) if (ws.readyState !== ws.CLOSED) ws.terminate()
-    }, grace)
-    for (const ws of open) {
-      ws.once('close', () => {
-        if (--remaining === 0) {
-          clearTimeout(timer)
-          resolve()
-        }
-      })
-    }
-  })
 }

@@ -61,20 +61,20 @@ export class ConnectionEncryption<E extends EventsDefinition> {
     if (connection.state === 'closing' || connection.state === 'closed') return
     const reply: KeyExchangeReply = { version: E2E_VERSION, publicKey: exchange.publicKey, nonce: exchange.nonce, connectionId: connection.id }
     if (signature !== undefined) reply.signature = signature
-    connection.writer.write(new PreparedFrame(nativeFrame(SystemEvent.KeyExchange, JSON.stringify(reply), id === undefined ? undefined : { id })))
+    connection.sink.write(new PreparedFrame(nativeFrame(SystemEvent.KeyExchange, JSON.stringify(reply), id === undefined ? undefined : { id })))
     this.#channel = channel
-    const writer = connection.writer
+    const sink = connection.sink
     connection.outbound = (text) => {
       // Backpressure is decided before a frame takes its counter: dropping a sealed frame would
       // leave a gap the client must treat as an attack. Frames still waiting for encryption
       // count as buffered, so a slow reader cannot pile up an unbounded queue here either.
-      if (!writer.admit(this.#pendingBytes)) return false
+      if (!sink.admit(this.#pendingBytes)) return false
       this.#pendingBytes += text.length
       this.#queue.push(() => {
         channel
           .send(text, (sealed) => {
             this.#pendingBytes -= text.length
-            writer.writeAdmitted(new PreparedFrame(encryptedFrame(sealed)))
+            sink.writeAdmitted(new PreparedFrame(encryptedFrame(sealed)))
           })
           .catch(() => connection.close(CloseCode.InternalError, 'encryption failed'))
       })

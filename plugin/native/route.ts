@@ -13,7 +13,7 @@ import { EncryptionQueue } from './encryption-queue.js'
 import { DeadlineQueue } from '../hub/deadlines.js'
 import { limitIncomingPayload } from '../ws/payload-limit.js'
 import { byteLengthOf } from '../ws/raw-data.js'
-import { SocketWriter } from '../ws/socket-sink.js'
+import { SocketSink } from '../ws/socket-sink.js'
 import { releaseUpgradeLeftovers } from '../ws/upgrade-leftovers.js'
 
 function isRefusal(value: unknown): value is Refusal {
@@ -89,7 +89,7 @@ export function registerNativeRoute<E extends EventsDefinition>(
         id: randomUUID(),
         request,
         codec: nativeCodec,
-        writer: new SocketWriter(socket, options.backpressure, () => connection.close(CloseCode.PolicyViolation, 'backpressure: the socket fell too far behind')),
+        sink: new SocketSink(socket, options.backpressure, () => connection.close(CloseCode.PolicyViolation, 'backpressure: the socket fell too far behind')),
         host: hub,
         events: options.events,
       })

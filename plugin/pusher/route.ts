@@ -11,7 +11,7 @@ import type { PusherService } from './service.js'
 import { newSocketId } from './socket-id.js'
 import { closeSocket } from '../ws/close.js'
 import { limitIncomingPayload } from '../ws/payload-limit.js'
-import { SocketWriter, type BackpressureOptions } from '../ws/socket-sink.js'
+import { SocketSink, type BackpressureOptions } from '../ws/socket-sink.js'
 
 /** What the pre-upgrade checks decided: an app to serve, or a Pusher error to send on the new socket. */
 type Admission = { app: PusherApp } | { code: number; message: string }
@@ -82,7 +82,7 @@ export function registerPusherRoute(
         id: newSocketId(),
         request,
         codec: pusherCodec,
-        writer: new SocketWriter(socket, backpressure, () => connection.close(CloseCode.PolicyViolation, 'backpressure: the socket fell too far behind')),
+        sink: new SocketSink(socket, backpressure, () => connection.close(CloseCode.PolicyViolation, 'backpressure: the socket fell too far behind')),
         host: hub,
       })
       const session = service.openSession(admission.app, connection)

@@ -2,6 +2,9 @@ import type { Socket } from 'node:net'
 import WebSocket from 'ws'
 import { corkUntilNextTick } from './cork.js'
 import type { PreparedFrame } from '../hub/frame.js'
+import type { Sink } from '../hub/sink.js'
+import { closeSocket } from './close.js'
+import { encodeTextFrame } from './frame-bytes.js'
 
 /** What to do with a message for a socket whose unsent bytes are past the limit. */
 export type BackpressurePolicy = 'drop' | 'close'
@@ -21,12 +24,12 @@ interface WebSocketInternals {
 }
 
 /**
- * Writes frames to one ws socket. When the socket is a plain uncompressed ws connection whose
+ * The hub's sink for one ws socket. When the socket is a plain uncompressed ws connection whose
  * sender has nothing queued, the pre-built frame bytes go straight to the TCP socket (the same
  * buffer for every recipient, as socket.io's adapter does); otherwise it falls back to
  * `ws.send`, which keeps ordering with anything ws has queued itself.
  */
-export class SocketWriter {
+export class SocketSink implements Sink {
   readonly ws: WebSocket
   readonly #raw: Socket | undefined
   readonly #sender: WebSocketInternals['_sender']
@@ -82,11 +85,33 @@ export class SocketWriter {
     return true
   }
 
+  ping(): void {
+    this.ws.ping()
+  }
+
+  close(code: number, reason: string): void {
+    closeSocket(this.ws, code, reason)
+  }
+
+  closed(graceMs: number): Promise<void> {
+    const ws = this.ws
+    if (ws.readyState === WebSocket.CLOSED) return Promise.resolve()
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        if (ws.readyState !== WebSocket.CLOSED) ws.terminate()
+      }, graceMs)
+      ws.once('close', () => {
+        clearTimeout(timer)
+        resolve()
+      })
+    })
+  }
+
   #send(frame: PreparedFrame): void {
     const raw = this.#raw
     if (raw !== undefined && this.#sender!._state === 0 && this.#sender!._queue!.length === 0 && raw.writable) {
       corkUntilNextTick(raw)
-      raw.write(frame.bytes)
+      raw.write(frame.encoded(encodeTextFrame))
     } else {
       this.ws.send(frame.text)
     }

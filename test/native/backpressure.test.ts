@@ -1,7 +1,7 @@
 import type { Socket } from 'node:net'
 import t from 'tap'
 import type { Connection } from '../../plugin/index.js'
-import { RawClient, connect, startServer, until } from '../helpers/server.js'
+import { RawClient, connect, socketOf, startServer, until } from '../helpers/server.js'
 
 type Test = Parameters<Parameters<typeof t.test>[1]>[0]
 
@@ -29,7 +29,7 @@ async function flood(app: Awaited<ReturnType<typeof startServer>>['app'], slow: 
   let maxBuffered = 0
   for (let round = 0; round < ROUNDS; round++) {
     for (let i = 0; i < PER_ROUND; i++) app.roomcast.rooms.to('feed').emit('tick', { n: offered++, text })
-    maxBuffered = Math.max(maxBuffered, slow.writer.ws.bufferedAmount)
+    maxBuffered = Math.max(maxBuffered, socketOf(slow).bufferedAmount)
     await nextTurn()
   }
   return { offered, maxBuffered }
@@ -63,7 +63,7 @@ t.test('drop policy: a slow reader loses messages (counted), memory stays bounde
   t.equal(fastClient.client.all('tick').length, offered)
 
   tcpOf(slowClient.client).resume()
-  await until(() => slow.writer.ws.bufferedAmount === 0, 20_000, 'the backlog drains')
+  await until(() => socketOf(slow).bufferedAmount === 0, 20_000, 'the backlog drains')
   app.roomcast.rooms.to('feed').emit('done', null)
   await slowClient.client.next('done', 20_000)
   const received = slowClient.client.all('tick').map((f) => f.data.n as number)

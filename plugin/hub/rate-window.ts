@@ -1,3 +1,10 @@
+export interface RateLimitOptions {
+  /** Messages allowed per window. Default 100. */
+  max: number
+  /** Window length in ms. Default 1000. */
+  windowMs: number
+}
+
 /**
  * A fixed-window message counter per connection: two numbers, no timers, nothing allocated per
  * message. Fixed windows allow a burst of up to twice the limit across a window edge, which is

@@ -5,7 +5,7 @@ import { CloseCode } from '../../shared/codes.js'
 import type { EventsDefinition } from '../../shared/events.js'
 import { Connection, type Identity } from '../hub/connection.js'
 import type { Hub } from '../hub/hub.js'
-import type { Refusal, ResolvedOptions } from '../options.js'
+import type { NativeOptions, Refusal } from './options.js'
 import { nativeCodec } from './codec.js'
 import type { HandlerRegistry } from './handlers.js'
 import { NativeSession } from './session.js'
@@ -27,7 +27,7 @@ function isRefusal(value: unknown): value is Refusal {
  */
 function admitUpgrade<E extends EventsDefinition>(
   hub: Hub<E>,
-  authenticateRequest: ResolvedOptions<E>['authenticateRequest'],
+  authenticateRequest: NativeOptions<E>['authenticateRequest'],
   identities: WeakMap<FastifyRequest, Identity>,
   request: FastifyRequest,
   reply: FastifyReply,
@@ -61,7 +61,7 @@ function admitUpgrade<E extends EventsDefinition>(
 export function registerNativeRoute<E extends EventsDefinition>(
   app: FastifyInstance,
   hub: Hub<E>,
-  options: ResolvedOptions<E>,
+  options: NativeOptions<E>,
   handlers: HandlerRegistry<E>,
   /** True when roomcast registered @fastify/websocket itself (its default socket error handler is in use). */
   ownsWebsocket = false,

@@ -6,7 +6,7 @@ import type { EventsDefinition } from '../../shared/events.js'
 import { validatorFor } from '../../shared/validator.js'
 import type { Connection, Identity } from '../hub/connection.js'
 import type { Hub } from '../hub/hub.js'
-import type { ResolvedOptions } from '../options.js'
+import type { NativeOptions } from './options.js'
 import { nativeFrame } from './codec.js'
 import type { HandlerRegistry } from './handlers.js'
 import { RateWindow } from '../hub/rate-window.js'
@@ -27,7 +27,7 @@ class Reply extends RoomcastError {}
  */
 export class NativeSession<E extends EventsDefinition> {
   readonly #hub: Hub<E>
-  readonly #options: ResolvedOptions<E>
+  readonly #options: NativeOptions<E>
   readonly #handlers: HandlerRegistry<E>
   readonly #connection: Connection<E>
   readonly #rate: RateWindow | undefined
@@ -43,7 +43,7 @@ export class NativeSession<E extends EventsDefinition> {
 
   constructor(
     hub: Hub<E>,
-    options: ResolvedOptions<E>,
+    options: NativeOptions<E>,
     handlers: HandlerRegistry<E>,
     connection: Connection<E>,
     /** Shared by the route's sessions; calls `authDeadlinePassed` `authTimeout` ms after `start`. */
@@ -473,7 +473,7 @@ export class NativeSession<E extends EventsDefinition> {
 const heartbeatJsonByOptions = new WeakMap<object, string>()
 
 /** The `heartbeat` member of `connected`, the same for every connection of a route. */
-function heartbeatJson(options: ResolvedOptions<EventsDefinition>): string {
+function heartbeatJson(options: NativeOptions<EventsDefinition>): string {
   let json = heartbeatJsonByOptions.get(options)
   if (json === undefined) {
     const heartbeat: ConnectedPayload['heartbeat'] = { interval: options.heartbeat.interval, timeout: options.heartbeat.timeout }

@@ -2,6 +2,7 @@ import type { FastifyBaseLogger } from 'fastify'
 import type { Delivery } from './delivery.js'
 import type { PresenceChange } from './hooks.js'
 import type { ClusterAnswer, Query, QueryResult } from './queries.js'
+import type { RateDecision } from './rate-window.js'
 
 /** What a hub offers its adapter: local delivery and local answers. */
 export interface AdapterNode {
@@ -44,6 +45,28 @@ export interface Adapter {
   trackPresence(room: string, userId: string, action: 'join' | 'leave'): Promise<boolean>
   /** Stops listening and releases connections the adapter opened itself. */
   close(): Promise<void>
+  /**
+   * State every node must agree on (a protocol's caches and rate counters), where this adapter
+   * keeps it: this process for the in-process adapter, Redis for the Redis adapter. Absent on
+   * an adapter that has none: its users then keep that state in this node's memory.
+   */
+  readonly store?: SharedStore
+}
+
+/**
+ * Small shared values and counters. Keys are namespaced by their user (`pusher-cache:`, ...);
+ * the adapter adds its own prefix. Values are strings (JSON for structured data).
+ */
+export interface SharedStore {
+  /** The value under `key`, or undefined when there is none or it expired. */
+  get(key: string): Promise<string | undefined>
+  /** Stores `value` under `key` for `ttlMs` (`Infinity`: until replaced). */
+  set(key: string, value: string, ttlMs: number): Promise<void>
+  /**
+   * Takes `points` from `key`'s budget of `limit` per fixed window of `windowMs`, the window
+   * starting with the first point counted; a refused request takes nothing.
+   */
+  consume(key: string, points: number, limit: number, windowMs: number): Promise<RateDecision>
 }
 
 /** An adapter, or a function that makes one per plugin registration. */

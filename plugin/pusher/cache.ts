@@ -1,9 +1,11 @@
 /**
  * Storage for cache channels: the last event published to each, replayed to new subscribers
- * until its TTL runs out. In memory for one node; in Redis when several nodes must agree.
+ * until its TTL runs out. By default in the adapter's shared store (this process with the
+ * in-process adapter, Redis with the Redis adapter), so a cache channel replays the same event
+ * on every node.
  */
-import type { Redis } from 'ioredis'
-import type { RedisClient } from '../adapter/redis/connection.js'
+import type { Adapter, SharedStore } from '../hub/adapter.js'
+import { RedisStore, type RedisClient } from '../adapter/redis/store.js'
 
 /** One cached event: its name and its payload's JSON text (as in a hub delivery). */
 export interface CachedEvent {
@@ -57,20 +59,19 @@ export interface RedisChannelCacheOptions {
   prefix?: string
 }
 
-/** Cache channels shared by every node: one Redis string per channel with `EX` = the app's TTL. */
-export class RedisChannelCache implements ChannelCache {
-  /** Only GET and SET are used, whose replies are the same in every ioredis reply mapping. */
-  readonly #redis: Pick<Redis, 'get' | 'set'>
+/** Cache channels in an adapter's shared store: one value per channel that expires with the app's TTL. */
+export class StoreChannelCache implements ChannelCache {
+  readonly #store: SharedStore
   readonly #prefix: string
 
-  constructor(options: RedisChannelCacheOptions) {
-    this.#redis = options.redis as unknown as Pick<Redis, 'get' | 'set'>
-    this.#prefix = options.prefix ?? 'roomcast:pusher-cache:'
+  constructor(store: SharedStore, prefix: string) {
+    this.#store = store
+    this.#prefix = prefix
   }
 
   async get(appId: string, channel: string): Promise<CachedEvent | undefined> {
-    const text = await this.#redis.get(this.#prefix + cacheKey(appId, channel))
-    if (text === null) return undefined
+    const text = await this.#store.get(this.#prefix + cacheKey(appId, channel))
+    if (text === undefined) return undefined
     try {
       const value = JSON.parse(text) as CachedEvent
       return typeof value.event === 'string' ? value : undefined
@@ -80,11 +81,21 @@ export class RedisChannelCache implements ChannelCache {
   }
 
   async set(appId: string, channel: string, event: CachedEvent, ttlSeconds: number): Promise<void> {
-    const key = this.#prefix + cacheKey(appId, channel)
     // An unlimited TTL (an app's cacheTtl below zero) keeps the event until the next one replaces it.
-    if (ttlSeconds === Infinity) await this.#redis.set(key, JSON.stringify(event))
-    else await this.#redis.set(key, JSON.stringify(event), 'EX', Math.max(1, Math.ceil(ttlSeconds)))
+    await this.#store.set(this.#prefix + cacheKey(appId, channel), JSON.stringify(event), ttlSeconds * 1000)
   }
+}
+
+/** Cache channels shared by every node: one Redis string per channel with `EX` = the app's TTL. */
+export class RedisChannelCache extends StoreChannelCache {
+  constructor(options: RedisChannelCacheOptions) {
+    super(new RedisStore({ redis: options.redis, prefix: options.prefix ?? 'roomcast:pusher-cache:' }), '')
+  }
+}
+
+/** The default: the adapter's shared store, or this node's memory for an adapter without one. */
+export function defaultChannelCache(adapter: Adapter): ChannelCache {
+  return adapter.store === undefined ? new MemoryChannelCache() : new StoreChannelCache(adapter.store, 'pusher-cache:')
 }
 
 export function memoryChannelCache(): MemoryChannelCache {

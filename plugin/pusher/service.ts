@@ -10,7 +10,7 @@ import type { Hub } from '../hub/hub.js'
 import type { ClusterAnswer } from '../hub/queries.js'
 import type { RateLimitOptions } from '../hub/rate-window.js'
 import { AppRegistry, type PusherApp } from './apps.js'
-import type { ChannelCache } from './cache.js'
+import { defaultChannelCache, type ChannelCache } from './cache.js'
 import { channelOfRoom, channelType, isCacheChannel, isHiddenChannel, roomOf, userChannel } from './channels.js'
 import { PusherCode, PusherMessage } from './codes.js'
 import { PUSHER_PROTOCOL } from './codec.js'
@@ -18,7 +18,6 @@ import { PusherEvents, type PusherEventMap, type PusherEventName } from './event
 import type { ResolvedPusherOptions } from './options.js'
 import { distinctMembers, isMember, memberKey, OCCUPANCY_KEY, PRESENCE_KEY, PresenceTracker, type PresenceMember } from './presence.js'
 import { PusherSession } from './session.js'
-import { defaultChannelCache } from './shared-state.js'
 import type { WebhookSender } from './webhooks/sender.js'
 
 export interface TriggerOptions {

@@ -21,10 +21,10 @@ import { badRequest, errorBody, PusherHttpError, PusherHttpStatus } from './erro
 import type { ResolvedPusherHttpOptions } from './options.js'
 import { checkBatch, checkEvent, pointsOf, publishEvent, type ChannelAttributes } from './publish.js'
 import { channelState, channelUsers, listChannels } from './reads.js'
+import { defaultHttpRateLimiter } from './rate-limiter.js'
 import { verifySignedRequest } from './request-auth.js'
 import { AnyQuery, BatchBody, ChannelQuery, ChannelsQuery, EventBody, UsersQuery } from './schemas.js'
 import type { PusherService } from '../service.js'
-import { defaultHttpRateLimiter } from '../shared-state.js'
 import { apiEndpointOf, type ApiEndpoint } from './api-path.js'
 import { cors } from './cors.js'
 import { MalformedApiUrls } from './malformed-urls.js'
@@ -54,7 +54,7 @@ export async function registerPusherHttpRoutes(app: FastifyInstance, hub: Hub, s
     })
   }
 
-  const rateLimiter = options.rateLimiter ?? defaultHttpRateLimiter(hub.adapter, app.log)
+  const rateLimiter = options.rateLimiter ?? defaultHttpRateLimiter(hub.adapter)
   const malformed = new MalformedApiUrls(apiRoot)
   const stopWatching = malformed.watch(app.server)
   app.addHook('onClose', async () => stopWatching())

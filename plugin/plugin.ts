@@ -6,23 +6,18 @@ import { MemoryAdapter } from './adapter/memory.js'
 import { Hub } from './hub/hub.js'
 import { importIdentitySigningKey } from '../shared/e2e/index.js'
 import { resolveOptions, type RoomcastOptions } from './options.js'
+import { NATIVE_PROTOCOL } from './native/codec.js'
 import { HandlerRegistry } from './native/handlers.js'
 import { RoomcastServer } from './server.js'
 import { hangUpLateUpgrades } from './ws/late-upgrades.js'
 import { SocketSink } from './ws/socket-sink.js'
 import { registerNativeRoute } from './native/route.js'
-import { channelOfRoom, channelType, isHiddenChannel, requiresAuth } from './pusher/channels.js'
-import { PusherService } from './pusher/service.js'
-import { registerPusherRoute } from './pusher/route.js'
-import { registerPusherHttpRoutes } from './pusher/http/routes.js'
-import { SubscriptionCounter } from './pusher/subscription-count.js'
-import { WebhookSender } from './pusher/webhooks/sender.js'
+import { registerPusher } from './pusher/index.js'
 
 /**
  * Declare your events once to type `app.roomcast` everywhere:
  * `declare module 'roomcast' { interface RoomcastTypes { events: typeof events } }`.
  */
-// eslint-disable-next-line @typescript-eslint/no-empty-interface
 export interface RoomcastTypes {}
 
 export type RegisteredEvents = RoomcastTypes extends { events: infer E extends EventsDefinition } ? E : AnyEvents
@@ -37,7 +32,12 @@ async function roomcast(app: FastifyInstance, opts: RoomcastOptions<RegisteredEv
   const options = resolveOptions(opts)
   const adapter = typeof opts.adapter === 'function' ? opts.adapter() : (opts.adapter ?? new MemoryAdapter())
   const hub = new Hub<RegisteredEvents>(
-    { nodeId: options.nodeId, heartbeat: options.heartbeat, closeGracePeriod: options.closeGracePeriod, presenceEvents: options.presenceEvents },
+    {
+      nodeId: options.nodeId,
+      heartbeat: options.heartbeat,
+      closeGracePeriod: options.closeGracePeriod,
+      presenceEvents: options.presenceEvents ? NATIVE_PROTOCOL : undefined,
+    },
     adapter,
     app.log,
   )
@@ -79,22 +79,7 @@ async function roomcast(app: FastifyInstance, opts: RoomcastOptions<RegisteredEv
   })
   registerNativeRoute(app, hub, options, handlers, ownsWebsocket, identity)
   if (options.pusher !== undefined) {
-    const pusher = new PusherService(hub, options.pusher, options.rateLimit)
-    app.roomcast.pusher = pusher
-    hub.reservedRoom = (room) => {
-      const channel = channelOfRoom(room)
-      return isHiddenChannel(channel) || requiresAuth(channelType(channel))
-    }
-    registerPusherRoute(app, hub, options.backpressure, pusher, options.maxPayload)
-    // Listening from start-up: channel events are only tracked while someone listens.
-    if (options.pusher.webhooks !== false) {
-      const webhooks = WebhookSender.start(pusher, options.pusher.webhooks, app.log)
-      pusher.webhooks = webhooks
-      app.addHook('onClose', () => webhooks.close())
-    }
-    const subscriptionCounter = new SubscriptionCounter(hub, pusher, options.pusher.subscriptionCountInterval)
-    app.addHook('onClose', () => subscriptionCounter.close())
-    if (options.pusher.http !== false) await registerPusherHttpRoutes(app, hub, pusher, options.pusher.http)
+    app.roomcast.pusher = await registerPusher(app, hub, options.pusher, { rateLimit: options.rateLimit, backpressure: options.backpressure, maxPayload: options.maxPayload })
   }
 
   // Last, so that a configuration error above leaves no sweep timer or adapter connection behind.

@@ -24,8 +24,8 @@ export interface HubOptions {
   heartbeat: HeartbeatOptions
   /** How long shutdown waits for sockets to finish their close handshake before cutting them, in ms. */
   closeGracePeriod: number
-  /** Send `presence` events to a room's members when a user enters or leaves it. */
-  presenceEvents: boolean
+  /** The protocol whose clients get `presence` events when a user enters or leaves their room; none when undefined. */
+  presenceEvents: string | undefined
 }
 
 export interface DrainOptions {
@@ -49,12 +49,8 @@ export class Hub<E extends EventsDefinition = AnyEvents> implements ConnectionHo
   readonly hooks: Hooks<E>
   readonly adapter: Adapter
   readonly options: HubOptions
-  /**
-   * Rooms that clients may not join by their own `join` request, only through a protocol's own
-   * authorization or the server API (Pusher's private, presence and internal `#` channels, when
-   * they share the room namespace with native clients).
-   */
-  reservedRoom: ((room: string) => boolean) | undefined
+  /** See `reserveRooms`. */
+  readonly #reserved: Array<(room: string) => boolean> = []
   readonly connections = new Map<string, Connection<E>>()
   readonly #rooms = new Map<string, Set<Connection<E>>>()
   readonly #users = new Map<string, Set<Connection<E>>>()
@@ -69,6 +65,21 @@ export class Hub<E extends EventsDefinition = AnyEvents> implements ConnectionHo
    * itself (a dead node's members), so it never reaches the `presence` hook.
    */
   readonly presenceClaims: Array<(change: PresenceChange) => boolean> = []
+
+  /**
+   * Marks rooms that clients may not join by their own `join` request, only through a
+   * protocol's own authorization or the server API (a protocol reserves the rooms its own
+   * authorization guards when they share the room namespace with other clients).
+   */
+  reserveRooms(predicate: (room: string) => boolean): void {
+    this.#reserved.push(predicate)
+  }
+
+  /** Whether a protocol reserved `room` (see `reserveRooms`). */
+  isReserved(room: string): boolean {
+    for (const reserved of this.#reserved) if (reserved(room)) return true
+    return false
+  }
 
   constructor(options: HubOptions, adapter: Adapter, log: FastifyBaseLogger) {
     this.nodeId = options.nodeId
@@ -348,12 +359,12 @@ export class Hub<E extends EventsDefinition = AnyEvents> implements ConnectionHo
     for (const claim of this.presenceClaims) if (claim(change)) return
     const { room, userId, action } = change
     this.hooks.run('presence', { room, userId, action })
-    if (this.options.presenceEvents) {
+    if (this.options.presenceEvents !== undefined) {
       this.publish({
         target: { kind: 'rooms', rooms: [room] },
         event: SystemEvent.Presence,
         data: encodeData({ room, userId, action }),
-        protocol: 'native',
+        protocol: this.options.presenceEvents,
       })
     }
   }

@@ -356,8 +356,8 @@ export class NativeSession<E extends EventsDefinition> {
     const connection = this.#connection
     const names = data.rooms.length === 1 ? data.rooms : [...new Set(data.rooms)]
     const wanted = names.filter((room) => !connection.rooms.has(room))
-    const reserved = this.#hub.reservedRoom
-    const requested = reserved === undefined ? wanted : wanted.filter((room) => !reserved(room))
+    const hub = this.#hub
+    const requested = wanted.filter((room) => !hub.isReserved(room))
     this.#checkRoomLimit(requested)
     const authorize = this.#options.authorizeJoin
     if (authorize === undefined || requested.length === 0) return this.#admit(names, wanted, requested)

@@ -18,7 +18,7 @@ import { textOf } from '../ws/raw-data.js'
 const envelopeValidator = validatorFor(Envelope)
 const roomsValidator = validatorFor(RoomsRequest)
 
-/** An error reply that also carries the request id it answers. */
+/** A refusal answered to the client as an `error` that is not a server fault, so it never reaches the `error` hook. */
 class Reply extends RoomcastError {}
 
 /**

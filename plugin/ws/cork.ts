@@ -1,10 +1,6 @@
 import type { Socket } from 'node:net'
 
-/**
- * Coalesces the writes a socket gets within one event-loop turn: the first write corks it and
- * one `process.nextTick` uncorks every corked socket, so a burst of messages to one socket
- * leaves as a single `writev` instead of one syscall per frame.
- */
+/** Sockets corked in this event-loop turn. */
 const corked = new Set<Socket>()
 
 function uncorkAll(): void {
@@ -12,6 +8,11 @@ function uncorkAll(): void {
   corked.clear()
 }
 
+/**
+ * Coalesces the writes a socket gets within one event-loop turn: the first write corks it and
+ * one `process.nextTick` uncorks every corked socket, so a burst of messages to one socket
+ * leaves as a single `writev` instead of one syscall per frame.
+ */
 export function corkUntilNextTick(socket: Socket): void {
   if (corked.has(socket)) return
   if (corked.size === 0) process.nextTick(uncorkAll)

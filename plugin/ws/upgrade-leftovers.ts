@@ -3,6 +3,9 @@ import type { Socket } from 'node:net'
 import type { FastifyRequest } from 'fastify'
 import type WebSocket from 'ws'
 
+/** @fastify/websocket's private symbol for the head buffer, looked up again only when it is not on a request. */
+let headSymbol: symbol | undefined
+
 /**
  * Lets go of what the HTTP upgrade left behind on a connection, so that an idle connection costs
  * little more than its socket (about 1 KiB less per connection):
@@ -19,9 +22,6 @@ import type WebSocket from 'ws'
  *
  * Each step checks the internals it relies on at run time and does nothing when they differ.
  */
-/** @fastify/websocket's private symbol for the head buffer, looked up again only when it is not on a request. */
-let headSymbol: symbol | undefined
-
 export function releaseUpgradeLeftovers(ws: WebSocket, request: FastifyRequest, ownsErrorHandling: boolean): void {
   const socket = (ws as unknown as { _socket?: Socket & { _httpMessage?: ServerResponse | null } })._socket
   const response = socket?._httpMessage

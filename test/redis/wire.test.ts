@@ -1,7 +1,7 @@
 import { Redis } from 'ioredis'
 import t from 'tap'
 import { redisAdapter } from '../../plugin/index.js'
-import type { Delivery, Target } from '../../plugin/index.js'
+import type { Delivery, Target } from '../../plugin/hub/delivery.js'
 import { decodeControl, encodeControl, type ControlMessage } from '../../plugin/adapter/cluster/control.js'
 import { Keyspace } from '../../plugin/adapter/redis/keyspace.js'
 import { decodeDelivery, encodeDelivery, WireFormatError } from '../../plugin/adapter/cluster/wire.js'

@@ -6,7 +6,6 @@
 import type { PusherApp } from '../apps.js'
 import type { ChannelEvent, ClientEventInfo, MemberEvent, PresenceUserId, SubscriptionCountEvent } from '../events.js'
 import { hmacSha256Hex } from '../signatures.js'
-import type { WebhookEventType } from './config.js'
 
 export type WebhookEvent =
   | { name: 'channel_occupied' | 'channel_vacated' | 'cache_miss'; channel: string }
@@ -33,10 +32,6 @@ export function clientWebhookEvent(event: ClientEventInfo): WebhookEvent {
 
 export function subscriptionCountWebhookEvent(event: SubscriptionCountEvent): WebhookEvent {
   return { name: 'subscription_count', channel: event.channel, subscription_count: event.subscriptionCount }
-}
-
-export function typeOf(event: WebhookEvent): WebhookEventType {
-  return event.name
 }
 
 /** A request ready to send: body text, its signature, and the app key for `X-Pusher-Key`. */

@@ -112,19 +112,6 @@ export function inState(client: RoomcastClient<TestEvents>, state: ClientState, 
   })
 }
 
-/** Polls until a condition holds. */
-export async function until(condition: () => boolean | Promise<boolean>, what: string, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`${what} did not happen within ${timeoutMs} ms`)
-    await delay(5)
-  }
-}
-
-export function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms))
-}
-
 /** Awaits a promise expected to reject, returning the error. */
 export async function rejection(promise: Promise<unknown>): Promise<RoomcastError> {
   try {

@@ -1,5 +1,5 @@
 import type { SharedStore } from '../hub/adapter.js'
-import { RateWindows, type RateDecision } from '../hub/rate-window.js'
+import { RateWindows, type RateDecision } from '../hub/rate-windows.js'
 
 /** Expired values are swept when the map grows past this many since the last sweep. */
 const SWEEP_EVERY = 1000

@@ -2,7 +2,7 @@ import type { FastifyBaseLogger } from 'fastify'
 import type { Delivery } from './delivery.js'
 import type { PresenceChange } from './hooks.js'
 import type { ClusterAnswer, Query, QueryResult } from './queries.js'
-import type { RateDecision } from './rate-window.js'
+import type { RateDecision } from './rate-windows.js'
 
 /** What a hub offers its adapter: local delivery and local answers. */
 export interface AdapterNode {

@@ -11,7 +11,7 @@
 import type { FastifyBaseLogger } from 'fastify'
 import type { Redis } from 'ioredis'
 import type { SharedStore } from '../../hub/adapter.js'
-import { RateWindows, type RateDecision } from '../../hub/rate-window.js'
+import { RateWindows, type RateDecision } from '../../hub/rate-windows.js'
 import type { BusConnection, RedisClient } from './connection.js'
 import { LuaScript } from './lua.js'
 

@@ -5,7 +5,7 @@
  * own: the default counts in the adapter's shared store instead (Redis with the Redis adapter).
  */
 import type { Adapter, SharedStore } from '../../hub/adapter.js'
-import { RateWindows, type RateDecision } from '../../hub/rate-window.js'
+import { RateWindows, type RateDecision } from '../../hub/rate-windows.js'
 
 export type { RateDecision }
 

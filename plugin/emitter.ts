@@ -4,11 +4,12 @@ import { Keyspace } from './adapter/redis/keyspace.js'
 import { resolveKeyPrefix } from './adapter/redis/options.js'
 import { BusPublisher } from './adapter/redis/publisher.js'
 import { randomToken } from './adapter/redis/registry.js'
-import { encodeDelivery } from './adapter/redis/wire.js'
+import { encodeDelivery } from './adapter/cluster/wire.js'
 import type { Delivery } from './hub/delivery.js'
-import { DeliveryApi } from './hub/operator.js'
+import { DeliveryApi } from './hub/delivery-api.js'
 import { handled, publishFailed, type PublishOutcome } from './hub/publish-outcome.js'
-import { PusherEmitter } from './protocol/pusher/emitter.js'
+import { NATIVE_PROTOCOL } from './native/codec.js'
+import { PusherEmitter } from './pusher/emitter.js'
 
 export interface EmitterOptions<E extends EventsDefinition = AnyEvents> {
   /**
@@ -82,7 +83,7 @@ export class Emitter<E extends EventsDefinition = AnyEvents> extends DeliveryApi
       const text = encodeDelivery(delivery, origin, channels.length > 1 ? ++sequence : undefined)
       return handled(publisher.publishAll(channels, text, emitterPublishFailed))
     }
-    super(publish, options.events)
+    super(publish, options.events, NATIVE_PROTOCOL)
     this.keyPrefix = keys.prefix
     this.#publisher = publisher
     this.#publish = publish

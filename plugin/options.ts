@@ -2,31 +2,17 @@ import { randomUUID } from 'node:crypto'
 import type { FastifyRequest } from 'fastify'
 import { encryptedFrameLength } from '../shared/e2e/index.js'
 import type { AnyEvents, EventsDefinition } from '../shared/events.js'
-import type { AdapterOption } from './adapter/adapter.js'
+import type { AdapterOption } from './hub/adapter.js'
 import type { Connection, Identity } from './hub/connection.js'
-import type { EncryptionMode } from './protocol/native/encryption.js'
+import type { EncryptionMode } from './native/encryption.js'
+import type { JoinRequest, NativeOptions, Refusal } from './native/options.js'
+import type { RateLimitOptions } from './hub/rate-window.js'
 import type { HeartbeatOptions } from './hub/hub.js'
-import { resolvePusherOptions, type PusherOptions, type ResolvedPusherOptions } from './protocol/pusher/options.js'
-import type { BackpressureOptions } from './transport/socket-writer.js'
+import { resolvePusherOptions, type PusherOptions, type ResolvedPusherOptions } from './pusher/options.js'
+import type { BackpressureOptions } from './ws/socket-sink.js'
 
-/** Refuses an upgrade with this HTTP status (401 when a hook just returns null). */
-export interface Refusal {
-  refuse: true
-  statusCode?: number
-  message?: string
-}
-
-export interface JoinRequest<E extends EventsDefinition> {
-  connection: Connection<E>
-  rooms: string[]
-}
-
-export interface RateLimitOptions {
-  /** Messages allowed per window. Default 100. */
-  max: number
-  /** Window length in ms. Default 1000. */
-  windowMs: number
-}
+export type { Refusal, JoinRequest } from './native/options.js'
+export type { RateLimitOptions } from './hub/rate-window.js'
 
 export interface RoomcastOptions<E extends EventsDefinition = AnyEvents> {
   /** The application's events (`defineEvents`). Without it any event name is accepted, unvalidated. */
@@ -110,7 +96,7 @@ export interface RoomcastOptions<E extends EventsDefinition = AnyEvents> {
   pusher?: PusherOptions
 }
 
-export interface ResolvedOptions<E extends EventsDefinition> {
+export interface ResolvedOptions<E extends EventsDefinition> extends NativeOptions<E> {
   events: E | undefined
   path: string
   authenticateRequest: RoomcastOptions<E>['authenticateRequest']

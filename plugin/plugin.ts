@@ -6,22 +6,19 @@ import { MemoryAdapter } from './adapter/memory.js'
 import { Hub } from './hub/hub.js'
 import { importIdentitySigningKey } from '../shared/e2e/index.js'
 import { resolveOptions, type RoomcastOptions } from './options.js'
-import { HandlerRegistry } from './protocol/native/handlers.js'
+import { NATIVE_PROTOCOL } from './native/codec.js'
+import { HandlerRegistry } from './native/handlers.js'
 import { RoomcastServer } from './server.js'
-import { hangUpLateUpgrades } from './transport/late-upgrades.js'
-import { registerNativeRoute } from './transport/native-route.js'
-import { limitUpgradeTime } from './transport/upgrade-timeout.js'
-import { PusherService } from './protocol/pusher/service.js'
-import { registerPusherRoute } from './transport/pusher-route.js'
-import { registerPusherHttpRoutes } from './transport/pusher-http/routes.js'
-import { SubscriptionCounter } from './protocol/pusher/subscription-count.js'
-import { WebhookSender } from './protocol/pusher/webhooks/sender.js'
+import { hangUpLateUpgrades } from './ws/late-upgrades.js'
+import { SocketSink } from './ws/socket-sink.js'
+import { registerNativeRoute } from './native/route.js'
+import { registerPusher } from './pusher/index.js'
+import { limitUpgradeTime } from './ws/upgrade-timeout.js'
 
 /**
  * Declare your events once to type `app.roomcast` everywhere:
  * `declare module 'roomcast' { interface RoomcastTypes { events: typeof events } }`.
  */
-// eslint-disable-next-line @typescript-eslint/no-empty-interface
 export interface RoomcastTypes {}
 
 export type RegisteredEvents = RoomcastTypes extends { events: infer E extends EventsDefinition } ? E : AnyEvents
@@ -36,7 +33,12 @@ async function roomcast(app: FastifyInstance, opts: RoomcastOptions<RegisteredEv
   const options = resolveOptions(opts)
   const adapter = typeof opts.adapter === 'function' ? opts.adapter() : (opts.adapter ?? new MemoryAdapter())
   const hub = new Hub<RegisteredEvents>(
-    { nodeId: options.nodeId, heartbeat: options.heartbeat, closeGracePeriod: options.closeGracePeriod, presenceEvents: options.presenceEvents },
+    {
+      nodeId: options.nodeId,
+      heartbeat: options.heartbeat,
+      closeGracePeriod: options.closeGracePeriod,
+      presenceEvents: options.presenceEvents ? NATIVE_PROTOCOL : undefined,
+    },
     adapter,
     app.log,
   )
@@ -53,7 +55,7 @@ async function roomcast(app: FastifyInstance, opts: RoomcastOptions<RegisteredEv
     // hub with 1001 instead, so they leave that set as they arrive; the app's own sockets stay.
     const tracked = app.websocketServer.clients as Set<unknown> | undefined
     hub.hooks.add('connection', (connection) => {
-      tracked?.delete(connection.writer.ws)
+      if (connection.sink instanceof SocketSink) tracked?.delete(connection.sink.ws)
     })
   } else {
     await app.register(websocket, {
@@ -78,18 +80,12 @@ async function roomcast(app: FastifyInstance, opts: RoomcastOptions<RegisteredEv
   })
   registerNativeRoute(app, hub, options, handlers, ownsWebsocket, identity)
   if (options.pusher !== undefined) {
-    const pusher = new PusherService(hub, options.pusher, options.rateLimit, options.hookTimeout)
-    app.roomcast.pusher = pusher
-    registerPusherRoute(app, hub, options.backpressure, pusher, options.maxPayload)
-    // Listening from start-up: channel events are only tracked while someone listens.
-    if (options.pusher.webhooks !== false) {
-      const webhooks = WebhookSender.start(pusher, options.pusher.webhooks, app.log)
-      pusher.webhooks = webhooks
-      app.addHook('onClose', () => webhooks.close())
-    }
-    const subscriptionCounter = new SubscriptionCounter(hub, pusher, options.pusher.subscriptionCountInterval)
-    app.addHook('onClose', () => subscriptionCounter.close())
-    if (options.pusher.http !== false) await registerPusherHttpRoutes(app, hub, pusher, options.pusher.http)
+    app.roomcast.pusher = await registerPusher(app, hub, options.pusher, {
+      rateLimit: options.rateLimit,
+      backpressure: options.backpressure,
+      maxPayload: options.maxPayload,
+      hookTimeout: options.hookTimeout,
+    })
   }
 
   const stopUpgradeTimeout = limitUpgradeTime(app.server, app.websocketServer, options.upgradeTimeout)

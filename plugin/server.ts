@@ -4,11 +4,12 @@ import { RoomsApi } from './api/rooms.js'
 import { UsersApi } from './api/users.js'
 import type { HookMap, HookName } from './hub/hooks.js'
 import type { Hub } from './hub/hub.js'
-import { DeliveryApi } from './hub/operator.js'
+import { DeliveryApi } from './hub/delivery-api.js'
 import type { PublishOutcome } from './hub/publish-outcome.js'
 import type { ClusterAnswer, Query, QueryResult } from './hub/queries.js'
-import type { EventHandler, HandlerRegistry } from './protocol/native/handlers.js'
-import type { PusherService } from './protocol/pusher/service.js'
+import { NATIVE_PROTOCOL } from './native/codec.js'
+import type { EventHandler, HandlerRegistry } from './native/handlers.js'
+import type { PusherService } from './pusher/service.js'
 
 /** `app.roomcast`: the decorator a registration adds. */
 export class RoomcastServer<E extends EventsDefinition = AnyEvents> {
@@ -25,7 +26,7 @@ export class RoomcastServer<E extends EventsDefinition = AnyEvents> {
   constructor(hub: Hub<E>, handlers: HandlerRegistry<E>, events: E | undefined) {
     this.#hub = hub
     this.#handlers = handlers
-    this.emitter = new DeliveryApi<E>((delivery) => hub.publish(delivery), events)
+    this.emitter = new DeliveryApi<E>((delivery) => hub.publish(delivery), events, NATIVE_PROTOCOL)
     this.connections = new ConnectionsApi(hub, this.emitter)
     this.rooms = new RoomsApi(hub, this.emitter)
     this.users = new UsersApi(hub, this.emitter)

@@ -1,10 +1,12 @@
-import type { Adapter, AdapterNode } from './adapter.js'
+import type { Adapter, AdapterNode } from '../hub/adapter.js'
 import type { Delivery } from '../hub/delivery.js'
 import { PUBLISHED, type PublishOutcome } from '../hub/publish-outcome.js'
 import type { ClusterAnswer, Query, QueryResult } from '../hub/queries.js'
+import { MemoryStore } from './memory-store.js'
 
 /** The default adapter: one process, nothing to set up. Every delivery and query is local. */
 export class MemoryAdapter implements Adapter {
+  readonly store = new MemoryStore()
   #node: AdapterNode | undefined
 
   async attach(node: AdapterNode): Promise<void> {

@@ -2,7 +2,7 @@ import { CloseCode } from '../../shared/codes.js'
 import type { AnyEvents, EventsDefinition, ToClientData, ToClientEvent } from '../../shared/events.js'
 import type { Connection } from '../hub/connection.js'
 import type { DrainOptions, Hub } from '../hub/hub.js'
-import type { DeliveryApi } from '../hub/operator.js'
+import type { DeliveryApi } from '../hub/delivery-api.js'
 import type { PublishOutcome } from '../hub/publish-outcome.js'
 
 /** `app.roomcast.connections`: this node's connections, and cluster-wide sends and disconnects by id. */

@@ -1,7 +1,8 @@
 import type { AnyEvents, EventsDefinition } from '../../shared/events.js'
 import type { Hub } from '../hub/hub.js'
-import { isProtocolName, NATIVE_PROTOCOL, nativeRoom, nativeRooms } from '../hub/namespace.js'
-import type { BroadcastOperator, DeliveryApi } from '../hub/operator.js'
+import { isProtocolName, nativeRoom, nativeRooms } from '../hub/namespace.js'
+import type { BroadcastOperator, DeliveryApi } from '../hub/delivery-api.js'
+import { NATIVE_PROTOCOL } from '../native/codec.js'
 import type { RoomMember } from '../hub/queries.js'
 
 /**

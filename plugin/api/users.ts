@@ -1,8 +1,9 @@
 import { CloseCode } from '../../shared/codes.js'
 import type { AnyEvents, EventsDefinition } from '../../shared/events.js'
 import type { Hub } from '../hub/hub.js'
-import { NATIVE_PROTOCOL, nativeRooms, nativeUser, nativeUsers } from '../hub/namespace.js'
-import type { BroadcastOperator, DeliveryApi } from '../hub/operator.js'
+import { nativeRooms, nativeUser, nativeUsers } from '../hub/namespace.js'
+import type { BroadcastOperator, DeliveryApi } from '../hub/delivery-api.js'
+import { NATIVE_PROTOCOL } from '../native/codec.js'
 
 /** `app.roomcast.users`: every native connection of a user, on every node (Pusher's signed-in users: `app.roomcast.pusher`). */
 export class UsersApi<E extends EventsDefinition = AnyEvents> {

@@ -1,10 +1,10 @@
 import type { FastifyRequest } from 'fastify'
 import type { AnyEvents, EventsDefinition, ToClientData, ToClientEvent } from '../../shared/events.js'
-import type { WireCodec } from '../protocol/codec.js'
-import { PreparedFrame } from '../transport/frame.js'
-import type { SocketWriter } from '../transport/socket-writer.js'
+import type { WireCodec } from './codec.js'
+import { PreparedFrame } from './frame.js'
+import type { Sink } from './sink.js'
 import { encodeData } from './delivery.js'
-import { checkOutgoing } from './operator.js'
+import { checkOutgoing } from './delivery-api.js'
 
 export type ConnectionState = 'authenticating' | 'authenticated' | 'closing' | 'closed'
 
@@ -21,13 +21,13 @@ export interface ConnectionHost {
 }
 
 /**
- * A replacement for the socket writer, installed by a per-connection transform (end-to-end
+ * A replacement for the sink, installed by a per-connection transform (end-to-end
  * encryption): it receives every outgoing frame's text in order, instead of the socket, and
- * answers like the socket writer: false when the message was not taken (backpressure, closed).
+ * answers like the sink: false when the message was not taken (backpressure, closed).
  */
 export type OutboundTransform = (text: string) => boolean
 
-/** One live WebSocket on this node. */
+/** One live client connection on this node. */
 export class Connection<E extends EventsDefinition = AnyEvents> {
   /** Unguessable id (UUID v4 from the CSPRNG), unique across the cluster. */
   readonly id: string
@@ -45,7 +45,7 @@ export class Connection<E extends EventsDefinition = AnyEvents> {
   lastSeen = Date.now()
 
   /** @internal */ readonly codec: WireCodec
-  /** @internal */ readonly writer: SocketWriter
+  /** @internal */ readonly sink: Sink
   /** @internal */ outbound: OutboundTransform | undefined
   /**
    * Per-room data the protocol attaches to a membership and `roomMembers` answers report
@@ -59,7 +59,7 @@ export class Connection<E extends EventsDefinition = AnyEvents> {
     id: string
     request: FastifyRequest
     codec: WireCodec
-    writer: SocketWriter
+    sink: Sink
     host: ConnectionHost
     /** The application's events: `send` checks outgoing data against them like every other emit. */
     events?: EventsDefinition | undefined
@@ -69,7 +69,7 @@ export class Connection<E extends EventsDefinition = AnyEvents> {
     this.remoteAddress = init.request.ip
     this.codec = init.codec
     this.protocol = init.codec.protocol
-    this.writer = init.writer
+    this.sink = init.sink
     this.#host = init.host
     this.#events = init.events
   }
@@ -80,7 +80,7 @@ export class Connection<E extends EventsDefinition = AnyEvents> {
 
   /** Messages dropped for this connection by the `drop` backpressure policy. */
   get dropped(): number {
-    return this.writer.dropped
+    return this.sink.dropped
   }
 
   /** Sends an application event to this connection only. Throws `RoomcastError` on data failing its schema. */
@@ -107,12 +107,12 @@ export class Connection<E extends EventsDefinition = AnyEvents> {
   /** @internal Writes a frame built for many recipients. */
   writeFrame(frame: PreparedFrame): boolean {
     if (this.outbound !== undefined) return this.outbound(frame.text)
-    return this.writer.write(frame)
+    return this.sink.write(frame)
   }
 
   /** @internal Writes a frame built for this connection alone. */
   writeText(text: string): boolean {
     if (this.outbound !== undefined) return this.outbound(text)
-    return this.writer.write(new PreparedFrame(text))
+    return this.sink.write(new PreparedFrame(text))
   }
 }

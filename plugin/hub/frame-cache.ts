@@ -1,5 +1,5 @@
-import type { WireCodec } from '../protocol/codec.js'
-import { PreparedFrame } from '../transport/frame.js'
+import type { WireCodec } from './codec.js'
+import { PreparedFrame } from './frame.js'
 import type { Delivery } from './delivery.js'
 
 /**

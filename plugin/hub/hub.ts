@@ -2,16 +2,15 @@ import type { FastifyBaseLogger } from 'fastify'
 import { CloseCode } from '../../shared/codes.js'
 import { SystemEvent } from '../../shared/envelope.js'
 import type { AnyEvents, EventsDefinition } from '../../shared/events.js'
-import type { Adapter, AdapterNode, InterestKind } from '../adapter/adapter.js'
-import { closeSocket } from '../transport/close.js'
-import { PreparedFrame } from '../transport/frame.js'
+import type { Adapter, AdapterNode, InterestKind } from './adapter.js'
+import { PreparedFrame } from './frame.js'
 import type { Connection, ConnectionHost, Identity } from './connection.js'
 import { encodeData, type Delivery, type Target } from './delivery.js'
 import { FrameCache } from './frame-cache.js'
 import { Hooks, type PresenceChange } from './hooks.js'
 import { handled, PUBLISHED, type PublishOutcome } from './publish-outcome.js'
-import { NATIVE_PROTOCOL } from './namespace.js'
 import type { ClusterAnswer, Query, QueryResult, RoomMember } from './queries.js'
+import type { Sink } from './sink.js'
 
 export interface HeartbeatOptions {
   /** How often the server checks liveness and sends heartbeats, in ms. Default 30 000. */
@@ -31,8 +30,8 @@ export interface HubOptions {
   heartbeat: HeartbeatOptions
   /** How long shutdown waits for sockets to finish their close handshake before cutting them, in ms. */
   closeGracePeriod: number
-  /** Send `presence` events to a room's members when a user enters or leaves it. */
-  presenceEvents: boolean
+  /** The protocol whose clients get `presence` events when a user enters or leaves their room; none when undefined. */
+  presenceEvents: string | undefined
 }
 
 export interface DrainOptions {
@@ -68,7 +67,7 @@ export class Hub<E extends EventsDefinition = AnyEvents> implements ConnectionHo
    * Sockets of removed connections whose TCP close is still under way (a connection is removed
    * as soon as its peer's close frame arrives): shutdown waits for them, and cuts them, too.
    */
-  readonly #closingSockets = new Set<Connection['writer']['ws']>()
+  readonly #closingSinks = new Set<Sink>()
   /**
    * Protocols that track presence keys of their own through the adapter (Pusher: its members
    * and channel occupancy). A claim that returns true takes a transition the adapter found
@@ -157,7 +156,7 @@ export class Hub<E extends EventsDefinition = AnyEvents> implements ConnectionHo
       reason = closing.reason
     }
     this.remove(connection, code, reason)
-    closeSocket(connection.writer.ws, code, reason)
+    connection.sink.close(code, reason)
   }
 
   /** Forgets a connection. Idempotent: the socket's own close event calls it too. */
@@ -172,10 +171,10 @@ export class Hub<E extends EventsDefinition = AnyEvents> implements ConnectionHo
     this.connections.delete(connection.id)
     this.adapter.unwatch('connection', connection.id)
     connection.state = 'closed'
-    const ws = connection.writer.ws
-    if (ws.readyState !== ws.CLOSED) {
-      this.#closingSockets.add(ws)
-      ws.once('close', () => this.#closingSockets.delete(ws))
+    const sink = connection.sink
+    if (!sink.isClosed) {
+      this.#closingSinks.add(sink)
+      void sink.closed().then(() => this.#closingSinks.delete(sink))
     }
     for (const onRemoved of this.#drains) onRemoved(connection)
     this.hooks.run('disconnect', connection, { code, reason })
@@ -366,12 +365,12 @@ export class Hub<E extends EventsDefinition = AnyEvents> implements ConnectionHo
     for (const claim of this.presenceClaims) if (claim(change)) return
     const { room, userId, action } = change
     this.hooks.run('presence', { room, userId, action })
-    if (this.options.presenceEvents) {
+    if (this.options.presenceEvents !== undefined) {
       this.publish({
         target: { kind: 'rooms', rooms: [room] },
         event: SystemEvent.Presence,
         data: encodeData({ room, userId, action }),
-        protocol: NATIVE_PROTOCOL,
+        protocol: this.options.presenceEvents,
       })
     }
   }
@@ -409,7 +408,7 @@ export class Hub<E extends EventsDefinition = AnyEvents> implements ConnectionHo
       } else if (connection.state === 'authenticated') {
         const text = connection.codec.heartbeat
         if (mode === 'event' && text !== undefined) connection.writeFrame(this.#heartbeatFrame(connection.codec.protocol, text))
-        else connection.writer.ws.ping()
+        else connection.sink.ping()
       }
     }
   }
@@ -474,7 +473,7 @@ export class Hub<E extends EventsDefinition = AnyEvents> implements ConnectionHo
     clearInterval(this.#sweepTimer)
     this.closeAll(CloseCode.ServerShutdown, 'server shutting down')
     // Every socket still open is among these now: those just closed and those removed earlier.
-    await waitForSockets([...this.#closingSockets], this.options.closeGracePeriod)
+    await Promise.all([...this.#closingSinks].map((sink) => sink.closed(this.options.closeGracePeriod)))
   }
 
   async stopAdapter(): Promise<void> {
@@ -484,24 +483,4 @@ export class Hub<E extends EventsDefinition = AnyEvents> implements ConnectionHo
 
 function exceptionsOf(except: string[] | undefined): ReadonlySet<string> | undefined {
   return except === undefined || except.length === 0 ? undefined : new Set(except)
-}
-
-/** Waits until every socket has closed, cutting the ones still open after `grace` ms. */
-async function waitForSockets(sockets: Array<Connection['writer']['ws']>, grace: number): Promise<void> {
-  const open = sockets.filter((ws) => ws.readyState !== ws.CLOSED)
-  if (open.length === 0) return
-  await new Promise<void>((resolve) => {
-    let remaining = open.length
-    const timer = setTimeout(() => {
-      for (const ws of open) if (ws.readyState !== ws.CLOSED) ws.terminate()
-    }, grace)
-    for (const ws of open) {
-      ws.once('close', () => {
-        if (--remaining === 0) {
-          clearTimeout(timer)
-          resolve()
-        }
-      })
-    }
-  })
 }

@@ -8,12 +8,6 @@
 import { ErrorCode } from '../../shared/codes.js'
 import { RoomcastError } from '../../shared/errors.js'
 
-/**
- * The protocol that `app.roomcast` (rooms, users, connections, broadcast, the emitter) and the
- * standalone `Emitter` speak for: what they send reaches native connections only.
- */
-export const NATIVE_PROTOCOL = 'native'
-
 const MARKER = '\u0000'
 
 /** Where a protocol other than the native one keeps its room names and user ids. */

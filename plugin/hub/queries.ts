@@ -2,7 +2,7 @@ import type { Target } from './delivery.js'
 
 /**
  * Questions and actions that span the cluster. Each node answers for its own connections
- * (`answerLocally` in the hub); the adapter gathers the answers and `mergeAnswers` folds them.
+ * (`Hub.answer`); the adapter gathers the answers and `mergeAnswers` folds them.
  * All answers are plain JSON so they can cross a bus.
  */
 export type Query =

@@ -1,7 +1,7 @@
 import t from 'tap'
 import WebSocket, { WebSocketServer, type RawData } from 'ws'
 import { MAX_JSON_DEPTH } from '../../shared/index.js'
-import { nextEvent, testClient } from './support.js'
+import { nextEvent, testClient } from '../helpers/client.js'
 
 t.test('a server frame nested thousands of levels deep: the client reports too_deep and keeps working', async (t) => {
   // A raw server: roomcast itself never sends such a frame.

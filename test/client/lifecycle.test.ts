@@ -1,7 +1,8 @@
 import t from 'tap'
 import { canTransition, CloseCode, type ClientState } from '../../client/index.js'
 import { StateMachine } from '../../client/state.js'
-import { delay, inState, nextEvent, rejection, startTestServer, testClient, until } from './support.js'
+import { inState, nextEvent, rejection, startTestServer, testClient } from '../helpers/client.js'
+import { delay, until } from '../helpers/server.js'
 
 t.test('the state machine allows only the table transitions', async (t) => {
   const seen: string[] = []
@@ -163,8 +164,8 @@ t.test('close() rejects what is pending and leaves no timers or sockets', async 
   await closed
   t.equal((await rejection(pending)).code, 'disconnected')
   t.equal(client.state, 'closed')
-  await until(() => disconnects === 1, 'the server saw the close')
-  await until(() => count('TCPSocketWrap') === sockets, 'the socket is gone')
+  await until(() => disconnects === 1, 5000, 'the server saw the close')
+  await until(() => count('TCPSocketWrap') === sockets, 5000, 'the socket is gone')
   t.equal(count('Timeout'), timers, 'no timer left')
   t.equal((await rejection(client.ready())).code, 'disconnected')
   t.throws(() => client.emit('echo', { text: 'x' }), { code: 'not_sent' })

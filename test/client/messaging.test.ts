@@ -1,7 +1,8 @@
 import t from 'tap'
 import WebSocket from 'ws'
 import { RoomcastClient, RoomcastError, type MessageMeta } from '../../client/index.js'
-import { inState, nextEvent, rejection, startTestServer, testClient, until } from './support.js'
+import { inState, nextEvent, rejection, startTestServer, testClient } from '../helpers/client.js'
+import { until } from '../helpers/server.js'
 
 t.test('emit and on: a typed round trip through the server', async (t) => {
   const server = await startTestServer()
@@ -148,7 +149,7 @@ t.test('incoming payloads are validated: a mismatch is an error event, not a han
   t.equal((await reserved).code, 'unknown_event', 'a server event named like a client event is not dispatched')
 
   client.emit('echo', { text: 'valid' })
-  await until(() => handled === 1, 'the valid echo')
+  await until(() => handled === 1, 5000, 'the valid echo')
   t.equal(handled, 1)
 })
 
@@ -240,11 +241,11 @@ t.test('rooms the server changes on its own are told to the client: kept in sync
   client.on('membership', (change) => changes.push(change))
   const id = client.connectionId!
   await server.app.roomcast.rooms.join(id, ['granted', 'own'])
-  await until(() => changes.length === 1, 'membership after a server-side join')
+  await until(() => changes.length === 1, 5000, 'membership after a server-side join')
   t.same(changes[0], { joined: ['granted'], left: [] }, 'only what changed')
   t.same(client.rooms.sort(), ['granted', 'own'])
   await server.app.roomcast.rooms.leave(id, 'own')
-  await until(() => changes.length === 2, 'membership after a server-side leave')
+  await until(() => changes.length === 2, 5000, 'membership after a server-side leave')
   t.same(changes[1], { joined: [], left: ['own'] })
   t.same(client.rooms, ['granted'])
   await server.app.roomcast.rooms.leave(id, 'never-joined')

@@ -1,7 +1,8 @@
 import t from 'tap'
 import { WebSocketServer, type WebSocket as ServerSocket } from 'ws'
 import { CloseCode, type ReconnectingInfo } from '../../client/index.js'
-import { delay, inState, nextEvent, rejection, startTestServer, testClient, until } from './support.js'
+import { inState, nextEvent, rejection, startTestServer, testClient } from '../helpers/client.js'
+import { delay, until } from '../helpers/server.js'
 
 t.test('server restart on the same port: backoff, rooms restored, messages flow again', async (t) => {
   let server = await startTestServer()
@@ -17,7 +18,7 @@ t.test('server restart on the same port: backoff, rooms restored, messages flow 
 
   await server.close()
   // Attempts against the closed port fail; let a few of them back off.
-  await until(() => retries.length >= 4, 'four attempts')
+  await until(() => retries.length >= 4, 5000, 'four attempts')
   t.equal(retries[0]!.code, CloseCode.ServerShutdown, 'the first loss is the shutdown')
   t.same(
     retries.slice(0, 4).map((retry) => retry.attempt),
@@ -77,7 +78,7 @@ t.test('a room left while disconnected is not restored; a default room left stay
   t.same(await client.leave('a'), { left: ['a'] }, 'leaving while not connected resolves at once')
   await inState(client, 'connected')
   t.same(client.rooms, [])
-  await until(async () => (await server.app.roomcast.rooms.size('lobby')) === 0, 'lobby left again')
+  await until(async () => (await server.app.roomcast.rooms.size('lobby')) === 0, 5000, 'lobby left again')
   t.equal(await server.app.roomcast.rooms.size('a'), 0)
 })
 
@@ -101,7 +102,7 @@ t.test('a dead server is detected by the heartbeat timeout', async (t) => {
   t.teardown(() => client.close())
   await client.ready()
   t.equal(client.connectionId, 'c1')
-  await until(() => answers.length === 1, 'the heartbeat answer')
+  await until(() => answers.length === 1, 5000, 'the heartbeat answer')
   t.same(answers, ['{"event":"heartbeat"}'], 'the client answers heartbeats')
   const reconnecting = await nextEvent(client, 'reconnecting')
   t.equal(reconnecting.code, CloseCode.HeartbeatTimeout)
@@ -136,7 +137,7 @@ t.test('offline queue: bounded, flushed in order after reconnecting', async (t) 
   t.teardown(() => client.close())
   await client.ready()
   client.emit('note', { n: 0 })
-  await until(() => server.notes.length === 1, 'the first note')
+  await until(() => server.notes.length === 1, 5000, 'the first note')
   const port = server.port
   await server.close()
   await inState(client, 'reconnecting')
@@ -150,7 +151,7 @@ t.test('offline queue: bounded, flushed in order after reconnecting', async (t) 
 
   server = await startTestServer({}, port)
   t.same(await reply, { text: 'queued', userId: 'alice' })
-  await until(() => server.notes.length === 2, 'the queued notes')
+  await until(() => server.notes.length === 2, 5000, 'the queued notes')
   t.same(server.notes, [1, 2], 'in order, the refused one never sent')
   t.equal(client.queued, 0)
 })

@@ -1,7 +1,7 @@
 import t from 'tap'
 import WebSocket, { WebSocketServer, type RawData } from 'ws'
 import { CloseCode, RoomcastClient, type ClientTransformFactory, type FrameTransform } from '../../client/index.js'
-import { delay, until } from './support.js'
+import { delay, until } from '../helpers/server.js'
 
 /** A toy transform: reversed text behind a marker, with random async delays to test ordering. */
 const encodeToy = (text: string): string => 'T' + [...text].reverse().join('')
@@ -93,7 +93,7 @@ t.test('the transform seam: handshake before authenticate, every frame transform
   t.same(log, ['auth', 'handshake'], 'credentials are fetched while the socket opens, and sent after the handshake')
 
   for (let n = 1; n <= 20; n++) client.emit('note', { n })
-  await until(() => seen.length === 21, 'all echoes')
+  await until(() => seen.length === 21, 5000, 'all echoes')
   t.same(server.received.slice(1), Array.from({ length: 20 }, (_, i) => ({ n: i + 1 })), 'the server got every frame in order')
   t.same(seen, Array.from({ length: 21 }, (_, i) => i), 'the client got the early frame and every echo in order')
 
@@ -103,7 +103,7 @@ t.test('the transform seam: handshake before authenticate, every frame transform
   client.emit('poison', {})
   t.equal((await error).code, 'encryption_failed')
   t.equal((await ended).code, CloseCode.EncryptionViolation)
-  await until(() => server.closes.length === 1, 'the server saw the close')
+  await until(() => server.closes.length === 1, 5000, 'the server saw the close')
   t.same(server.closes, [CloseCode.EncryptionViolation])
   t.ok(log.includes('dispose'), 'the transform was disposed')
   t.equal(server.sockets.length, 1, 'no reconnection after a violation')
@@ -120,6 +120,6 @@ t.test('a failing handshake is an error and a terminal close', async (t) => {
   const failure = await error
   t.equal(failure.code, 'encryption_failed')
   t.match(failure.message, /no common cipher/)
-  await until(() => client.state === 'disconnected', 'disconnected')
+  await until(() => client.state === 'disconnected', 5000, 'disconnected')
   t.equal(server.urls.length, 1)
 })

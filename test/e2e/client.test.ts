@@ -1,7 +1,7 @@
 import t from 'tap'
 import WebSocket from 'ws'
 import { endToEndEncryption, type RoomcastClient } from '../../client/index.js'
-import { events, inState, nextEvent, startTestServer, testClient, type TestEvents } from '../client/support.js'
+import { events, inState, nextEvent, startTestServer, testClient, type TestEvents } from '../helpers/client.js'
 import { relayServer } from '../helpers/e2e.js'
 
 type Test = Parameters<Parameters<typeof t.test>[1]>[0]

@@ -1,7 +1,7 @@
 import t from 'tap'
 import { endToEndEncryption, generateServerIdentity, type RoomcastClient } from '../../client/index.js'
 import { encryptedFrame, KeyExchange, type SecureChannel } from '../../shared/e2e/index.js'
-import { nextEvent, startTestServer, testClient, type TestEvents } from '../client/support.js'
+import { nextEvent, startTestServer, testClient, type TestEvents } from '../helpers/client.js'
 import { relayServer } from '../helpers/e2e.js'
 
 type Test = Parameters<Parameters<typeof t.test>[1]>[0]

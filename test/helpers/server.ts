@@ -1,7 +1,14 @@
 import Fastify, { type FastifyInstance } from 'fastify'
 import WebSocket from 'ws'
-import roomcast, { type RegisteredEvents, type RoomcastOptions } from '../../plugin/index.js'
+import roomcast, { type Connection, type RegisteredEvents, type RoomcastOptions } from '../../plugin/index.js'
+import { SocketSink } from '../../plugin/ws/socket-sink.js'
 import type { EventsDefinition } from '../../shared/index.js'
+
+/** The server side ws socket of a WebSocket connection (tests look at its buffer and state). */
+export function socketOf(connection: Connection): WebSocket {
+  if (!(connection.sink instanceof SocketSink)) throw new Error('not a WebSocket connection')
+  return connection.sink.ws
+}
 
 /** A real Fastify server with the plugin, listening on a random loopback port. */
 export async function startServer<E extends EventsDefinition>(

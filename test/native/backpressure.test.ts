@@ -2,9 +2,9 @@ import type { Socket } from 'node:net'
 import t from 'tap'
 import type { Connection } from '../../plugin/index.js'
 import WebSocket from 'ws'
-import { testClient, startTestServer, nextEvent } from '../client/support.js'
-import { RawClient, connect, startServer, until } from '../helpers/server.js'
-import { APP, rawPusher, startPusherServer } from '../pusher/helpers.js'
+import { testClient, startTestServer, nextEvent } from '../helpers/client.js'
+import { RawClient, connect, socketOf, startServer, until } from '../helpers/server.js'
+import { APP, rawPusher, startPusherServer } from '../helpers/pusher.js'
 
 type Test = Parameters<Parameters<typeof t.test>[1]>[0]
 
@@ -40,7 +40,7 @@ async function flood(app: App, slow: Connection, send: (app: App, data: { n: num
   let maxBuffered = 0
   for (let round = 0; round < ROUNDS; round++) {
     for (let i = 0; i < PER_ROUND; i++) send(app, { n: offered++, text })
-    maxBuffered = Math.max(maxBuffered, slow.writer.ws.bufferedAmount)
+    maxBuffered = Math.max(maxBuffered, socketOf(slow).bufferedAmount)
     await nextTurn()
   }
   return { offered, maxBuffered }
@@ -75,7 +75,7 @@ t.test('drop policy: a slow reader loses messages (counted), memory stays bounde
   t.equal(fastClient.client.all('tick').length, offered)
 
   tcpOf(slowClient.client).resume()
-  await until(() => slow.writer.ws.bufferedAmount === 0, 20_000, 'the backlog drains')
+  await until(() => socketOf(slow).bufferedAmount === 0, 20_000, 'the backlog drains')
   app.roomcast.rooms.to('feed').emit('done', null)
   await slowClient.client.next('done', 20_000)
   const received = slowClient.client.all('tick').map((f) => f.data.n as number)

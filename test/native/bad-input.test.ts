@@ -4,7 +4,7 @@ import t from 'tap'
 import roomcast from '../../plugin/index.js'
 import { CloseCode } from '../../shared/codes.js'
 import { RawClient, connect, delay, startServer, until } from '../helpers/server.js'
-import { rawPusher, startPusherServer } from '../pusher/helpers.js'
+import { rawPusher, startPusherServer } from '../helpers/pusher.js'
 
 const envelopeMessage = 'the frame is not an envelope { event, data?, id? }'
 

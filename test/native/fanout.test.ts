@@ -1,7 +1,7 @@
 import type { Socket } from 'node:net'
 import t from 'tap'
 import type { Connection } from '../../plugin/index.js'
-import { RawClient, connectMany, startServer } from '../helpers/server.js'
+import { RawClient, connectMany, socketOf, startServer } from '../helpers/server.js'
 
 /** A payload that counts how often it is serialized. */
 function countingPayload(): { payload: { toJSON(): unknown }; count: () => number } {
@@ -26,7 +26,7 @@ function rawTexts(client: RawClient): string[] {
 
 /** Records the chunks written to a server-side connection's TCP socket. */
 function recordWrites(connection: Connection): unknown[] {
-  const socket = (connection.writer.ws as unknown as { _socket: Socket })._socket
+  const socket = (socketOf(connection) as unknown as { _socket: Socket })._socket
   const chunks: unknown[] = []
   const write = socket.write.bind(socket) as (...args: unknown[]) => boolean
   socket.write = ((...args: unknown[]) => {

@@ -1,6 +1,6 @@
 import type WebSocket from 'ws'
 import t from 'tap'
-import { connect, startServer, within, type RawClient } from '../helpers/server.js'
+import { connect, socketOf, startServer, within, type RawClient } from '../helpers/server.js'
 
 const byName = { authenticate: (data: unknown) => ({ userId: (data as { user: string }).user }) }
 
@@ -24,7 +24,7 @@ t.test('a connection leaves its rooms, presence and counts as soon as its close 
   t.teardown(() => app.close())
   const sockets = new Map<string, WebSocket>()
   app.roomcast.addHook('connection', (connection) => {
-    sockets.set(connection.id, connection.writer.ws)
+    sockets.set(connection.id, socketOf(connection))
   })
   const watcher = (await connect(url, { user: 'watcher' })).client
   const { client: leaver, connected } = await connect(url, { user: 'leaver' })

@@ -3,7 +3,7 @@ import websocket from '@fastify/websocket'
 import Fastify from 'fastify'
 import t from 'tap'
 import roomcast from '../../plugin/index.js'
-import { RawClient, connect, connectMany, delay, startServer, within } from '../helpers/server.js'
+import { RawClient, connect, connectMany, delay, socketOf, startServer, within } from '../helpers/server.js'
 
 const shutdown = { code: 1001, reason: 'server shutting down' }
 
@@ -56,7 +56,7 @@ t.test('closeGracePeriod: a client that never answers the close handshake is cut
   ;(client.ws as unknown as { _socket: Socket })._socket.pause()
   // ws's own close timeout is 30 s; the grace period must cut well before that.
   await within(app.close(), 5000, 'shutdown waited for the silent client')
-  t.equal(silent!.writer.ws.readyState, silent!.writer.ws.CLOSED, 'the server side socket is gone')
+  t.equal(socketOf(silent!).readyState, socketOf(silent!).CLOSED, 'the server side socket is gone')
   t.same(await polite.whenClosed(), shutdown)
   ;(client.ws as unknown as { _socket: Socket })._socket.resume()
   const closed = await client.whenClosed()

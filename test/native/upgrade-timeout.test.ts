@@ -2,7 +2,7 @@ import net from 'node:net'
 import Fastify from 'fastify'
 import t from 'tap'
 import roomcast from '../../plugin/index.js'
-import { APP } from '../pusher/helpers.js'
+import { APP } from '../helpers/pusher.js'
 import { connect, delay, startServer } from '../helpers/server.js'
 
 const UPGRADE_TIMEOUT = 200

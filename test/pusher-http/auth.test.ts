@@ -1,8 +1,8 @@
 import { createHash, createHmac } from 'node:crypto'
 import Pusher from 'pusher'
 import t from 'tap'
-import { APP, startPusherServer } from '../pusher/helpers.js'
-import { sdkError, signedFetch, signedUrl } from './helpers.js'
+import { APP, startPusherServer } from '../helpers/pusher.js'
+import { sdkError, signedFetch, signedUrl } from '../helpers/pusher-http.js'
 
 /** Request signing: every way a signature can be wrong is a 401 with a `{ error, code }` body. */
 

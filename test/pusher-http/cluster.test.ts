@@ -3,8 +3,8 @@ import t, { type Test } from 'tap'
 import { redisAdapter, redisRateLimiter, type PusherAppConfig, type PusherHttpOptions, type RedisAdapter } from '../../plugin/index.js'
 import { startRedis, uniquePrefix, type RedisServer } from '../helpers/redis.js'
 import { until } from '../helpers/server.js'
-import { APP, connected, once, pusherJs, rawPusher, startPusherServer, whenState, type PusherServer } from '../pusher/helpers.js'
-import { eventsOf, sdkError, signedFetch, webhookReceiver } from './helpers.js'
+import { APP, connected, once, pusherJs, rawPusher, startPusherServer, whenState, type PusherServer } from '../helpers/pusher.js'
+import { eventsOf, sdkError, signedFetch, webhookReceiver } from '../helpers/pusher-http.js'
 
 /** Two nodes over a spawned redis-server: cluster-wide reads, publishes and terminations; webhooks once per cluster. */
 

@@ -1,7 +1,7 @@
 import t from 'tap'
 import { MemoryRateLimiter } from '../../plugin/index.js'
-import { APP, connected, once, pusherJs, startPusherServer } from '../pusher/helpers.js'
-import { sdkError, signedFetch, signedUrl } from './helpers.js'
+import { APP, connected, once, pusherJs, startPusherServer } from '../helpers/pusher.js'
+import { sdkError, signedFetch, signedUrl } from '../helpers/pusher-http.js'
 
 /** Bad input and limits: each with its real status and a `{ error, code }` body, and nothing published. */
 

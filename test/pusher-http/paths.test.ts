@@ -1,8 +1,8 @@
 import type { PresenceChannel } from 'pusher-js'
 import t from 'tap'
 import { until } from '../helpers/server.js'
-import { APP, connected, once, pusherJs, startPusherServer, whenState } from '../pusher/helpers.js'
-import { sdkError, signedFetch, signedUrl } from './helpers.js'
+import { APP, connected, once, pusherJs, startPusherServer, whenState } from '../helpers/pusher.js'
+import { sdkError, signedFetch, signedUrl } from '../helpers/pusher-http.js'
 
 /**
  * Paths of every valid length reach their routes, whatever Fastify's `maxParamLength` (100 by

@@ -1,7 +1,7 @@
 import type { PresenceChannel } from 'pusher-js'
 import t from 'tap'
 import { until } from '../helpers/server.js'
-import { APP, connected, once, pusherJs, startPusherServer, whenState } from '../pusher/helpers.js'
+import { APP, connected, once, pusherJs, startPusherServer, whenState } from '../helpers/pusher.js'
 
 /**
  * The real `pusher` SDK against the plugin's own HTTP API on a real port, with real pusher-js

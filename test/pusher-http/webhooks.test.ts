@@ -5,10 +5,10 @@ import Fastify from 'fastify'
 import roomcast, { redisAdapter, type PusherAppConfig, type WebhookOptions } from '../../plugin/index.js'
 import { startRedis, uniquePrefix } from '../helpers/redis.js'
 import { until } from '../helpers/server.js'
-import { APP, connected, once, pusherJs, startPusherServer, type PusherServer } from '../pusher/helpers.js'
-import { resolveWebhookOptions } from '../../plugin/protocol/pusher/webhooks/options.js'
-import { parseRetryAfter, retryDelay } from '../../plugin/protocol/pusher/webhooks/retry.js'
-import { eventsOf, webhookReceiver, type ReceivedWebhook, type WebhookReceiver } from './helpers.js'
+import { APP, connected, once, pusherJs, startPusherServer, type PusherServer } from '../helpers/pusher.js'
+import { resolveWebhookOptions } from '../../plugin/pusher/webhooks/options.js'
+import { parseRetryAfter, retryDelay } from '../../plugin/pusher/webhooks/retry.js'
+import { eventsOf, webhookReceiver, type ReceivedWebhook, type WebhookReceiver } from '../helpers/pusher-http.js'
 
 /** Webhooks to a real HTTP receiver on 127.0.0.1: payloads, signatures, filters, batching, retries, bounds. */
 

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises'
 import { createRequire } from 'node:module'
 import { chromium } from 'playwright-core'
 import t from 'tap'
-import { APP, connected, once, pusherJs, startPusherServer } from './helpers.js'
+import { APP, connected, once, pusherJs, startPusherServer } from '../helpers/pusher.js'
 
 const CHROMIUM = '/usr/bin/chromium'
 const require = createRequire(import.meta.url)

@@ -1,6 +1,6 @@
 import t from 'tap'
 import { MemoryChannelCache, memoryChannelCache } from '../../plugin/index.js'
-import { APP, rawPusher, startPusherServer } from './helpers.js'
+import { APP, rawPusher, startPusherServer } from '../helpers/pusher.js'
 
 t.test('the in-memory cache keeps at most maxEntries channels, forgetting the least recently used', async (t) => {
   const cache = new MemoryChannelCache({ maxEntries: 3 })

@@ -1,6 +1,6 @@
 import t from 'tap'
 import { until } from '../helpers/server.js'
-import { APP, connected, once, onceWithMeta, pusherJs, rawPusher, startPusherServer } from './helpers.js'
+import { APP, connected, once, onceWithMeta, pusherJs, rawPusher, startPusherServer } from '../helpers/pusher.js'
 
 interface PusherError {
   type: string

@@ -3,7 +3,7 @@ import t, { type Test } from 'tap'
 import { redisAdapter, redisChannelCache, type RedisAdapter } from '../../plugin/index.js'
 import { startRedis, uniquePrefix, type RedisServer } from '../helpers/redis.js'
 import { until } from '../helpers/server.js'
-import { APP, connected, once, onceWithMeta, pusherJs, startPusherServer, whenState, type PusherServer } from './helpers.js'
+import { APP, connected, once, onceWithMeta, pusherJs, startPusherServer, whenState, type PusherServer } from '../helpers/pusher.js'
 
 interface Node extends PusherServer {
   adapter: RedisAdapter

@@ -1,7 +1,7 @@
 import t from 'tap'
 import WebSocket from 'ws'
 
-import { APP, nextText, rawPusher, startPusherServer } from './helpers.js'
+import { APP, nextText, rawPusher, startPusherServer } from '../helpers/pusher.js'
 
 /** Opens a socket and resolves with every frame text and the close code and reason. */
 function refusedWith(url: string): Promise<{ texts: string[]; code: number; reason: string }> {

@@ -1,8 +1,8 @@
 import { createHmac } from 'node:crypto'
 import t from 'tap'
 import { MAX_JSON_DEPTH } from '../../shared/index.js'
-import { signedFetch } from '../pusher-http/helpers.js'
-import { APP, rawPusher, startPusherServer } from './helpers.js'
+import { signedFetch } from '../helpers/pusher-http.js'
+import { APP, rawPusher, startPusherServer } from '../helpers/pusher.js'
 
 /** JSON text of arrays nested `depth` levels deep: 2 bytes a level, so a few KB hold thousands. */
 const nested = (depth: number): string => '['.repeat(depth) + ']'.repeat(depth)

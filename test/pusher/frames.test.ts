@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto'
 import t from 'tap'
 import { RawClient } from '../helpers/server.js'
-import { APP, nextText, rawPusher, startPusherServer, type PusherFrame } from './helpers.js'
+import { APP, nextText, rawPusher, startPusherServer, type PusherFrame } from '../helpers/pusher.js'
 
 t.test('public channel: subscription_succeeded with "{}", server triggers in Pusher framing', async (t) => {
   const server = await startPusherServer()

@@ -1,7 +1,7 @@
 import t from 'tap'
 import type { PusherAppConfig } from '../../plugin/index.js'
 import { RawClient } from '../helpers/server.js'
-import { startPusherServer } from './helpers.js'
+import { startPusherServer } from '../helpers/pusher.js'
 
 const never = <T>(): Promise<T> => new Promise<T>(() => {})
 

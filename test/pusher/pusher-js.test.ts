@@ -1,7 +1,7 @@
 import type { PresenceChannel } from 'pusher-js'
 import t from 'tap'
-import { until } from '../helpers/server.js'
-import { APP, connected, once, pusherJs, startPusherServer, whenState } from './helpers.js'
+import { socketOf, until } from '../helpers/server.js'
+import { APP, connected, once, pusherJs, startPusherServer, whenState } from '../helpers/pusher.js'
 
 interface Member {
   id: string
@@ -48,7 +48,7 @@ t.test('encrypted channel round trip: the SDK encrypts with the master key, push
   await once(channel, 'pusher:subscription_succeeded')
   // Watch the bytes the server writes to this client's TCP socket.
   const conn = server.app.roomcast.connections.get(client.connection.socket_id)!
-  const socket = (conn.writer.ws as unknown as { _socket: { write: (...args: unknown[]) => boolean } })._socket
+  const socket = (socketOf(conn) as unknown as { _socket: { write: (...args: unknown[]) => boolean } })._socket
   const secret = once(channel, 'secret')
   const sniff = new Promise<string>((resolve) => {
     const write = socket.write.bind(socket)

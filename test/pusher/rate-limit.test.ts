@@ -1,7 +1,7 @@
 import t from 'tap'
 import { MemoryAdapter } from '../../plugin/adapter/memory.js'
 import { until } from '../helpers/server.js'
-import { APP, connected, once, pusherJs, rawPusher, startPusherServer } from './helpers.js'
+import { APP, connected, once, pusherJs, rawPusher, startPusherServer } from '../helpers/pusher.js'
 
 t.test('malformed, binary and unknown frames count against the rate limit: a flood closes with 4100', async (t) => {
   const server = await startPusherServer({ rateLimit: { max: 10, windowMs: 60_000 }, pusher: { apps: [APP], maxChannelsPerConnection: 5 } })

@@ -1,11 +1,12 @@
 import type { FastifyInstance } from 'fastify'
 import type { PresenceChannel } from 'pusher-js'
 import t, { type Test } from 'tap'
-import { AppRegistry, Emitter, RoomcastError, redisAdapter, type JoinRequest, type RoomcastOptions } from '../../plugin/index.js'
+import { Emitter, RoomcastError, redisAdapter, type JoinRequest, type RoomcastOptions } from '../../plugin/index.js'
 import type { AnyEvents } from '../../shared/index.js'
+import { AppRegistry } from '../../plugin/pusher/apps.js'
 import { startRedis, uniquePrefix } from '../helpers/redis.js'
 import { connect, until, type RawClient } from '../helpers/server.js'
-import { APP, connected, once, pusherJs, startPusherServer, type PusherServer } from './helpers.js'
+import { APP, connected, once, pusherJs, startPusherServer, type PusherServer } from '../helpers/pusher.js'
 
 // Native rooms and Pusher channels share the hub but not its authority: a Pusher socket needs
 // no credentials, so nothing native may reach it, and no native client may reach a channel.

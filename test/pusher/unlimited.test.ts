@@ -1,10 +1,10 @@
 import t from 'tap'
 import { MemoryChannelCache, RedisChannelCache } from '../../plugin/index.js'
-import { resolveApp, type PusherAppConfig } from '../../plugin/protocol/pusher/apps.js'
+import { resolveApp, type PusherAppConfig } from '../../plugin/pusher/apps.js'
 import { startRedis } from '../helpers/redis.js'
 import { until } from '../helpers/server.js'
-import { signedFetch } from '../pusher-http/helpers.js'
-import { APP, rawPusher, startPusherServer } from './helpers.js'
+import { signedFetch } from '../helpers/pusher-http.js'
+import { APP, rawPusher, startPusherServer } from '../helpers/pusher.js'
 
 /** Every numeric app limit set below zero means "unlimited" (soketi's convention), wherever it is used. */
 

@@ -1,6 +1,6 @@
 import t from 'tap'
 import { until } from '../helpers/server.js'
-import { APP, connected, nextText, once, pusherJs, rawPusher, startPusherServer, whenState } from './helpers.js'
+import { APP, connected, nextText, once, pusherJs, rawPusher, startPusherServer, whenState } from '../helpers/pusher.js'
 
 interface PusherError {
   type: string

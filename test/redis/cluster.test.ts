@@ -2,7 +2,7 @@ import { Redis } from 'ioredis'
 import t from 'tap'
 import { Emitter } from '../../plugin/index.js'
 import { startRedisCluster, uniquePrefix } from '../helpers/redis.js'
-import { deliveryScenario, startNodes } from './scenarios.js'
+import { deliveryScenario, startNodes } from '../helpers/cluster.js'
 
 t.test('Redis Cluster: deliveries over sharded pub/sub', async (t) => {
   const cluster = await startRedisCluster()

@@ -1,6 +1,6 @@
 import t from 'tap'
 import { startRedis, uniquePrefix } from '../helpers/redis.js'
-import { deliveryScenario, startNodes } from './scenarios.js'
+import { deliveryScenario, startNodes } from '../helpers/cluster.js'
 
 t.test('every kind of delivery across three nodes on one Redis', async (t) => {
   const redis = await startRedis()

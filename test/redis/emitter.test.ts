@@ -4,7 +4,7 @@ import t from 'tap'
 import { Emitter } from '../../plugin/index.js'
 import { startRedis, uniquePrefix, type TestNode } from '../helpers/redis.js'
 import { until } from '../helpers/server.js'
-import { appFrames, flush, member, startNodes } from './scenarios.js'
+import { appFrames, flush, member, startNodes } from '../helpers/cluster.js'
 import { events } from './fixtures/events.js'
 
 const worker = fileURLToPath(new URL('./fixtures/emit-from-worker.ts', import.meta.url))

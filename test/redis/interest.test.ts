@@ -2,7 +2,7 @@ import { Redis } from 'ioredis'
 import t from 'tap'
 import { startRedis, uniquePrefix, type TestNode } from '../helpers/redis.js'
 import { until } from '../helpers/server.js'
-import { member, startNodes } from './scenarios.js'
+import { member, startNodes } from '../helpers/cluster.js'
 
 /**
  * A node listens only to what it needs: the broadcast and control channels, its own answer

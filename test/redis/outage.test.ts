@@ -3,7 +3,7 @@ import t from 'tap'
 import type { PresenceChange } from '../../plugin/index.js'
 import { freePort, startNode, startRedis, uniquePrefix, type TestNode } from '../helpers/redis.js'
 import { until } from '../helpers/server.js'
-import { appFrames, member, startNodes } from './scenarios.js'
+import { appFrames, member, startNodes } from '../helpers/cluster.js'
 
 t.test('Redis killed mid-traffic and restarted: local delivery goes on, failures are counted, the cluster heals by itself', async (t) => {
   const redis = await startRedis()

@@ -5,7 +5,7 @@ import { Keyspace } from '../../plugin/adapter/redis/keyspace.js'
 import { PresenceStore } from '../../plugin/adapter/redis/presence.js'
 import { startRedis, uniquePrefix, type TestNode } from '../helpers/redis.js'
 import { until, type RawClient } from '../helpers/server.js'
-import { member, startNodes } from './scenarios.js'
+import { member, startNodes } from '../helpers/cluster.js'
 
 type Seen = PresenceChange & { node: string }
 

@@ -2,8 +2,8 @@ import t, { type Test } from 'tap'
 import { Emitter, ErrorCode, RoomcastError, redisAdapter, type RedisAdapter } from '../../plugin/index.js'
 import { startRedis, uniquePrefix, type RedisServer } from '../helpers/redis.js'
 import { connect, startServer, until, type Frame, type RawClient } from '../helpers/server.js'
-import { rawPusher, startPusherServer, type PusherServer } from '../pusher/helpers.js'
-import { sdkError } from '../pusher-http/helpers.js'
+import { rawPusher, startPusherServer, type PusherServer } from '../helpers/pusher.js'
+import { sdkError } from '../helpers/pusher-http.js'
 
 /**
  * A publish is acknowledged only once the cluster bus took it: with Redis gone, the HTTP API

@@ -1,7 +1,7 @@
 import t from 'tap'
 import { startRedis, uniquePrefix } from '../helpers/redis.js'
 import { until } from '../helpers/server.js'
-import { member, startNodes } from './scenarios.js'
+import { member, startNodes } from '../helpers/cluster.js'
 
 const byConnection = (a: { connectionId: string }, b: { connectionId: string }): number => a.connectionId.localeCompare(b.connectionId)
 

@@ -1,10 +1,10 @@
 import { Redis } from 'ioredis'
 import t from 'tap'
 import { redisAdapter } from '../../plugin/index.js'
-import type { Delivery, Target } from '../../plugin/index.js'
-import { decodeControl, encodeControl, type ControlMessage } from '../../plugin/adapter/redis/control.js'
+import type { Delivery, Target } from '../../plugin/hub/delivery.js'
+import { decodeControl, encodeControl, type ControlMessage } from '../../plugin/adapter/cluster/control.js'
 import { Keyspace } from '../../plugin/adapter/redis/keyspace.js'
-import { decodeDelivery, encodeDelivery, WireFormatError } from '../../plugin/adapter/redis/wire.js'
+import { decodeDelivery, encodeDelivery, WireFormatError } from '../../plugin/adapter/cluster/wire.js'
 
 t.test('a delivery crosses the bus as a JSON header, a newline and the payload text untouched', async (t) => {
   const data = JSON.stringify({ text: 'line one\nline two \u2028 "quoted" \\ é 🎉' })

@@ -1,21 +1,22 @@
-import type { Adapter, AdapterNode, InterestKind } from '../adapter.js'
+import type { Adapter, AdapterNode, InterestKind } from '../../hub/adapter.js'
 import type { Delivery } from '../../hub/delivery.js'
 import type { PresenceChange } from '../../hub/hooks.js'
 import { PUBLISHED, publishFailed, type PublishOutcome } from '../../hub/publish-outcome.js'
 import type { ClusterAnswer, Query, QueryResult } from '../../hub/queries.js'
 import { closeConnection, duplicateConnection, isClusterClient, startConnecting, waitUntilReady, type BusConnection } from './connection.js'
-import { decodeControl, encodeControl, type ControlMessage, type QueryMessage } from './control.js'
-import { RecentMessages } from './dedupe.js'
+import { decodeControl, encodeControl, type ControlMessage, type QueryMessage } from '../cluster/control.js'
+import { RecentMessages } from '../cluster/dedupe.js'
 import { Keyspace } from './keyspace.js'
 import { resolveRedisAdapterOptions, type RedisAdapterOptions, type ResolvedRedisAdapterOptions } from './options.js'
 import { OutageLog } from './outage-log.js'
 import { PresenceStore } from './presence.js'
 import { BusPublisher } from './publisher.js'
 import { NodeRegistry, randomToken, type NodeMember } from './registry.js'
-import { RequestBroker } from './requests.js'
+import { RequestBroker } from '../cluster/requests.js'
 import type { RedisAdapterStats } from './stats.js'
 import { Subscriptions } from './subscriptions.js'
-import { decodeDelivery, encodeDelivery, WireFormatError } from './wire.js'
+import { RedisStore } from './store.js'
+import { decodeDelivery, encodeDelivery, WireFormatError } from '../cluster/wire.js'
 
 type State = 'new' | 'attached' | 'closing' | 'closed' | 'crashed'
 
@@ -46,6 +47,8 @@ interface Attached {
  */
 export class RedisAdapter implements Adapter {
   readonly keyPrefix: string
+  /** State the nodes share beyond the bus (Pusher cache channels, HTTP rate limits), under `keyPrefix`. */
+  readonly store: RedisStore
   readonly #options: ResolvedRedisAdapterOptions
   readonly #keys: Keyspace
   /** This adapter's identity on the bus: the origin of its messages and the name of its answer channel. */
@@ -81,16 +84,9 @@ export class RedisAdapter implements Adapter {
       onRecovery: () => this.#outages.recovered('publish'),
     })
     this.#subscriptions = new Subscriptions(this.#sub, (err) => this.#outages.failed('subscribe', err))
-  }
-
-  /**
-   * The adapter's own command connection, for state the nodes share beyond the bus (Pusher
-   * cache channels and HTTP rate limits default to it). Like every connection of the adapter
-   * it has no offline queue: while Redis is away its commands fail at once. Keys put there
-   * belong under `keyPrefix`.
-   */
-  get commands(): BusConnection {
-    return this.#pub
+    // On the command connection, which has no offline queue: while Redis is away the store's
+    // commands fail at once (rate counters then count on this node alone).
+    this.store = new RedisStore({ redis: this.#pub, prefix: `${this.keyPrefix}:`, log: () => this.#attached?.node.log })
   }
 
   /** A snapshot of the adapter's counters. */

@@ -1,5 +1,5 @@
 import type { Target } from '../../hub/delivery.js'
-import type { InterestKind } from '../adapter.js'
+import type { InterestKind } from '../../hub/adapter.js'
 
 /**
  * Every Redis channel and key the adapter and the Emitter use, under one prefix.

@@ -1,0 +1,32 @@
+import type { AnyEvents, EventsDefinition, ReplyData, ToServerData, ToServerEvent } from '../../shared/events.js'
+import type { Connection } from '../hub/connection.js'
+
+/**
+ * Handles one application event. `data` is already validated against the event's schema.
+ * When the client sent a request id, the returned value is the ack's data, and a thrown
+ * `RoomcastError` becomes the error reply.
+ */
+export type EventHandler<E extends EventsDefinition, K extends ToServerEvent<E>> = (
+  connection: Connection<E>,
+  data: ToServerData<E, K>,
+) => ReplyData<E, K> | undefined | void | Promise<ReplyData<E, K> | undefined | void>
+
+type AnyHandler = (connection: Connection<never>, data: unknown) => unknown
+
+/** One handler per event, like a route: the handler's return value is the reply. */
+export class HandlerRegistry<E extends EventsDefinition = AnyEvents> {
+  readonly #handlers = new Map<string, AnyHandler>()
+
+  set<K extends ToServerEvent<E>>(event: K, handler: EventHandler<E, K>): void {
+    if (this.#handlers.has(event)) throw new Error(`roomcast: a handler for "${event}" is already registered`)
+    this.#handlers.set(event, handler as unknown as AnyHandler)
+  }
+
+  delete(event: string): boolean {
+    return this.#handlers.delete(event)
+  }
+
+  get(event: string): ((connection: Connection<E>, data: unknown) => unknown) | undefined {
+    return this.#handlers.get(event) as ((connection: Connection<E>, data: unknown) => unknown) | undefined
+  }
+}

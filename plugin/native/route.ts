@@ -1,0 +1,133 @@
+import { randomUUID } from 'node:crypto'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import type WebSocket from 'ws'
+import { CloseCode } from '../../shared/codes.js'
+import { SystemEvent } from '../../shared/envelope.js'
+import type { EventsDefinition } from '../../shared/events.js'
+import { Connection, type Identity } from '../hub/connection.js'
+import type { Hub } from '../hub/hub.js'
+import type { NativeOptions, Refusal } from './options.js'
+import { nativeCodec, nativeFrame } from './codec.js'
+import type { HandlerRegistry } from './handlers.js'
+import { NativeSession } from './session.js'
+import { EncryptionQueue } from './encryption-queue.js'
+import { DeadlineQueue } from '../hub/deadlines.js'
+import { HookTimeoutError, withHookTimeout } from '../hub/hook-timeout.js'
+import { limitIncomingPayload } from '../ws/payload-limit.js'
+import { onPeerClosing } from '../ws/peer-closing.js'
+import { byteLengthOf } from '../ws/raw-data.js'
+import { SocketSink } from '../ws/socket-sink.js'
+import { releaseUpgradeLeftovers } from '../ws/upgrade-leftovers.js'
+import { watchRefusedFrames } from '../ws/refused-frames.js'
+
+function isRefusal(value: unknown): value is Refusal {
+  return typeof value === 'object' && value !== null && (value as Refusal).refuse === true
+}
+
+/**
+ * Refuses an upgrade in the `preValidation` hook, before any socket exists: 503 while the node
+ * drains or shuts down, the `authenticateRequest` verdict otherwise. Callback-style, so that an
+ * upgrade with nothing to wait for costs no promise.
+ */
+function admitUpgrade<E extends EventsDefinition>(
+  hub: Hub<E>,
+  authenticateRequest: NativeOptions<E>['authenticateRequest'],
+  hookTimeout: number,
+  identities: WeakMap<FastifyRequest, Identity>,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  done: (err?: Error) => void,
+): void {
+  if (!hub.accepting) {
+    void reply.code(503).send({ error: 'Service Unavailable', code: 'unavailable', message: 'the server is not accepting connections' })
+    return
+  }
+  if (authenticateRequest === undefined) {
+    done()
+    return
+  }
+  Promise.resolve()
+    .then(() => withHookTimeout(authenticateRequest(request), 'authenticateRequest', hookTimeout, request.log))
+    .then((verdict) => {
+      if (verdict === null || isRefusal(verdict)) {
+        const statusCode = isRefusal(verdict) ? (verdict.statusCode ?? 401) : 401
+        const message = (isRefusal(verdict) ? verdict.message : undefined) ?? 'authentication refused'
+        void reply.code(statusCode).send({ error: statusCode === 403 ? 'Forbidden' : 'Unauthorized', code: 'auth_refused', message })
+        return
+      }
+      // undefined: no verdict before the upgrade; the in-band `authenticate` decides.
+      if (verdict !== undefined) identities.set(request, verdict)
+      done()
+    })
+    .catch((err: unknown) => {
+      // Not the client's fault and maybe gone soon: 503, so that it (or a load balancer) tries again.
+      if (err instanceof HookTimeoutError) void reply.code(503).send({ error: 'Service Unavailable', code: err.code, message: err.message })
+      else done(err instanceof Error ? err : new Error(String(err)))
+    })
+}
+
+/** Registers the native protocol's WebSocket route. */
+export function registerNativeRoute<E extends EventsDefinition>(
+  app: FastifyInstance,
+  hub: Hub<E>,
+  options: NativeOptions<E>,
+  handlers: HandlerRegistry<E>,
+  /** True when roomcast registered @fastify/websocket itself (its default socket error handler is in use). */
+  ownsWebsocket = false,
+  /** The server identity's signing key (`encryptionIdentity`), imported. */
+  identity?: CryptoKey,
+): void {
+  const identities = new WeakMap<FastifyRequest, Identity>()
+  const encryptionSetup = options.encryption === 'off' ? undefined : { queue: new EncryptionQueue(options.encryptionBatchSize), identity }
+  const authDeadlines = new DeadlineQueue<NativeSession<E>>(options.authTimeout, (session) => session.authDeadlinePassed())
+  app.addHook('onClose', (_instance, done) => {
+    authDeadlines.clear()
+    done()
+  })
+  app.route({
+    method: 'GET',
+    url: options.path,
+    websocket: true,
+    preValidation: (request, reply, done) => admitUpgrade(hub, options.authenticateRequest, options.hookTimeout, identities, request, reply, done),
+    handler: (socket: WebSocket, request: FastifyRequest) => {
+      if (!hub.accepting) {
+        socket.close(CloseCode.ServerShutdown, 'server shutting down')
+        return
+      }
+      const connection: Connection<E> = new Connection<E>({
+        id: randomUUID(),
+        request,
+        codec: nativeCodec,
+        sink: new SocketSink(socket, options.backpressure, {
+          overflow: () => connection.close(CloseCode.PolicyViolation, 'backpressure: the socket fell too far behind'),
+          caughtUp: (count) => connection.writeText(nativeFrame(SystemEvent.Dropped, JSON.stringify({ count }))),
+        }),
+        host: hub,
+        events: options.events,
+      })
+      const session = new NativeSession(hub, options, handlers, connection, authDeadlines, encryptionSetup)
+      hub.register(connection)
+      limitIncomingPayload(socket, options.maxFrame)
+      releaseUpgradeLeftovers(socket, request, ownsWebsocket)
+      const closeReport = watchRefusedFrames(socket)
+      socket.on('message', (data, isBinary) => {
+        // ws enforces the limit when roomcast configured it; an app that registered
+        // @fastify/websocket itself may allow more, so it is checked here as well.
+        const size = byteLengthOf(data)
+        if (size > options.maxFrame) {
+          connection.close(CloseCode.MessageTooBig, 'message too big')
+          return
+        }
+        session.receive(data, isBinary, size)
+      })
+      socket.on('pong', () => {
+        connection.lastSeen = Date.now()
+      })
+      onPeerClosing(socket, (code, reason) => {
+        const report = closeReport(code, reason)
+        hub.remove(connection, report.code, report.reason)
+      })
+      session.start(identities.get(request))
+    },
+  })
+}

@@ -1,0 +1,89 @@
+// The import rules of README "Layout", checked on every source file so the layers cannot drift:
+//   shared ← hub ← { ws, adapter } ← { native, pusher } ← { api, server, options, plugin, index }
+import { readdirSync, readFileSync } from 'node:fs'
+import { dirname, join, relative, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import t from 'tap'
+import ts from 'typescript'
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..')
+
+/** The floor of each layer: a file may import its own layer and the layers on lower floors. */
+const floors: Record<string, number> = { shared: 0, hub: 1, ws: 2, adapter: 2, native: 3, pusher: 3, top: 4 }
+
+function sourceFiles(dir: string): string[] {
+  return readdirSync(join(root, dir), { withFileTypes: true, recursive: true })
+    .filter((entry) => entry.isFile() && entry.name.endsWith('.ts'))
+    .map((entry) => relative(root, join(entry.parentPath, entry.name)))
+}
+
+/** `shared`, `client`, or the folder under plugin/ (`top` for plugin/*.ts and plugin/api/). */
+function layerOf(file: string): string {
+  const [top, folder, ...rest] = file.split('/')
+  if (top !== 'plugin') return top!
+  if (rest.length === 0 || folder === 'api') return 'top'
+  return folder!
+}
+
+interface Import {
+  from: string
+  /** A repository path for a relative import, otherwise the package specifier. */
+  to: string
+  relative: boolean
+}
+
+function importsOf(file: string): Import[] {
+  const info = ts.preProcessFile(readFileSync(join(root, file), 'utf8'), true, true)
+  return info.importedFiles.map(({ fileName }) => {
+    if (!fileName.startsWith('.')) return { from: file, to: fileName, relative: false }
+    return { from: file, to: relative(root, resolve(root, dirname(file), fileName)).replace(/\.js$/, '.ts'), relative: true }
+  })
+}
+
+const files = [...sourceFiles('plugin'), ...sourceFiles('shared'), ...sourceFiles('client')]
+const imports = files.flatMap(importsOf)
+const show = (list: Import[]): string[] => list.map((i) => `${i.from} → ${i.to}`)
+
+t.test('every relative import names an existing source file', async (t) => {
+  const known = new Set(files)
+  t.same(show(imports.filter((i) => i.relative && !known.has(i.to))), [])
+})
+
+t.test('plugin/ layers import only their own layer and the floors below', async (t) => {
+  const wrong = imports.filter((i) => {
+    if (!i.relative || !i.from.startsWith('plugin/')) return false
+    const from = layerOf(i.from)
+    const to = layerOf(i.to)
+    if (to === 'client') return true
+    return from !== to && !(floors[to]! < floors[from]!)
+  })
+  t.same(show(wrong), [], 'no import runs back up, and siblings (ws/adapter, native/pusher) stay apart')
+})
+
+t.test('the hub imports only hub/ and shared/, and no socket or Redis library', async (t) => {
+  const hub = imports.filter((i) => layerOf(i.from) === 'hub')
+  t.same(show(hub.filter((i) => i.relative && !['hub', 'shared'].includes(layerOf(i.to)))), [])
+  t.same(show(hub.filter((i) => !i.relative && /^(ws|@fastify\/websocket|ioredis)(\/|$)/.test(i.to))), [])
+})
+
+t.test('protocols reach Redis only through its public store, never the adapter', async (t) => {
+  const wrong = imports.filter(
+    (i) => ['native', 'pusher'].includes(layerOf(i.from)) && i.to.startsWith('plugin/adapter/redis/') && i.to !== 'plugin/adapter/redis/store.ts',
+  )
+  t.same(show(wrong), [])
+})
+
+t.test('the transport-neutral cluster core does not import the Redis adapter', async (t) => {
+  t.same(show(imports.filter((i) => i.from.startsWith('plugin/adapter/cluster/') && i.to.startsWith('plugin/adapter/redis/'))), [])
+})
+
+t.test('the native and Pusher protocols do not import each other', async (t) => {
+  t.same(show(imports.filter((i) => i.relative && ['native', 'pusher'].includes(layerOf(i.from)) && ['native', 'pusher'].includes(layerOf(i.to)) && layerOf(i.from) !== layerOf(i.to))), [])
+})
+
+t.test('client/ and shared/ import nothing from plugin/ and nothing from node:*', async (t) => {
+  const browser = imports.filter((i) => ['client', 'shared'].includes(layerOf(i.from)))
+  t.same(show(browser.filter((i) => i.relative && i.to.startsWith('plugin/'))), [])
+  t.same(show(browser.filter((i) => !i.relative && (i.to.startsWith('node:') || ['fs', 'net', 'http', 'crypto', 'path'].includes(i.to)))), [])
+  t.same(show(browser.filter((i) => layerOf(i.from) === 'shared' && i.relative && i.to.startsWith('client/'))), [], 'shared/ does not import client/')
+})

@@ -19,6 +19,7 @@ import { limitUpgradeTime } from './ws/upgrade-timeout.js'
  * Declare your events once to type `app.roomcast` everywhere:
  * `declare module 'roomcast' { interface RoomcastTypes { events: typeof events } }`.
  */
+// biome-ignore lint/suspicious/noEmptyInterface: filled by the application's declaration merging
 export interface RoomcastTypes {}
 
 export type RegisteredEvents = RoomcastTypes extends { events: infer E extends EventsDefinition } ? E : AnyEvents

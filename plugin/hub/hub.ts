@@ -199,7 +199,7 @@ export class Hub<E extends EventsDefinition = AnyEvents> implements ConnectionHo
     const send = (connection: Connection<E>, room: string | undefined): void => {
       if (connection.state !== 'authenticated') return
       if (protocol !== undefined && connection.protocol !== protocol) return
-      if (except !== undefined && except.has(connection.id)) return
+      if (except?.has(connection.id)) return
       connection.writeFrame(frames.frame(connection.codec, room))
     }
     const target = delivery.target

@@ -9,6 +9,7 @@ import type { Connection } from '../hub/connection.js'
 export type EventHandler<E extends EventsDefinition, K extends ToServerEvent<E>> = (
   connection: Connection<E>,
   data: ToServerData<E, K>,
+  // biome-ignore lint/suspicious/noConfusingVoidType: a handler that answers nothing is a void function, and must type-check as one
 ) => ReplyData<E, K> | undefined | void | Promise<ReplyData<E, K> | undefined | void>
 
 type AnyHandler = (connection: Connection<never>, data: unknown) => unknown

@@ -1,3 +1,5 @@
+// biome-ignore-all lint/complexity/noCommaOperator: compile-time checks mark values used with `void a, b`
+// biome-ignore-all lint/correctness/noUnusedVariables: the typed declarations are the checks
 import { execFile } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import t from 'tap'

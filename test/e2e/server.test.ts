@@ -22,7 +22,7 @@ async function encryptedServer(t: Tap.Test, mode: 'optional' | 'required', extra
       ...extra,
     },
     (app) => {
-      app.roomcast.on('note.send', (connection, data) => {
+      app.roomcast.on('note.send', (_connection, data) => {
         received.push(data.text)
         app.roomcast.rooms.to(data.room).emit('note.posted', { text: data.text })
         return { ok: true }

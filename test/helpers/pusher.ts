@@ -2,7 +2,7 @@ import { createRequire } from 'node:module'
 import type { FastifyInstance } from 'fastify'
 import Pusher from 'pusher'
 import type { Options as PusherClientOptions } from 'pusher-js'
-import WebSocket from 'ws'
+import type WebSocket from 'ws'
 import type { PusherAppConfig, RoomcastOptions } from '../../plugin/index.js'
 import { RawClient, startServer, type Frame } from './server.js'
 

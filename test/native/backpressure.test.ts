@@ -3,7 +3,7 @@ import t from 'tap'
 import type { Connection } from '../../plugin/index.js'
 import WebSocket from 'ws'
 import { testClient, startTestServer, nextEvent } from '../helpers/client.js'
-import { RawClient, connect, socketOf, startServer, until } from '../helpers/server.js'
+import { type RawClient, connect, socketOf, startServer, until } from '../helpers/server.js'
 import { APP, rawPusher, startPusherServer } from '../helpers/pusher.js'
 
 type Test = Parameters<Parameters<typeof t.test>[1]>[0]

@@ -1,7 +1,7 @@
 import type { Socket } from 'node:net'
 import t from 'tap'
 import type { Connection } from '../../plugin/index.js'
-import { RawClient, connectMany, socketOf, startServer } from '../helpers/server.js'
+import { type RawClient, connectMany, socketOf, startServer } from '../helpers/server.js'
 
 /** A payload that counts how often it is serialized. */
 function countingPayload(): { payload: { toJSON(): unknown }; count: () => number } {

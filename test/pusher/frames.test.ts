@@ -1,6 +1,6 @@
 import { createHmac } from 'node:crypto'
 import t from 'tap'
-import { RawClient } from '../helpers/server.js'
+import type { RawClient } from '../helpers/server.js'
 import { APP, nextText, rawPusher, startPusherServer, type PusherFrame } from '../helpers/pusher.js'
 
 t.test('public channel: subscription_succeeded with "{}", server triggers in Pusher framing', async (t) => {

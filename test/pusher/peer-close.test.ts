@@ -3,7 +3,7 @@ import t, { type Test } from 'tap'
 import { redisAdapter } from '../../plugin/index.js'
 import { startRedis, uniquePrefix } from '../helpers/redis.js'
 import { until, within, type RawClient } from '../helpers/server.js'
-import { APP, connected, once, pusherJs, rawPusher, startPusherServer, whenState, type PusherServer } from '../helpers/pusher.js'
+import { connected, once, pusherJs, rawPusher, startPusherServer, whenState, type PusherServer } from '../helpers/pusher.js'
 
 /** A raw client subscribed to `news` and, as `userId`, to `presence-lobby`. */
 async function subscribedRaw(t: Test, server: PusherServer, userId: string): Promise<RawClient> {

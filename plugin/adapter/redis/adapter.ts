@@ -297,7 +297,7 @@ export class RedisAdapter implements Adapter {
   }
 
   #onDelivery(message: string): void {
-    let bus
+    let bus: ReturnType<typeof decodeDelivery>
     try {
       bus = decodeDelivery(message)
     } catch (err) {

@@ -12,6 +12,7 @@ export const SystemEvent = {
   Presence: 'presence',
   Membership: 'membership',
   Dropped: 'dropped',
+  History: 'history',
   KeyExchange: 'key-exchange',
   Encrypted: 'encrypted',
 } as const

@@ -1,5 +1,6 @@
 import type { FastifyBaseLogger } from 'fastify'
 import type { Delivery } from './delivery.js'
+import type { HistoryStore } from './history.js'
 import type { PresenceChange } from './hooks.js'
 import type { PublishOutcome } from './publish-outcome.js'
 import type { ClusterAnswer, Query, QueryResult } from './queries.js'
@@ -57,6 +58,11 @@ export interface Adapter {
    * an adapter that has none: its users then keep that state in this node's memory.
    */
   readonly store?: SharedStore
+  /**
+   * Room streams (history and recovery), where this adapter keeps them. Absent on an adapter
+   * that has none: rooms configured with history then fail at registration.
+   */
+  readonly history?: HistoryStore
 }
 
 /**

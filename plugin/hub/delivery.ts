@@ -1,3 +1,5 @@
+import type { StreamPosition } from '../../shared/envelope.js'
+
 /** Who a delivery is for. Every form resolves to local connections on each node. */
 export type Target =
   | { kind: 'rooms'; rooms: string[] }
@@ -27,6 +29,11 @@ export interface Delivery {
    * client events on presence channels (its JSON type kept). Adapters carry it across nodes.
    */
   userId?: string | number
+  /**
+   * A publication to a room with history: its place in the room's stream, set by the history
+   * store, carried to every node and shown to clients (native envelopes' `epoch` / `offset`).
+   */
+  position?: StreamPosition
 }
 
 /** Serializes a payload once for a delivery. `undefined` stays absent. */

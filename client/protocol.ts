@@ -4,7 +4,7 @@
 // property added to or removed from a schema fails the type check here, and
 // test/client/protocol.test.ts runs these guards and the schemas over the same frames.
 import { ErrorCode } from '../shared/codes.js'
-import type { ConnectedPayload, DroppedPayload, Envelope, ErrorDetail, ErrorPayload, MembershipPayload, PresencePayload } from '../shared/envelope.js'
+import type { ConnectedPayload, DroppedPayload, Envelope, ErrorDetail, ErrorPayload, MembershipPayload, PresencePayload, StreamPosition } from '../shared/envelope.js'
 import { RoomcastError } from '../shared/errors.js'
 import { exceedsJsonDepth, MAX_JSON_DEPTH } from '../shared/json-depth.js'
 import { SystemEvent } from '../shared/system-events.js'
@@ -48,6 +48,8 @@ export const isEnvelope = objectOf<Envelope>({
   data: unread,
   id: optional((id) => typeof id === 'number'),
   room: optional(isString),
+  offset: optional((offset) => Number.isSafeInteger(offset) && (offset as number) >= 1),
+  epoch: optional(isString),
 })
 
 export const isConnectedPayload = objectOf<ConnectedPayload>({
@@ -66,7 +68,17 @@ export const isMembership = objectOf<MembershipPayload>({ joined: listOf(isStrin
 
 export const isPresence = objectOf<PresencePayload>({ room: isString, userId: isString, action: oneOf('join', 'leave') })
 
-export const isDropped = objectOf<DroppedPayload>({ count: (count) => typeof count === 'number' && Number.isInteger(count) && count > 0 })
+/** A stream position as the server reports it. */
+export const isStreamPosition = objectOf<StreamPosition>({ epoch: isString, offset: (offset) => Number.isSafeInteger(offset) && (offset as number) >= 0 })
+
+function recordOf(check: Check): Check {
+  return (value) => typeof value === 'object' && value !== null && !Array.isArray(value) && Object.values(value).every(check)
+}
+
+export const isDropped = objectOf<DroppedPayload>({
+  count: (count) => typeof count === 'number' && Number.isInteger(count) && count > 0,
+  rooms: optional(recordOf(isStreamPosition)),
+})
 
 /**
  * Server events that the client passes on as its own events of the same name, once their data

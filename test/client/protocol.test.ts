@@ -32,10 +32,11 @@ const agreements: Agreement[] = [
       { event: 'ack', id: 3, data: { text: 'hi' } },
       { event: 'said', data: null, room: 'lobby' },
       { event: 'error', id: 0, data: { code: 'bad_json', message: 'no' } },
+      { event: 'said', data: 1, room: 'lobby', offset: 7, epoch: 'e1' },
     ],
-    invalid: [null, [], 'ack', 42, {}, { data: 1 }, { event: 5 }, { event: 'ack', id: '1' }, { event: 'said', room: 7 }],
+    invalid: [null, [], 'ack', 42, {}, { data: 1 }, { event: 5 }, { event: 'ack', id: '1' }, { event: 'said', room: 7 }, { event: 'said', offset: 0 }, { event: 'said', epoch: 3 }],
     tolerated: [
-      [{ event: 'said', offset: 7 }, 'a property a newer server adds'],
+      [{ event: 'said', sequence: 7 }, 'a property a newer server adds'],
       [{ event: '' }, 'the name only selects a listener; an unknown one is reported as unknown'],
       [{ event: 'ack', id: 1.5 }, 'the id only looks up a pending request; an odd one finds none'],
       [{ event: 'said', room: 'r'.repeat(201) }, 'the room name is passed on, not interpreted'],

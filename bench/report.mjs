@@ -26,11 +26,15 @@ function derivedNotes(variant) {
   const servers = Object.entries(variant.servers)
   const bound = servers.filter(([, m]) => (m.generatorCpuUtil?.median ?? 0) >= GENERATOR_BOUND)
   if (bound.length > 0) {
-    notes.push(`The load generator was the bottleneck for ${listOf(bound.map(([server, m]) => [server, `(generator CPU ${format(m.generatorCpuUtil.median, 'percent')})`]))}: compare the per-CPU-second figures.`)
+    notes.push(
+      `The load generator was the bottleneck for ${listOf(bound.map(([server, m]) => [server, `(generator CPU ${format(m.generatorCpuUtil.median, 'percent')})`]))}: compare the per-CPU-second figures.`,
+    )
   }
   const busy = servers.filter(([, m]) => (m.outsideLoad?.median ?? 0) >= OUTSIDE_LOAD_NOTE)
   if (busy.length > 0) {
-    notes.push(`Other processes used CPU meanwhile (${listOf(busy.map(([server, m]) => [server, `${format(m.outsideLoad.median, 'cores')} cores`]))}), so server and generator did not have their cores to themselves: rates are lower than on an idle machine, per-CPU-second figures less so.`)
+    notes.push(
+      `Other processes used CPU meanwhile (${listOf(busy.map(([server, m]) => [server, `${format(m.outsideLoad.median, 'cores')} cores`]))}), so server and generator did not have their cores to themselves: rates are lower than on an idle machine, per-CPU-second figures less so.`,
+    )
   }
   return notes
 }
@@ -72,11 +76,25 @@ export function targets(results) {
     if (ours === undefined || theirs === undefined) return
     const ratio = ours / theirs
     if (goal === undefined) {
-      rows.push({ name, roomcast: format(ours, kind), other: `${format(theirs, kind)} (${SERVER_NAMES[other]})`, ratio, goal: '(for reference)', met: undefined })
+      rows.push({
+        name,
+        roomcast: format(ours, kind),
+        other: `${format(theirs, kind)} (${SERVER_NAMES[other]})`,
+        ratio,
+        goal: '(for reference)',
+        met: undefined,
+      })
       return
     }
     const met = direction === 'min' ? ratio >= goal : ratio <= goal
-    rows.push({ name, roomcast: format(ours, kind), other: `${format(theirs, kind)} (${SERVER_NAMES[other]})`, ratio, goal: `${direction === 'min' ? '≥' : '≤'} ${goal}×`, met })
+    rows.push({
+      name,
+      roomcast: format(ours, kind),
+      other: `${format(theirs, kind)} (${SERVER_NAMES[other]})`,
+      ratio,
+      goal: `${direction === 'min' ? '≥' : '≤'} ${goal}×`,
+      met,
+    })
   }
   for (const variant of results.cases.fanout?.variants ?? []) {
     add(`fan-out deliveries per server CPU-s, ${variant.label}`, 'fanout', variant.key, 'deliveriesPerCpuSec', 'socketio', 3, 'min', 'int')
@@ -96,7 +114,10 @@ function targetTable(results) {
   const rows = targets(results)
   if (rows.length === 0) return ''
   const lines = ['| target | roomcast | compared with | ratio | goal | met |', '| --- | --- | --- | --- | --- | --- |']
-  for (const row of rows) lines.push(`| ${row.name} | ${row.roomcast} | ${row.other} | ${row.ratio.toFixed(2)}× | ${row.goal} | ${row.met === undefined ? '' : row.met ? 'yes' : '**no**'} |`)
+  for (const row of rows)
+    lines.push(
+      `| ${row.name} | ${row.roomcast} | ${row.other} | ${row.ratio.toFixed(2)}× | ${row.goal} | ${row.met === undefined ? '' : row.met ? 'yes' : '**no**'} |`,
+    )
   return lines.join('\n')
 }
 
@@ -136,7 +157,9 @@ function methodText(results) {
     `- Load generator: ${method.workers} worker processes holding raw \`ws\` client sockets and speaking each wire protocol directly (roomcast envelopes, the \`ws\` server's JSON, Engine.IO v4 / Socket.IO packets with ping/pong), so the client cost is the same for all servers. A delivery is recognised by scanning its bytes for \`"seq":\`, without parsing JSON. The publisher is one more client socket, in the runner process.`,
     ...Object.values(results.cases).map((entry) => `- ${entry.title}: ${entry.skipped !== undefined ? `not run: ${entry.skipped}` : entry.method}`),
   ]
-  lines.push(`- These figures come from a ${machine.cores}-core virtual machine shared with other work, so absolute numbers move between runs; the ratios between servers measured in the same run are what matters.`)
+  lines.push(
+    `- These figures come from a ${machine.cores}-core virtual machine shared with other work, so absolute numbers move between runs; the ratios between servers measured in the same run are what matters.`,
+  )
   return lines.join('\n')
 }
 

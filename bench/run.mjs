@@ -58,7 +58,10 @@ if (!existsSync(`${root}dist/plugin/index.js`)) {
   process.exit(1)
 }
 
-const selected = args.case.split(',').map((name) => name.trim()).filter(Boolean)
+const selected = args.case
+  .split(',')
+  .map((name) => name.trim())
+  .filter(Boolean)
 for (const name of selected) if (!(name in CASES)) throw new Error(`unknown case "${name}" (known: ${Object.keys(CASES).join(', ')})`)
 const servers = args.servers.split(',').map((name) => name.trim())
 for (const name of servers) if (!SERVERS.includes(name)) throw new Error(`unknown server "${name}"`)
@@ -152,7 +155,9 @@ async function runCase(entry) {
           const byServer = await entry.measureAll(rotate(caseServers, run), variant, ctx)
           for (const [kind, sample] of Object.entries(byServer)) {
             samples[kind].push(sample)
-            console.log(`${entry.name} ${variant.key} ${kind} run ${run + 1}/${ctx.runs} (${((Date.now() - started) / 1000).toFixed(1)} s, all servers): ${describe(sample)}`)
+            console.log(
+              `${entry.name} ${variant.key} ${kind} run ${run + 1}/${ctx.runs} (${((Date.now() - started) / 1000).toFixed(1)} s, all servers): ${describe(sample)}`,
+            )
           }
         } catch (err) {
           errors.push(`run ${run + 1}: ${err.message}`)
@@ -206,7 +211,9 @@ for (const name of Object.keys(CASES)) {
 }
 
 for (const row of targets(results)) {
-  console.log(`${row.met === undefined ? 'info   ' : row.met ? 'met    ' : 'MISSED '} ${row.name}: roomcast ${row.roomcast} vs ${row.other} = ${row.ratio.toFixed(2)}× (goal ${row.goal})`)
+  console.log(
+    `${row.met === undefined ? 'info   ' : row.met ? 'met    ' : 'MISSED '} ${row.name}: roomcast ${row.roomcast} vs ${row.other} = ${row.ratio.toFixed(2)}× (goal ${row.goal})`,
+  )
 }
 if (write) {
   writeFileSync(RESULTS_JSON, `${JSON.stringify(results, null, 2)}\n`)

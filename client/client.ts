@@ -12,7 +12,17 @@ import { Link } from './link.js'
 import { NetworkHints } from './network.js'
 import { clientDefaults, resolveClientOptions, resolveUrl, withQuery, type ResolvedClientOptions, type RoomcastClientOptions } from './options.js'
 import { Outbox, type QueuedMessage } from './outbox.js'
-import { decodeFrame, encodeMessage, errorOf, HEARTBEAT_FRAME, isConnectedPayload, isMembership, isRelayedEvent, relayedEvents, type RelayedEvent } from './protocol.js'
+import {
+  decodeFrame,
+  encodeMessage,
+  errorOf,
+  HEARTBEAT_FRAME,
+  isConnectedPayload,
+  isMembership,
+  isRelayedEvent,
+  relayedEvents,
+  type RelayedEvent,
+} from './protocol.js'
 import { RequestTracker } from './requests.js'
 import { RoomBook } from './rooms.js'
 import { StateMachine, type ClientState } from './state.js'
@@ -483,11 +493,21 @@ export class RoomcastClient<E extends EventsDefinition = AnyEvents> {
     }
     const reconnect = this.#options.reconnect
     if (reconnect === false) {
-      this.#stop('disconnected', new RoomcastError(ErrorCode.Disconnected, `the connection closed (${describeClose(code, reason)}) and reconnection is off`), code, reason)
+      this.#stop(
+        'disconnected',
+        new RoomcastError(ErrorCode.Disconnected, `the connection closed (${describeClose(code, reason)}) and reconnection is off`),
+        code,
+        reason,
+      )
       return
     }
     if (this.#backoff.attempt >= reconnect.maxAttempts) {
-      this.#stop('disconnected', new RoomcastError(ErrorCode.Disconnected, `gave up after ${reconnect.maxAttempts} failed attempts (${describeClose(code, reason)})`), code, reason)
+      this.#stop(
+        'disconnected',
+        new RoomcastError(ErrorCode.Disconnected, `gave up after ${reconnect.maxAttempts} failed attempts (${describeClose(code, reason)})`),
+        code,
+        reason,
+      )
       return
     }
     const attempt = this.#backoff.attempt + 1

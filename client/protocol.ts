@@ -4,7 +4,16 @@
 // property added to or removed from a schema fails the type check here, and
 // test/client/protocol.test.ts runs these guards and the schemas over the same frames.
 import { ErrorCode } from '../shared/codes.js'
-import type { ConnectedPayload, DroppedPayload, Envelope, ErrorDetail, ErrorPayload, MembershipPayload, PresencePayload, StreamPosition } from '../shared/envelope.js'
+import type {
+  ConnectedPayload,
+  DroppedPayload,
+  Envelope,
+  ErrorDetail,
+  ErrorPayload,
+  MembershipPayload,
+  PresencePayload,
+  StreamPosition,
+} from '../shared/envelope.js'
 import { RoomcastError } from '../shared/errors.js'
 import { exceedsJsonDepth, MAX_JSON_DEPTH } from '../shared/json-depth.js'
 import { SystemEvent } from '../shared/system-events.js'

@@ -38,7 +38,16 @@ export type { PusherService, TriggerOptions, ChannelInfo } from './pusher/servic
 export type { PusherApp, PusherAppConfig, PusherAppLookup } from './pusher/apps.js'
 export { PusherCode } from './pusher/codes.js'
 export { signChannel, signUser, signWebhook } from './pusher/signatures.js'
-export { MemoryChannelCache, RedisChannelCache, memoryChannelCache, redisChannelCache, type ChannelCache, type CachedEvent, type MemoryChannelCacheOptions, type RedisChannelCacheOptions } from './pusher/cache.js'
+export {
+  MemoryChannelCache,
+  RedisChannelCache,
+  memoryChannelCache,
+  redisChannelCache,
+  type ChannelCache,
+  type CachedEvent,
+  type MemoryChannelCacheOptions,
+  type RedisChannelCacheOptions,
+} from './pusher/cache.js'
 export type { PusherEventMap, PusherEventName, ChannelEvent, MemberEvent, ClientEventInfo, PresenceUserId, SubscriptionCountEvent } from './pusher/events.js'
 export type { PresenceMember } from './pusher/presence.js'
 export type { SignedInUser } from './pusher/session.js'

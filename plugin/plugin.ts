@@ -76,9 +76,12 @@ async function roomcast(app: FastifyInstance, opts: RoomcastOptions<RegisteredEv
   const handlers = new HandlerRegistry<RegisteredEvents>()
   app.decorate('roomcast', new RoomcastServer<RegisteredEvents>(hub, handlers, options.events))
   // Imported before anything starts, so a bad key fails the registration instead of every handshake.
-  const identity = options.encryptionIdentity === undefined ? undefined : await importIdentitySigningKey(options.encryptionIdentity).catch((err: unknown) => {
-    throw new TypeError(`roomcast: encryptionIdentity is not an ECDSA P-256 private key (${err instanceof Error ? err.message : String(err)})`)
-  })
+  const identity =
+    options.encryptionIdentity === undefined
+      ? undefined
+      : await importIdentitySigningKey(options.encryptionIdentity).catch((err: unknown) => {
+          throw new TypeError(`roomcast: encryptionIdentity is not an ECDSA P-256 private key (${err instanceof Error ? err.message : String(err)})`)
+        })
   registerNativeRoute(app, hub, options, handlers, ownsWebsocket, identity)
   if (options.pusher !== undefined) {
     app.roomcast.pusher = await registerPusher(app, hub, options.pusher, {

@@ -167,6 +167,4 @@ export function closePolicyOf(code: number): ClosePolicy {
 }
 
 /** Close codes after which a client must not reconnect on its own: the same attempt would fail again. */
-export const terminalCloseCodes: ReadonlySet<number> = new Set<number>(
-  Object.values(CloseCode).filter((code) => closePolicy[code].action === CloseAction.End),
-)
+export const terminalCloseCodes: ReadonlySet<number> = new Set<number>(Object.values(CloseCode).filter((code) => closePolicy[code].action === CloseAction.End))

@@ -84,10 +84,7 @@ export const ConnectedPayload = Type.Object({
 export type ConnectedPayload = Static<typeof ConnectedPayload>
 
 /** client → server `leave`. */
-export const RoomsRequest = Type.Object(
-  { rooms: Type.Array(RoomName, { minItems: 1, maxItems: 100 }) },
-  { additionalProperties: false },
-)
+export const RoomsRequest = Type.Object({ rooms: Type.Array(RoomName, { minItems: 1, maxItems: 100 }) }, { additionalProperties: false })
 export type RoomsRequest = Static<typeof RoomsRequest>
 
 /**

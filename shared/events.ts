@@ -13,11 +13,7 @@ export type ReplySchemas<S extends EventSchemas> = { [K in keyof S]?: TSchema }
  * One application's events, shared by the server and the client. The schemas give both ends
  * their static types and validate every message at run time.
  */
-export interface EventsDefinition<
-  S extends EventSchemas = EventSchemas,
-  C extends EventSchemas = EventSchemas,
-  R extends ReplySchemas<S> = ReplySchemas<S>,
-> {
+export interface EventsDefinition<S extends EventSchemas = EventSchemas, C extends EventSchemas = EventSchemas, R extends ReplySchemas<S> = ReplySchemas<S>> {
   readonly toServer: S
   readonly toClient: C
   readonly replies: R
@@ -45,11 +41,11 @@ export type ReplyData<E extends EventsDefinition, K extends ToServerEvent<E>> = 
  * Declares the events of an application. Names must not collide with the protocol's own
  * events (`join`, `ack`, …); schemas are compiled lazily, once each.
  */
-export function defineEvents<
-  const S extends EventSchemas,
-  const C extends EventSchemas,
-  const R extends ReplySchemas<S> = Record<never, never>,
->(definition: { toServer: S; toClient: C; replies?: R }): EventsDefinition<S, C, R> {
+export function defineEvents<const S extends EventSchemas, const C extends EventSchemas, const R extends ReplySchemas<S> = Record<never, never>>(definition: {
+  toServer: S
+  toClient: C
+  replies?: R
+}): EventsDefinition<S, C, R> {
   for (const name of [...Object.keys(definition.toServer), ...Object.keys(definition.toClient)]) {
     if (name.length === 0 || name.length > MAX_EVENT_NAME_LENGTH) {
       throw new TypeError(`roomcast: event name "${name}" must be 1 to ${MAX_EVENT_NAME_LENGTH} characters`)

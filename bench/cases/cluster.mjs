@@ -19,8 +19,10 @@ export default {
       : { ok: false, reason: 'the built package does not export `redisAdapter` yet, so the two-node case was not run' }
   },
   method: () =>
-    'two roomcast nodes with `redisAdapter` over a redis-server spawned for the case (`--save \'\' --appendonly no`), nodes and Redis pinned to the server core; the subscribers are split evenly across the nodes and the publisher is on the first node. The fan-out at saturation as above, with server CPU = both nodes + Redis, then the fixed-rate latency.',
-  variants: (ctx) => [{ key: `n${ctx.quick ? 200 : 1000}`, label: `N = ${(ctx.quick ? 200 : 1000).toLocaleString('en-US')} over 2 nodes`, n: ctx.quick ? 200 : 1000 }],
+    "two roomcast nodes with `redisAdapter` over a redis-server spawned for the case (`--save '' --appendonly no`), nodes and Redis pinned to the server core; the subscribers are split evenly across the nodes and the publisher is on the first node. The fan-out at saturation as above, with server CPU = both nodes + Redis, then the fixed-rate latency.",
+  variants: (ctx) => [
+    { key: `n${ctx.quick ? 200 : 1000}`, label: `N = ${(ctx.quick ? 200 : 1000).toLocaleString('en-US')} over 2 nodes`, n: ctx.quick ? 200 : 1000 },
+  ],
   metrics: [
     { key: 'deliveriesPerSec', label: 'deliveries/s', better: 'higher', format: 'int' },
     { key: 'deliveriesPerCpuSec', label: 'deliveries per CPU-s (nodes + Redis)', better: 'higher', format: 'int' },
@@ -34,7 +36,8 @@ export default {
     const nodes = []
     let generator
     try {
-      for (let i = 0; i < 2; i++) nodes.push(await Server.start(kind, { cores: ctx.plan.server, profile: ctx.profile, args: ['--redis-port', String(redis.port)] }))
+      for (let i = 0; i < 2; i++)
+        nodes.push(await Server.start(kind, { cores: ctx.plan.server, profile: ctx.profile, args: ['--redis-port', String(redis.port)] }))
       generator = await Generator.start(ctx.workers, ctx.plan.generator)
       const half = Math.floor(variant.n / 2)
       for (const [i, count] of [half, variant.n - half].entries()) {

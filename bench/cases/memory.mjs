@@ -6,8 +6,10 @@ export default {
   name: 'memory',
   title: 'Idle memory per joined connection',
   method: () =>
-    'N connections authenticated and joined to one room, then idle; the server\'s RSS and V8 heap are read after forced full collections (`--expose-gc`, four passes), minus the same reading taken after a 200-connection warm-up had connected and closed (so compiled code and caches are not counted per connection).',
-  variants: (ctx) => [{ key: `n${ctx.quick ? 500 : 5000}`, label: `${(ctx.quick ? 500 : 5000).toLocaleString('en-US')} connections`, n: ctx.quick ? 500 : 5000 }],
+    "N connections authenticated and joined to one room, then idle; the server's RSS and V8 heap are read after forced full collections (`--expose-gc`, four passes), minus the same reading taken after a 200-connection warm-up had connected and closed (so compiled code and caches are not counted per connection).",
+  variants: (ctx) => [
+    { key: `n${ctx.quick ? 500 : 5000}`, label: `${(ctx.quick ? 500 : 5000).toLocaleString('en-US')} connections`, n: ctx.quick ? 500 : 5000 },
+  ],
   metrics: [
     { key: 'rssPerConnection', label: 'RSS per connection (KiB)', better: 'lower', format: 'kib' },
     { key: 'heapPerConnection', label: 'JS heap per connection (KiB)', better: 'lower', format: 'kib' },

@@ -19,7 +19,9 @@ export default {
   title: 'Connect + authenticate + join storm',
   method: () =>
     `N connections, each one connecting, authenticating and joining a room, with ${CONCURRENCY} handshakes in flight per generator worker. All servers run at once and the storm comes in ${ROUNDS} rounds, each opening 1/${ROUNDS} of the connections to every server in turn; connections stay open. Connections/s is the number opened over the time from the first start to the last confirmed join of each round; p50/p99 are per connection, connect → join confirmed.`,
-  variants: (ctx) => [{ key: `n${ctx.quick ? 600 : 3000}`, label: `${(ctx.quick ? 600 : 3000).toLocaleString('en-US')} connections`, n: ctx.quick ? 600 : 3000 }],
+  variants: (ctx) => [
+    { key: `n${ctx.quick ? 600 : 3000}`, label: `${(ctx.quick ? 600 : 3000).toLocaleString('en-US')} connections`, n: ctx.quick ? 600 : 3000 },
+  ],
   metrics: [
     { key: 'connectionsPerSec', label: 'connections/s', better: 'higher', format: 'int' },
     { key: 'connectionsPerCpuSec', label: 'connections per server CPU-s', better: 'higher', format: 'int' },

@@ -29,7 +29,8 @@ function ping(port) {
 export async function startRedis(cores) {
   const port = await freePort()
   const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no']
-  const child = cores === undefined ? spawn('redis-server', args, { stdio: 'ignore' }) : spawn('taskset', ['-c', cores, 'redis-server', ...args], { stdio: 'ignore' })
+  const child =
+    cores === undefined ? spawn('redis-server', args, { stdio: 'ignore' }) : spawn('taskset', ['-c', cores, 'redis-server', ...args], { stdio: 'ignore' })
   for (let i = 0; i < 100; i++) {
     if (await ping(port)) {
       return {

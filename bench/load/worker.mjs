@@ -92,11 +92,14 @@ async function connect({ protocol: name, port, count, room, user, concurrency, g
 }
 
 async function closeAll() {
-  const closing = sockets.map((socket) => new Promise((resolve) => {
-    if (socket.readyState === socket.CLOSED) return resolve()
-    socket.once('close', resolve)
-    socket.terminate()
-  }))
+  const closing = sockets.map(
+    (socket) =>
+      new Promise((resolve) => {
+        if (socket.readyState === socket.CLOSED) return resolve()
+        socket.once('close', resolve)
+        socket.terminate()
+      }),
+  )
   sockets = []
   groupSizes.clear()
   pending.clear()

@@ -47,7 +47,10 @@ export async function buildChatApp(options: FastifyServerOptions = {}, chat: Cha
   })
 
   app.roomcast.addHook('join', (connection, room) => {
-    app.roomcast.rooms.to(room).except(connection.id).emit('chat.notice', { room, text: `${connection.userId} joined` })
+    app.roomcast.rooms
+      .to(room)
+      .except(connection.id)
+      .emit('chat.notice', { room, text: `${connection.userId} joined` })
   })
 
   // The page, and the client's browser bundle it imports from /roomcast/.

@@ -19,7 +19,8 @@ export class MemoryStore implements SharedStore {
   #sizeAtSweep = 0
 
   constructor(maxEntries = DEFAULT_MAX_ENTRIES) {
-    if (maxEntries !== Infinity && (!Number.isInteger(maxEntries) || maxEntries <= 0)) throw new TypeError('roomcast: the memory store maxEntries must be a positive integer or Infinity')
+    if (maxEntries !== Infinity && (!Number.isInteger(maxEntries) || maxEntries <= 0))
+      throw new TypeError('roomcast: the memory store maxEntries must be a positive integer or Infinity')
     this.#maxEntries = maxEntries
   }
 

@@ -25,11 +25,14 @@ export class RoomsApi<E extends EventsDefinition = AnyEvents> {
 
   /** Makes a native connection (on any node) join rooms; resolves with 1 when it was found, else 0. */
   async join(connectionId: string, rooms: string | readonly string[]): Promise<number> {
-    return (await this.#hub.query({ type: 'join', target: { kind: 'connections', ids: [connectionId] }, rooms: nativeRooms(rooms), protocol: NATIVE_PROTOCOL })).value
+    return (await this.#hub.query({ type: 'join', target: { kind: 'connections', ids: [connectionId] }, rooms: nativeRooms(rooms), protocol: NATIVE_PROTOCOL }))
+      .value
   }
 
   async leave(connectionId: string, rooms: string | readonly string[]): Promise<number> {
-    return (await this.#hub.query({ type: 'leave', target: { kind: 'connections', ids: [connectionId] }, rooms: nativeRooms(rooms), protocol: NATIVE_PROTOCOL })).value
+    return (
+      await this.#hub.query({ type: 'leave', target: { kind: 'connections', ids: [connectionId] }, rooms: nativeRooms(rooms), protocol: NATIVE_PROTOCOL })
+    ).value
   }
 
   /** Every connection in the room, with its user. */

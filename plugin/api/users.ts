@@ -29,11 +29,15 @@ export class UsersApi<E extends EventsDefinition = AnyEvents> {
 
   /** Makes every connection of the users join rooms; resolves with how many connections did. */
   async join(userIds: string | readonly string[], rooms: string | readonly string[]): Promise<number> {
-    return (await this.#hub.query({ type: 'join', target: { kind: 'users', users: nativeUsers(userIds) }, rooms: nativeRooms(rooms), protocol: NATIVE_PROTOCOL })).value
+    return (
+      await this.#hub.query({ type: 'join', target: { kind: 'users', users: nativeUsers(userIds) }, rooms: nativeRooms(rooms), protocol: NATIVE_PROTOCOL })
+    ).value
   }
 
   async leave(userIds: string | readonly string[], rooms: string | readonly string[]): Promise<number> {
-    return (await this.#hub.query({ type: 'leave', target: { kind: 'users', users: nativeUsers(userIds) }, rooms: nativeRooms(rooms), protocol: NATIVE_PROTOCOL })).value
+    return (
+      await this.#hub.query({ type: 'leave', target: { kind: 'users', users: nativeUsers(userIds) }, rooms: nativeRooms(rooms), protocol: NATIVE_PROTOCOL })
+    ).value
   }
 
   /** Closes every connection of the users (default code 4004: clients do not reconnect). */

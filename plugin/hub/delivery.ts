@@ -1,11 +1,7 @@
 import type { StreamPosition } from '../../shared/envelope.js'
 
 /** Who a delivery is for. Every form resolves to local connections on each node. */
-export type Target =
-  | { kind: 'rooms'; rooms: string[] }
-  | { kind: 'users'; users: string[] }
-  | { kind: 'connections'; ids: string[] }
-  | { kind: 'all' }
+export type Target = { kind: 'rooms'; rooms: string[] } | { kind: 'users'; users: string[] } | { kind: 'connections'; ids: string[] } | { kind: 'all' }
 
 /**
  * One message on its way to its recipients, in the form that crosses adapters and nodes.

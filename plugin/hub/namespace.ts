@@ -23,7 +23,10 @@ export function isProtocolName(name: string): boolean {
 /** A room name given to the native server API; another protocol's room is refused. */
 export function nativeRoom(room: string): string {
   if (typeof room === 'string' && isProtocolName(room)) {
-    throw new RoomcastError(ErrorCode.InvalidRoom, `${JSON.stringify(room)} is another protocol's room, not a native one (Pusher channels are reached through app.roomcast.pusher)`)
+    throw new RoomcastError(
+      ErrorCode.InvalidRoom,
+      `${JSON.stringify(room)} is another protocol's room, not a native one (Pusher channels are reached through app.roomcast.pusher)`,
+    )
   }
   return room
 }
@@ -31,7 +34,9 @@ export function nativeRoom(room: string): string {
 /** A user id given to the native server API; another protocol's user is refused. */
 export function nativeUser(userId: string): string {
   if (typeof userId === 'string' && isProtocolName(userId)) {
-    throw new TypeError(`roomcast: ${JSON.stringify(userId)} is another protocol's user, not a native one (Pusher users are reached through app.roomcast.pusher.sendToUser)`)
+    throw new TypeError(
+      `roomcast: ${JSON.stringify(userId)} is another protocol's user, not a native one (Pusher users are reached through app.roomcast.pusher.sendToUser)`,
+    )
   }
   return userId
 }

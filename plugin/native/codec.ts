@@ -16,8 +16,7 @@ export function nativeFrame(event: string, data: string | undefined, extra?: { i
 
 export const nativeCodec: WireCodec = {
   protocol: NATIVE_PROTOCOL,
-  encode: (delivery: Delivery, room: string | undefined) =>
-    nativeFrame(delivery.event, delivery.data, room === undefined ? undefined : { room }),
+  encode: (delivery: Delivery, room: string | undefined) => nativeFrame(delivery.event, delivery.data, room === undefined ? undefined : { room }),
   heartbeat: nativeFrame(SystemEvent.Heartbeat, undefined),
   membership: (joined, left) => nativeFrame(SystemEvent.Membership, JSON.stringify({ joined, left })),
 }

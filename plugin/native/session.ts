@@ -189,7 +189,11 @@ export class NativeSession<E extends EventsDefinition> {
       return
     }
     if (!isKeyExchangeHello(data)) {
-      this.#sendError(id, { code: ErrorCode.EncryptionFailed, message: 'key-exchange expects { version: 1, publicKey, nonce }', event: SystemEvent.KeyExchange })
+      this.#sendError(id, {
+        code: ErrorCode.EncryptionFailed,
+        message: 'key-exchange expects { version: 1, publicKey, nonce }',
+        event: SystemEvent.KeyExchange,
+      })
       return
     }
     const encryption = new ConnectionEncryption(this.#connection, this.#encryptionSetup)
@@ -366,7 +370,8 @@ export class NativeSession<E extends EventsDefinition> {
   #sendConnected(id: number | undefined): void {
     const connection = this.#connection
     // Built by concatenation: every connection sends one, and only its id, rooms and user vary.
-    let payload = '{"connectionId":' + JSON.stringify(connection.id) + ',"rooms":' + JSON.stringify([...connection.rooms]) + ',"heartbeat":' + heartbeatJson(this.#options)
+    let payload =
+      '{"connectionId":' + JSON.stringify(connection.id) + ',"rooms":' + JSON.stringify([...connection.rooms]) + ',"heartbeat":' + heartbeatJson(this.#options)
     if (connection.userId !== undefined) payload += ',"userId":' + JSON.stringify(connection.userId)
     connection.writeText(nativeFrame(SystemEvent.Connected, payload + '}', id === undefined ? undefined : { id }))
   }
@@ -374,7 +379,11 @@ export class NativeSession<E extends EventsDefinition> {
   /** Synchronous unless `authorizeJoin` is set: most joins need no promise. */
   #join(data: unknown): JoinReply | Promise<JoinReply> {
     if (!roomsValidator.check(data)) {
-      throw new Reply(ErrorCode.InvalidRoom, 'join expects { rooms: string[] } with 1 to 100 names of 1 to 200 characters, none of them a control character', roomsValidator.errors(data))
+      throw new Reply(
+        ErrorCode.InvalidRoom,
+        'join expects { rooms: string[] } with 1 to 100 names of 1 to 200 characters, none of them a control character',
+        roomsValidator.errors(data),
+      )
     }
     const connection = this.#connection
     const names = data.rooms.length === 1 ? data.rooms : [...new Set(data.rooms)]
@@ -384,9 +393,9 @@ export class NativeSession<E extends EventsDefinition> {
     const authorize = this.#options.authorizeJoin
     if (authorize === undefined || wanted.length === 0) return this.#admit(names, wanted, wanted)
     // A time-out rejects with `hook_timeout` (a RoomcastError): the join gets that error, the connection stays.
-    return Promise.resolve(withHookTimeout(authorize({ connection, rooms: [...wanted] }), 'authorizeJoin', this.#options.hookTimeout, connection.request.log)).then((verdict) =>
-      this.#admit(names, wanted, verdict === true ? wanted : verdict === false ? [] : wanted.filter((room) => verdict.includes(room))),
-    )
+    return Promise.resolve(
+      withHookTimeout(authorize({ connection, rooms: [...wanted] }), 'authorizeJoin', this.#options.hookTimeout, connection.request.log),
+    ).then((verdict) => this.#admit(names, wanted, verdict === true ? wanted : verdict === false ? [] : wanted.filter((room) => verdict.includes(room))))
   }
 
   #admit(names: readonly string[], wanted: readonly string[], allowed: readonly string[]): JoinReply {

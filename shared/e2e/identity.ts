@@ -44,7 +44,13 @@ export async function signHandshake(key: CryptoKey, client: HandshakeSide, serve
 }
 
 /** False for a missing, malformed or wrong signature; never throws. */
-export async function verifyHandshake(key: CryptoKey, signature: string | undefined, client: HandshakeSide, server: HandshakeSide, connectionId: string): Promise<boolean> {
+export async function verifyHandshake(
+  key: CryptoKey,
+  signature: string | undefined,
+  client: HandshakeSide,
+  server: HandshakeSide,
+  connectionId: string,
+): Promise<boolean> {
   if (signature === undefined) return false
   try {
     return await crypto.subtle.verify(SIGNATURE, key, base64ToBytes(signature), transcript(client, server, connectionId))

@@ -79,14 +79,12 @@ export class SecureChannel {
       return Promise.reject(new E2EError(reason, `frame counter ${counter}, expected ${expected}`))
     }
     this.#receiveCounter++
-    const opened = crypto.subtle
-      .decrypt({ name: 'AES-GCM', iv: nonceOf(counter) }, this.#receiveKey, bytes.subarray(COUNTER_BYTES))
-      .then(
-        (plain) => new TextDecoder('utf-8', { fatal: true }).decode(plain),
-        () => {
-          throw new E2EError('tampered', 'the encrypted frame failed authentication')
-        },
-      )
+    const opened = crypto.subtle.decrypt({ name: 'AES-GCM', iv: nonceOf(counter) }, this.#receiveKey, bytes.subarray(COUNTER_BYTES)).then(
+      (plain) => new TextDecoder('utf-8', { fatal: true }).decode(plain),
+      () => {
+        throw new E2EError('tampered', 'the encrypted frame failed authentication')
+      },
+    )
     // Frames are checked concurrently but answered in order: a later frame can fail before the
     // ones ahead of it finish, and its rejection must not count as unhandled meanwhile.
     opened.catch(() => undefined)
@@ -96,9 +94,7 @@ export class SecureChannel {
   }
 
   async #seal(plaintext: string, counter: number): Promise<string> {
-    const cipher = new Uint8Array(
-      await crypto.subtle.encrypt({ name: 'AES-GCM', iv: nonceOf(counter) }, this.#sendKey, new TextEncoder().encode(plaintext)),
-    )
+    const cipher = new Uint8Array(await crypto.subtle.encrypt({ name: 'AES-GCM', iv: nonceOf(counter) }, this.#sendKey, new TextEncoder().encode(plaintext)))
     const out = new Uint8Array(COUNTER_BYTES + cipher.length)
     writeCounter(out, counter)
     out.set(cipher, COUNTER_BYTES)

@@ -7,7 +7,17 @@ import type { Delivery } from '../../plugin/hub/delivery.js'
 import type { Query, QueryResult } from '../../plugin/hub/queries.js'
 import { until } from '../helpers/server.js'
 
-const silent = { info() {}, warn() {}, error() {}, debug() {}, trace() {}, fatal() {}, child: () => silent, level: 'silent', silent() {} } as unknown as FastifyBaseLogger
+const silent = {
+  info() {},
+  warn() {},
+  error() {},
+  debug() {},
+  trace() {},
+  fatal() {},
+  child: () => silent,
+  level: 'silent',
+  silent() {},
+} as unknown as FastifyBaseLogger
 
 /** A node that records its deliveries and answers `roomSize` with its own count. */
 export class RecordingNode implements AdapterNode {
@@ -99,10 +109,14 @@ export function adapterContract(t: Test, name: string, subject: AdapterUnderTest
     t.equal((await a.adapter.query({ type: 'roomSize', room: 'lobby' })).value, 3, 'answers are merged')
     const delivery: Delivery = { target: { kind: 'rooms', rooms: ['lobby'] }, event: 'chat', data: '1' }
     // The subscription may still be settling: publish until the other node hears one.
-    await until(() => {
-      a.adapter.publish(delivery)
-      return b.node.delivered.length > 0
-    }, 10_000, 'the other node receives the delivery')
+    await until(
+      () => {
+        a.adapter.publish(delivery)
+        return b.node.delivered.length > 0
+      },
+      10_000,
+      'the other node receives the delivery',
+    )
     t.same(b.node.delivered[0], delivery)
     await a.adapter.store!.set('contract:shared', 'from a', Infinity)
     t.equal(await b.adapter.store!.get('contract:shared'), 'from a')

@@ -78,7 +78,15 @@ t.test('the transport-neutral cluster core does not import the Redis adapter', a
 })
 
 t.test('the native and Pusher protocols do not import each other', async (t) => {
-  t.same(show(imports.filter((i) => i.relative && ['native', 'pusher'].includes(layerOf(i.from)) && ['native', 'pusher'].includes(layerOf(i.to)) && layerOf(i.from) !== layerOf(i.to))), [])
+  t.same(
+    show(
+      imports.filter(
+        (i) =>
+          i.relative && ['native', 'pusher'].includes(layerOf(i.from)) && ['native', 'pusher'].includes(layerOf(i.to)) && layerOf(i.from) !== layerOf(i.to),
+      ),
+    ),
+    [],
+  )
 })
 
 t.test('client/ and shared/ import nothing from plugin/ and nothing from node:*', async (t) => {

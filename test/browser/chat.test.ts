@@ -58,8 +58,7 @@ if (!existsSync(CHROMIUM) && !process.env.CI) {
       }
       function shows(page: Page, from: string, text: string): Promise<unknown> {
         return page.waitForFunction(
-          ([from, text]) =>
-            [...document.querySelectorAll(`#messages .message[data-from="${from}"] .text`)].some((element) => element.textContent === text),
+          ([from, text]) => [...document.querySelectorAll(`#messages .message[data-from="${from}"] .text`)].some((element) => element.textContent === text),
           [from, text] as const,
           { timeout: 10_000 },
         )
@@ -90,7 +89,10 @@ if (!existsSync(CHROMIUM) && !process.env.CI) {
       t.equal(await app.roomcast.users.disconnect('Grace', CloseCode.Draining, 'moving you to another node'), 1)
       await grace.waitForFunction(() => (window as unknown as { states: string[] }).states.at(-1) === 'connected', undefined, { timeout: 10_000 })
       t.same(await grace.evaluate(() => (window as unknown as { states: string[] }).states), ['reconnecting', 'connecting', 'authenticating', 'connected'])
-      t.same(await grace.evaluate(() => (window as unknown as { roomcastChat: { client: { rooms: string[] } } }).roomcastChat.client.rooms.sort()), ['design', 'lobby'])
+      t.same(await grace.evaluate(() => (window as unknown as { roomcastChat: { client: { rooms: string[] } } }).roomcastChat.client.rooms.sort()), [
+        'design',
+        'lobby',
+      ])
       t.equal(await app.roomcast.rooms.size('design'), 2, 'Grace is back in design on the server')
       await send(ada, 'Still there after the hiccup?')
       await shows(grace, 'Ada', 'Still there after the hiccup?')

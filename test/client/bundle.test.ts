@@ -23,12 +23,25 @@ async function inputsOf(entry: string): Promise<string[]> {
 
 t.test('the client bundles for the browser from client/ and shared/ alone, without TypeBox', async (t) => {
   const inputs = await inputsOf('client/index.ts')
-  t.ok(inputs.some((path) => path.startsWith('client/')), 'the client is in it')
-  t.same(inputs.filter((path) => !path.startsWith('client/') && !path.startsWith('shared/')), [], 'nothing from plugin/ or node_modules')
+  t.ok(
+    inputs.some((path) => path.startsWith('client/')),
+    'the client is in it',
+  )
+  t.same(
+    inputs.filter((path) => !path.startsWith('client/') && !path.startsWith('shared/')),
+    [],
+    'nothing from plugin/ or node_modules',
+  )
 })
 
 t.test('shared/ bundles for the browser: no node:* imports and nothing from plugin/', async (t) => {
   const inputs = await inputsOf('shared/index.ts')
-  t.same(inputs.filter((path) => path.startsWith('plugin/') || path.startsWith('client/')), [])
-  t.ok(inputs.some((path) => path.includes('@sinclair/typebox')), 'TypeBox, which the shared schemas are made of')
+  t.same(
+    inputs.filter((path) => path.startsWith('plugin/') || path.startsWith('client/')),
+    [],
+  )
+  t.ok(
+    inputs.some((path) => path.includes('@sinclair/typebox')),
+    'TypeBox, which the shared schemas are made of',
+  )
 })

@@ -13,7 +13,9 @@ t.test('a server frame nested thousands of levels deep: the client reports too_d
     socket.on('message', (raw: RawData) => {
       const envelope = JSON.parse(raw.toString()) as { event: string; id?: number }
       if (envelope.event !== 'authenticate') return
-      socket.send(JSON.stringify({ event: 'connected', id: envelope.id, data: { connectionId: 'c1', rooms: [], heartbeat: { interval: 60_000, timeout: 120_000 } } }))
+      socket.send(
+        JSON.stringify({ event: 'connected', id: envelope.id, data: { connectionId: 'c1', rooms: [], heartbeat: { interval: 60_000, timeout: 120_000 } } }),
+      )
       socket.send(`{"event":"said","data":${'['.repeat(6000)}${']'.repeat(6000)}}`)
       socket.send(JSON.stringify({ event: 'said', data: { from: 'server', text: 'still here' } }))
     })

@@ -33,7 +33,10 @@ t.test('offline queue: bounded, ordered, drops a timed-out request', async (t) =
   outbox.drop(7)
   t.equal(outbox.size, 1)
   t.equal(outbox.push({ event: 'd', data: 4 }), true)
-  t.same(outbox.take(), [{ event: 'a', data: 1 }, { event: 'd', data: 4 }])
+  t.same(outbox.take(), [
+    { event: 'a', data: 1 },
+    { event: 'd', data: 4 },
+  ])
   t.equal(outbox.size, 0)
   t.equal(new Outbox(0).push({ event: 'x', data: null }), false, 'size 0 refuses everything')
 })
@@ -45,14 +48,22 @@ t.test('listener registry: order, once, off during emit, isolated failures', asy
   const second = (): void => {
     calls.push('second')
   }
-  registry.add('x', () => {
-    calls.push('first')
-    registry.remove('x', second)
-  }, false)
+  registry.add(
+    'x',
+    () => {
+      calls.push('first')
+      registry.remove('x', second)
+    },
+    false,
+  )
   registry.add('x', second, false)
-  registry.add('x', () => {
-    throw new Error('boom')
-  }, true)
+  registry.add(
+    'x',
+    () => {
+      throw new Error('boom')
+    },
+    true,
+  )
   registry.add('x', (value: never) => calls.push(`last:${String(value)}`), false)
   t.equal(registry.emit('x', 1), true)
   t.same(calls, ['first', 'second', 'last:1'], 'the list as it was when the emit began')

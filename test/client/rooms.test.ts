@@ -22,7 +22,10 @@ t.test('restore plan: joins in requests of at most 100 rooms; rooms left meanwhi
   const book = new RoomBook()
   book.entered(Array.from({ length: 250 }, (_, i) => `r${i}`))
   const plan = book.restore([])
-  t.same(plan.rejoin.map((chunk) => chunk.length), [100, 100, 50])
+  t.same(
+    plan.rejoin.map((chunk) => chunk.length),
+    [100, 100, 50],
+  )
   book.leave(['r7', 'r249'])
   t.same(book.stale(plan), ['r7', 'r249'])
 })
@@ -43,7 +46,11 @@ t.test('carrying out a plan: refused rooms are forgotten and reported; a dead li
   t.same(sent, [['join', { rooms: ['a', 'b', 'c'] }]])
   t.same(book.list, ['a', 'c', 'd'])
   t.match(reported, [{ code: 'join_refused', message: 'not allowed back into b' }])
-  const dead = book.carryOut(book.restore([]), () => Promise.reject(new RoomcastError('disconnected', 'gone')), () => t.fail('nothing to report'))
+  const dead = book.carryOut(
+    book.restore([]),
+    () => Promise.reject(new RoomcastError('disconnected', 'gone')),
+    () => t.fail('nothing to report'),
+  )
   await t.rejects(dead, { code: 'disconnected' })
   t.same(book.list, ['a', 'c', 'd'], 'no conclusion from a dead link')
 })

@@ -36,10 +36,18 @@ function toyFactory(log: string[]): ClientTransformFactory {
 }
 
 /** A server speaking the toy transform: handshake, then every frame transformed both ways. */
-async function toyServer(t: { teardown(fn: () => unknown): void }): Promise<{ port: number; urls: string[]; received: unknown[]; sockets: WebSocket[]; closes: number[] }> {
+async function toyServer(t: {
+  teardown(fn: () => unknown): void
+}): Promise<{ port: number; urls: string[]; received: unknown[]; sockets: WebSocket[]; closes: number[] }> {
   const wss = new WebSocketServer({ port: 0, host: '127.0.0.1' })
   await new Promise((resolve) => wss.once('listening', resolve))
-  const state = { port: (wss.address() as { port: number }).port, urls: [] as string[], received: [] as unknown[], sockets: [] as WebSocket[], closes: [] as number[] }
+  const state = {
+    port: (wss.address() as { port: number }).port,
+    urls: [] as string[],
+    received: [] as unknown[],
+    sockets: [] as WebSocket[],
+    closes: [] as number[],
+  }
   wss.on('connection', (socket, request) => {
     state.sockets.push(socket)
     state.urls.push(request.url ?? '')
@@ -94,8 +102,16 @@ t.test('the transform seam: handshake before authenticate, every frame transform
 
   for (let n = 1; n <= 20; n++) client.emit('note', { n })
   await until(() => seen.length === 21, 5000, 'all echoes')
-  t.same(server.received.slice(1), Array.from({ length: 20 }, (_, i) => ({ n: i + 1 })), 'the server got every frame in order')
-  t.same(seen, Array.from({ length: 21 }, (_, i) => i), 'the client got the early frame and every echo in order')
+  t.same(
+    server.received.slice(1),
+    Array.from({ length: 20 }, (_, i) => ({ n: i + 1 })),
+    'the server got every frame in order',
+  )
+  t.same(
+    seen,
+    Array.from({ length: 21 }, (_, i) => i),
+    'the client got the early frame and every echo in order',
+  )
 
   // A frame the transform refuses: reported, the connection dropped with 4011 and not retried.
   const error = new Promise<{ code: string }>((resolve) => client.once('error', resolve))

@@ -12,29 +12,33 @@ type Test = Parameters<Parameters<typeof t.test>[1]>[0]
  */
 async function relay(t: Test, upstream: string, tamper?: (frame: string, toClient: (f: string) => void, history: string[]) => void) {
   const wire: { up: string[]; down: string[] } = { up: [], down: [] }
-  const url = await relayServer((fn) => t.teardown(fn), upstream, (client, server) => {
-    const pending: string[] = []
-    server.on('open', () => pending.splice(0).forEach((f) => server.send(f)))
-    client.on('message', (data) => {
-      const frame = data.toString()
-      wire.up.push(frame)
-      if (server.readyState === WebSocket.OPEN) server.send(frame)
-      else pending.push(frame)
-    })
-    server.on('message', (data) => {
-      const frame = data.toString()
-      wire.down.push(frame)
-      const forward = (f: string): void => {
-        if (client.readyState === WebSocket.OPEN) client.send(f)
-      }
-      if (tamper === undefined) forward(frame)
-      else tamper(frame, forward, wire.down)
-    })
-    client.on('close', () => server.terminate())
-    server.on('close', (code) => {
-      if (client.readyState === WebSocket.OPEN) client.close(code === 1005 ? 1000 : code)
-    })
-  })
+  const url = await relayServer(
+    (fn) => t.teardown(fn),
+    upstream,
+    (client, server) => {
+      const pending: string[] = []
+      server.on('open', () => pending.splice(0).forEach((f) => server.send(f)))
+      client.on('message', (data) => {
+        const frame = data.toString()
+        wire.up.push(frame)
+        if (server.readyState === WebSocket.OPEN) server.send(frame)
+        else pending.push(frame)
+      })
+      server.on('message', (data) => {
+        const frame = data.toString()
+        wire.down.push(frame)
+        const forward = (f: string): void => {
+          if (client.readyState === WebSocket.OPEN) client.send(f)
+        }
+        if (tamper === undefined) forward(frame)
+        else tamper(frame, forward, wire.down)
+      })
+      client.on('close', () => server.terminate())
+      server.on('close', (code) => {
+        if (client.readyState === WebSocket.OPEN) client.close(code === 1005 ? 1000 : code)
+      })
+    },
+  )
   return { url, wire }
 }
 

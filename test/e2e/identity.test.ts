@@ -13,43 +13,47 @@ type Test = Parameters<Parameters<typeof t.test>[1]>[0]
  */
 async function interceptor(t: Test, upstream: string) {
   const readable: string[] = []
-  const url = await relayServer((fn) => t.teardown(fn), upstream, (client, server) => {
-    let toServer: SecureChannel | undefined
-    let toClient: SecureChannel | undefined
-    let clientHello: { publicKey: string; nonce: string } | undefined
-    let towardServer: KeyExchange | undefined
-    let towardClient: KeyExchange | undefined
-    const serverOpen = new Promise((resolve) => server.once('open', resolve))
-    client.on('message', async (data) => {
-      const frame = JSON.parse(data.toString()) as { event: string; data: unknown }
-      if (frame.event === 'key-exchange') {
-        clientHello = frame.data as { publicKey: string; nonce: string }
-        towardServer = await KeyExchange.create('client')
-        towardClient = await KeyExchange.create('server')
-        await serverOpen
-        server.send(JSON.stringify({ event: 'key-exchange', data: { version: 1, publicKey: towardServer.publicKey, nonce: towardServer.nonce }, id: 0 }))
-        return
-      }
-      const text = await toClient!.receive(frame.data as string)
-      readable.push(text)
-      await toServer!.send(text, (sealed) => server.send(encryptedFrame(sealed)))
-    })
-    server.on('message', async (data) => {
-      const frame = JSON.parse(data.toString()) as { event: string; data: Record<string, string> }
-      if (frame.event === 'key-exchange') {
-        const reply = frame.data
-        toServer = await towardServer!.complete(reply as { publicKey: string; nonce: string }, reply.connectionId!)
-        toClient = await towardClient!.complete(clientHello!, reply.connectionId!)
-        client.send(JSON.stringify({ ...frame, data: { ...reply, publicKey: towardClient!.publicKey, nonce: towardClient!.nonce } }))
-        return
-      }
-      const text = await toServer!.receive(frame.data as unknown as string)
-      readable.push(text)
-      await toClient!.send(text, (sealed) => client.send(encryptedFrame(sealed)))
-    })
-    client.on('close', () => server.terminate())
-    server.on('close', () => client.terminate())
-  })
+  const url = await relayServer(
+    (fn) => t.teardown(fn),
+    upstream,
+    (client, server) => {
+      let toServer: SecureChannel | undefined
+      let toClient: SecureChannel | undefined
+      let clientHello: { publicKey: string; nonce: string } | undefined
+      let towardServer: KeyExchange | undefined
+      let towardClient: KeyExchange | undefined
+      const serverOpen = new Promise((resolve) => server.once('open', resolve))
+      client.on('message', async (data) => {
+        const frame = JSON.parse(data.toString()) as { event: string; data: unknown }
+        if (frame.event === 'key-exchange') {
+          clientHello = frame.data as { publicKey: string; nonce: string }
+          towardServer = await KeyExchange.create('client')
+          towardClient = await KeyExchange.create('server')
+          await serverOpen
+          server.send(JSON.stringify({ event: 'key-exchange', data: { version: 1, publicKey: towardServer.publicKey, nonce: towardServer.nonce }, id: 0 }))
+          return
+        }
+        const text = await toClient!.receive(frame.data as string)
+        readable.push(text)
+        await toServer!.send(text, (sealed) => server.send(encryptedFrame(sealed)))
+      })
+      server.on('message', async (data) => {
+        const frame = JSON.parse(data.toString()) as { event: string; data: Record<string, string> }
+        if (frame.event === 'key-exchange') {
+          const reply = frame.data
+          toServer = await towardServer!.complete(reply as { publicKey: string; nonce: string }, reply.connectionId!)
+          toClient = await towardClient!.complete(clientHello!, reply.connectionId!)
+          client.send(JSON.stringify({ ...frame, data: { ...reply, publicKey: towardClient!.publicKey, nonce: towardClient!.nonce } }))
+          return
+        }
+        const text = await toServer!.receive(frame.data as unknown as string)
+        readable.push(text)
+        await toClient!.send(text, (sealed) => client.send(encryptedFrame(sealed)))
+      })
+      client.on('close', () => server.terminate())
+      server.on('close', () => client.terminate())
+    },
+  )
   return { url, readable }
 }
 
@@ -62,7 +66,10 @@ t.test('without a pinned identity an active man in the middle reads everything (
   await client.ready()
   t.equal(client.encrypted, true, 'the client believes it is encrypted end to end')
   t.same(await client.request('echo', { text: 'classified' }), { text: 'classified', userId: 'alice' })
-  t.ok(mitm.readable.some((text) => text.includes('classified')), 'and the interceptor read the request')
+  t.ok(
+    mitm.readable.some((text) => text.includes('classified')),
+    'and the interceptor read the request',
+  )
 })
 
 t.test('with the server identity pinned, the same interceptor is refused before anything is sent', async (t) => {
@@ -110,7 +117,10 @@ t.test('a client pinned to another identity, or to one the server does not have,
 })
 
 t.test('a malformed encryptionIdentity fails the registration, a malformed pin fails the handshake', async (t) => {
-  await t.rejects(startTestServer({ encryption: 'required', encryptionIdentity: { kty: 'EC', crv: 'P-256', d: 'nope' } }), /encryptionIdentity is not an ECDSA P-256 private key/)
+  await t.rejects(
+    startTestServer({ encryption: 'required', encryptionIdentity: { kty: 'EC', crv: 'P-256', d: 'nope' } }),
+    /encryptionIdentity is not an ECDSA P-256 private key/,
+  )
   const server = await startTestServer({ encryption: 'required' })
   t.teardown(() => server.close())
   const client = testClient(server.url, { transform: endToEndEncryption({ serverIdentity: 'not-a-key' }) })

@@ -40,7 +40,10 @@ t.test('writes and reads keep order under concurrency', async (t) => {
   const frames: string[] = []
   await Promise.all(Array.from({ length: 50 }, (_, i) => client.send(`m${i}`, (s) => frames.push(s))))
   const opened = await Promise.all(frames.map((frame) => server.receive(frame)))
-  t.same(opened, Array.from({ length: 50 }, (_, i) => `m${i}`))
+  t.same(
+    opened,
+    Array.from({ length: 50 }, (_, i) => `m${i}`),
+  )
 })
 
 t.test('replayed, reordered, tampered, truncated and malformed frames are rejected', async (t) => {

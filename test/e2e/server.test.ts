@@ -73,9 +73,15 @@ t.test('after the handshake no frame on the wire carries plaintext, in either di
 
   const afterHandshake = client.raw.frames.slice(client.raw.frames.findIndex((f) => f.event === 'key-exchange') + 1)
   t.ok(afterHandshake.length >= 4)
-  t.ok(afterHandshake.every((f) => f.event === 'encrypted'), 'server → client: only encrypted frames')
+  t.ok(
+    afterHandshake.every((f) => f.event === 'encrypted'),
+    'server → client: only encrypted frames',
+  )
   const outbound = sentRaw.slice(1)
-  t.ok(outbound.every((s) => JSON.parse(s).event === 'encrypted'), 'client → server: only encrypted frames')
+  t.ok(
+    outbound.every((s) => JSON.parse(s).event === 'encrypted'),
+    'client → server: only encrypted frames',
+  )
   const wire = JSON.stringify(afterHandshake) + outbound.join('')
   for (const secret of [SECRET_TOKEN, SECRET_TEXT, 'note.send', 'note.posted', 'agent', 'ops']) {
     t.notOk(wire.includes(secret), `"${secret}" does not appear on the wire`)
@@ -101,7 +107,10 @@ t.test('required mode with pre-upgrade authentication: connected arrives encrypt
   await client.handshake()
   const connected = await client.next('connected')
   t.equal(connected.data.userId, 'pre')
-  t.notOk(client.raw.frames.some((f) => f.event === 'connected'), 'no plaintext connected frame')
+  t.notOk(
+    client.raw.frames.some((f) => f.event === 'connected'),
+    'no plaintext connected frame',
+  )
 })
 
 for (const [name, mutate, reason] of [
@@ -168,14 +177,17 @@ t.test('a room with plain and encrypted members: each gets the message in its ow
   t.equal(plain.frames.length, before + 1)
 })
 
-t.test('a fan-out to many encrypted members keeps every member\'s order', async (t) => {
+t.test("a fan-out to many encrypted members keeps every member's order", async (t) => {
   const { app, url } = await encryptedServer(t, 'optional', { encryptionBatchSize: 3 })
   const members = await Promise.all(Array.from({ length: 8 }, () => secureMember(t, url, 'big')))
   for (let i = 0; i < 20; i++) app.roomcast.rooms.to('big').emit('note.posted', { text: `m${i}` })
   for (const member of members) {
     const texts: string[] = []
     for (let i = 0; i < 20; i++) texts.push((await member.next('note.posted')).data.text)
-    t.same(texts, Array.from({ length: 20 }, (_, i) => `m${i}`))
+    t.same(
+      texts,
+      Array.from({ length: 20 }, (_, i) => `m${i}`),
+    )
   }
 })
 
@@ -231,7 +243,11 @@ t.test('a tampered frame right behind a large valid one, in one turn: 4011 and t
     client.raw.send({ event: 'encrypted', data: small })
     t.equal((await client.raw.whenClosed()).code, 4011)
   }
-  t.same(received, Array.from({ length: rounds }, () => 'x'.repeat(60_000)), 'each valid frame ahead was handled, no tampered one was')
+  t.same(
+    received,
+    Array.from({ length: rounds }, () => 'x'.repeat(60_000)),
+    'each valid frame ahead was handled, no tampered one was',
+  )
   // The process is still up and serving.
   const other = await secureMember(t, url, 'r')
   t.equal((await other.request('note.send', { room: 'r', text: 'still here' })).event, 'ack')

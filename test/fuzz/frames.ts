@@ -30,7 +30,10 @@ export const edgyString = fc.string({
 })
 
 /** Keys that poison naive objects, and ordinary ones. */
-const key = fc.oneof(fc.constantFrom('__proto__', 'constructor', 'prototype', 'toString', 'valueOf', 'id', 'event', 'data', 'channel', 'rooms', 'n', 's'), edgyString)
+const key = fc.oneof(
+  fc.constantFrom('__proto__', 'constructor', 'prototype', 'toString', 'valueOf', 'id', 'event', 'data', 'channel', 'rooms', 'n', 's'),
+  edgyString,
+)
 
 /** Any JSON value, shallow enough to stay under the depth limit inside an envelope. */
 export const anyValue: fc.Arbitrary<unknown> = fc.oneof(
@@ -72,14 +75,17 @@ export function envelopes(eventNames: readonly string[], fields: readonly string
   // Mostly well-formed (an event and its data, as clients send them) so the protocol's own paths
   // are reached; the rest with any fields, missing events and values of the wrong type.
   const wellFormed = fc.tuple(fc.constantFrom(...eventNames), dataOf, fc.option(field, { freq: 2 })).map(([name, data, extra]) => {
-    const entries: Array<readonly [string, string]> = [['event', JSON.stringify(name)], ['data', JSON.stringify(data) ?? 'null']]
+    const entries: Array<readonly [string, string]> = [
+      ['event', JSON.stringify(name)],
+      ['data', JSON.stringify(data) ?? 'null'],
+    ]
     if (extra !== null) entries.push([extra[0], JSON.stringify(extra[1]) ?? 'null'])
     return objectText(entries)
   })
   const anyShape = fc
     .record({ event: fc.option(event, { freq: 8 }), eventValue: anyValue, fields: fc.array(field, { maxLength: 3 }) })
     .map(({ event: name, eventValue, fields: extra }) => {
-      const entries: Array<readonly [string, string]> = [['event', name === null ? JSON.stringify(eventValue) ?? 'null' : JSON.stringify(name)]]
+      const entries: Array<readonly [string, string]> = [['event', name === null ? (JSON.stringify(eventValue) ?? 'null') : JSON.stringify(name)]]
       for (const [fieldName, value] of extra) entries.push([fieldName, JSON.stringify(value) ?? 'null'])
       return objectText(entries)
     })
@@ -88,18 +94,20 @@ export function envelopes(eventNames: readonly string[], fields: readonly string
 
 /** Frames of every class around one protocol's envelopes. */
 export function frameCases(envelope: fc.Arbitrary<string>): fc.Arbitrary<FrameCase> {
-  const json: fc.Arbitrary<FrameCase> = fc.oneof(
-    { weight: 8, arbitrary: envelope },
-    { weight: 2, arbitrary: anyValue.map((value) => JSON.stringify(value) ?? 'null') },
-    // Nesting right up to the limit, envelope included, or just past it: both sides of the edge.
-    {
-      weight: 2,
-      arbitrary: fc.tuple(fc.integer({ min: MAX_JSON_DEPTH - 3, max: MAX_JSON_DEPTH + 2 }), units, envelope).map(([depth, cycle, text]) => {
-        const nest = nestedText(depth - 1, cycle)
-        return text.slice(0, -1) + (text.length > 2 ? ',' : '') + '"nest":' + nest.open + nest.close + '}'
-      }),
-    },
-  ).map((text) => ({ kind: 'json', text }))
+  const json: fc.Arbitrary<FrameCase> = fc
+    .oneof(
+      { weight: 8, arbitrary: envelope },
+      { weight: 2, arbitrary: anyValue.map((value) => JSON.stringify(value) ?? 'null') },
+      // Nesting right up to the limit, envelope included, or just past it: both sides of the edge.
+      {
+        weight: 2,
+        arbitrary: fc.tuple(fc.integer({ min: MAX_JSON_DEPTH - 3, max: MAX_JSON_DEPTH + 2 }), units, envelope).map(([depth, cycle, text]) => {
+          const nest = nestedText(depth - 1, cycle)
+          return text.slice(0, -1) + (text.length > 2 ? ',' : '') + '"nest":' + nest.open + nest.close + '}'
+        }),
+      },
+    )
+    .map((text) => ({ kind: 'json', text }))
   const deep: fc.Arbitrary<FrameCase> = fc
     .tuple(fc.oneof(fc.integer({ min: MAX_JSON_DEPTH + 1, max: 200 }), fc.integer({ min: 200, max: 1900 })), units, envelope, fc.boolean(), fc.nat())
     .map(([depth, cycle, text, truncate, cut]): { kind: 'deep'; text: string } => {
@@ -115,7 +123,19 @@ export function frameCases(envelope: fc.Arbitrary<string>): fc.Arbitrary<FrameCa
       edgyString,
       fc.string({ unit: fc.constantFrom('{', '}', '[', ']', '"', ':', ',', '\\', 'a', '1', ' ', 'true', 'null'), maxLength: 60 }),
       fc.tuple(envelope, fc.nat()).map(([text, cut]) => text.slice(0, cut % Math.max(1, text.length))),
-      fc.constantFrom('', ' ', 'null', '""', '{', '}', '[]', '{"event":', '\ufeff{"event":"echo"}', '{"event":"echo"}garbage', '{"event":"echo"}{"event":"echo"}'),
+      fc.constantFrom(
+        '',
+        ' ',
+        'null',
+        '""',
+        '{',
+        '}',
+        '[]',
+        '{"event":',
+        '\ufeff{"event":"echo"}',
+        '{"event":"echo"}garbage',
+        '{"event":"echo"}{"event":"echo"}',
+      ),
     )
     .map((text) => ({ kind: 'garbage', text }))
   const size: fc.Arbitrary<FrameCase> = fc.integer({ min: FUZZ_MAX_PAYLOAD - 4, max: FUZZ_MAX_PAYLOAD + 4 }).map((bytes): FrameCase => {
@@ -123,13 +143,25 @@ export function frameCases(envelope: fc.Arbitrary<string>): fc.Arbitrary<FrameCa
     const text = head + 'x'.repeat(Math.max(0, bytes - head.length - 2)) + '"}'
     return Buffer.byteLength(text) > FUZZ_MAX_PAYLOAD ? { kind: 'oversize', text } : { kind: 'json', text }
   })
-  const huge: fc.Arbitrary<FrameCase> = fc.integer({ min: FUZZ_MAX_PAYLOAD + 1, max: FUZZ_MAX_PAYLOAD * 16 }).map((bytes) => ({ kind: 'oversize', text: '['.repeat(bytes) }))
+  const huge: fc.Arbitrary<FrameCase> = fc
+    .integer({ min: FUZZ_MAX_PAYLOAD + 1, max: FUZZ_MAX_PAYLOAD * 16 })
+    .map((bytes) => ({ kind: 'oversize', text: '['.repeat(bytes) }))
   const binary: fc.Arbitrary<FrameCase> = fc
-    .oneof(fc.uint8Array({ maxLength: 64 }), envelope.map((text) => new Uint8Array(Buffer.from(text))))
+    .oneof(
+      fc.uint8Array({ maxLength: 64 }),
+      envelope.map((text) => new Uint8Array(Buffer.from(text))),
+    )
     .map((bytes) => ({ kind: 'binary', bytes }))
   const invalidUtf8: fc.Arbitrary<FrameCase> = fc
-    .tuple(fc.uint8Array({ maxLength: 32 }), fc.constantFrom([0xff], [0xc0, 0x80], [0xed, 0xa0, 0x80], [0xf8, 0x88, 0x80, 0x80, 0x80], [0xe2, 0x82]), fc.uint8Array({ maxLength: 8 }))
-    .map(([before, bad, after]) => ({ kind: 'invalid-utf8', bytes: new Uint8Array([...before.map((byte) => byte & 0x7f), ...bad, ...after.map((byte) => byte & 0x7f)]) }))
+    .tuple(
+      fc.uint8Array({ maxLength: 32 }),
+      fc.constantFrom([0xff], [0xc0, 0x80], [0xed, 0xa0, 0x80], [0xf8, 0x88, 0x80, 0x80, 0x80], [0xe2, 0x82]),
+      fc.uint8Array({ maxLength: 8 }),
+    )
+    .map(([before, bad, after]) => ({
+      kind: 'invalid-utf8',
+      bytes: new Uint8Array([...before.map((byte) => byte & 0x7f), ...bad, ...after.map((byte) => byte & 0x7f)]),
+    }))
   return fc.oneof(
     { weight: 10, arbitrary: json },
     { weight: 3, arbitrary: deep },

@@ -116,14 +116,16 @@ export class FuzzStats {
 
   summary(crashes: number, heapGrowth: number): string {
     const answers = [...this.byAnswer].sort((a, b) => b[1] - a[1]).map(([key, count]) => `    ${count}\t${key}`)
-    return [
-      `fuzz ${this.endpoint}: ${this.tried} cases tried, ${crashes} crashes, ${this.unexpected} unexpected answers, heap growth ${(heapGrowth / 1048576).toFixed(1)} MiB (seed ${SEED})`,
-      ...answers,
-      ...this.examples.map((example) => `    unexpected: ${example}`),
-    ]
-      .join('\n')
-      // Plain ASCII: a stray U+2028 or control character would break the TAP stream.
-      .replace(/[^\x20-\x7e\n\t]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)
+    return (
+      [
+        `fuzz ${this.endpoint}: ${this.tried} cases tried, ${crashes} crashes, ${this.unexpected} unexpected answers, heap growth ${(heapGrowth / 1048576).toFixed(1)} MiB (seed ${SEED})`,
+        ...answers,
+        ...this.examples.map((example) => `    unexpected: ${example}`),
+      ]
+        .join('\n')
+        // Plain ASCII: a stray U+2028 or control character would break the TAP stream.
+        .replace(/[^\x20-\x7e\n\t]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)
+    )
   }
 }
 

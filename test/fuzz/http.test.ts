@@ -22,12 +22,21 @@ interface HttpCase {
   contentType: string | undefined
 }
 
-const channel = fc.oneof(fc.constantFrom('watch', 'private-a', 'presence-a', 'private-encrypted-a', 'cache-a', '#server-to-user-u1', '', 'a'.repeat(201)), edgyString)
+const channel = fc.oneof(
+  fc.constantFrom('watch', 'private-a', 'presence-a', 'private-encrypted-a', 'cache-a', '#server-to-user-u1', '', 'a'.repeat(201)),
+  edgyString,
+)
 const eventText = fc
   .array(
     fc.oneof(
       fc.tuple(fc.constant('name'), fc.oneof(fc.constantFrom('e', 'pusher:x', 'client-x', ''), edgyString, anyValue)),
-      fc.tuple(fc.constant('data'), fc.oneof(anyValue, anyValue.map((value) => JSON.stringify(value) ?? ''))),
+      fc.tuple(
+        fc.constant('data'),
+        fc.oneof(
+          anyValue,
+          anyValue.map((value) => JSON.stringify(value) ?? ''),
+        ),
+      ),
       fc.tuple(fc.constant('channel'), fc.oneof(channel, anyValue)),
       fc.tuple(fc.constant('channels'), fc.oneof(fc.array(channel, { maxLength: 4 }), anyValue)),
       fc.tuple(fc.constant('socket_id'), fc.oneof(fc.constantFrom('1.2', '123.456'), edgyString, anyValue)),
@@ -53,19 +62,44 @@ const body = fc.oneof(
   { weight: 8, arbitrary: jsonBody.map((text) => ({ bodyKind: 'json' as const, body: Buffer.from(text) })) },
   {
     weight: 3,
-    arbitrary: fc.tuple(fc.integer({ min: MAX_JSON_DEPTH + 1, max: 2500 }), fc.constantFrom('batch', 'event', 'bare'), fc.boolean()).map(([depth, where, cut]) => {
-      const nest = nestedText(depth, ['[', '{"a":', '{"__proto__":'])
-      const inner = nest.open + (cut ? '' : nest.close)
-      const text = where === 'bare' ? inner : where === 'event' ? `{"name":"e","channel":"watch","data":${inner}}` : `{"batch":[{"name":"e","channel":"watch","data":${inner}}]}`
-      return { bodyKind: 'deep' as const, body: Buffer.from(text) }
-    }),
+    arbitrary: fc
+      .tuple(fc.integer({ min: MAX_JSON_DEPTH + 1, max: 2500 }), fc.constantFrom('batch', 'event', 'bare'), fc.boolean())
+      .map(([depth, where, cut]) => {
+        const nest = nestedText(depth, ['[', '{"a":', '{"__proto__":'])
+        const inner = nest.open + (cut ? '' : nest.close)
+        const text =
+          where === 'bare'
+            ? inner
+            : where === 'event'
+              ? `{"name":"e","channel":"watch","data":${inner}}`
+              : `{"batch":[{"name":"e","channel":"watch","data":${inner}}]}`
+        return { bodyKind: 'deep' as const, body: Buffer.from(text) }
+      }),
   },
-  { weight: 2, arbitrary: fc.oneof(edgyString, jsonBody.chain((text) => fc.nat(text.length).map((cut) => text.slice(0, cut)))).map((text) => ({ bodyKind: 'garbage' as const, body: Buffer.from(text) })) },
+  {
+    weight: 2,
+    arbitrary: fc
+      .oneof(
+        edgyString,
+        jsonBody.chain((text) => fc.nat(text.length).map((cut) => text.slice(0, cut))),
+      )
+      .map((text) => ({ bodyKind: 'garbage' as const, body: Buffer.from(text) })),
+  },
   {
     weight: 1,
-    arbitrary: fc.tuple(jsonBody, fc.constantFrom([0xff], [0xc0, 0x80], [0xed, 0xa0, 0x80])).map(([text, bad]) => ({ bodyKind: 'invalid-utf8' as const, body: Buffer.concat([Buffer.from(text.slice(0, -1)), Buffer.from(bad), Buffer.from(text.slice(-1))]) })),
+    arbitrary: fc
+      .tuple(jsonBody, fc.constantFrom([0xff], [0xc0, 0x80], [0xed, 0xa0, 0x80]))
+      .map(([text, bad]) => ({
+        bodyKind: 'invalid-utf8' as const,
+        body: Buffer.concat([Buffer.from(text.slice(0, -1)), Buffer.from(bad), Buffer.from(text.slice(-1))]),
+      })),
   },
-  { weight: 1, arbitrary: fc.integer({ min: FUZZ_BODY_LIMIT - 2, max: FUZZ_BODY_LIMIT * 4 }).map((size) => ({ bodyKind: 'oversize' as const, body: Buffer.from('{"name":"e","channel":"watch","data":"' + 'x'.repeat(size) + '"}') })) },
+  {
+    weight: 1,
+    arbitrary: fc
+      .integer({ min: FUZZ_BODY_LIMIT - 2, max: FUZZ_BODY_LIMIT * 4 })
+      .map((size) => ({ bodyKind: 'oversize' as const, body: Buffer.from('{"name":"e","channel":"watch","data":"' + 'x'.repeat(size) + '"}') })),
+  },
   { weight: 1, arbitrary: fc.constant({ bodyKind: 'none' as const, body: undefined }) },
 )
 const route = fc.oneof(
@@ -75,13 +109,22 @@ const route = fc.oneof(
   { weight: 1, arbitrary: channel.map((name) => ({ method: 'GET' as const, path: `channels/${pathSegment(name)}` })) },
   { weight: 1, arbitrary: channel.map((name) => ({ method: 'GET' as const, path: `channels/${pathSegment(name)}/users` })) },
   { weight: 1, arbitrary: edgyString.map((user) => ({ method: 'POST' as const, path: `users/${pathSegment(user)}/terminate_connections` })) },
-  { weight: 1, arbitrary: fc.tuple(fc.constantFrom('GET', 'POST') as fc.Arbitrary<'GET' | 'POST'>, edgyString).map(([method, path]) => ({ method, path: pathSegment(path) })) },
+  {
+    weight: 1,
+    arbitrary: fc
+      .tuple(fc.constantFrom('GET', 'POST') as fc.Arbitrary<'GET' | 'POST'>, edgyString)
+      .map(([method, path]) => ({ method, path: pathSegment(path) })),
+  },
 )
 const cases: fc.Arbitrary<HttpCase> = fc
   .record({
     route,
     body,
-    query: fc.dictionary(fc.constantFrom('filter_by_prefix', 'info', 'with_user_info', 'x'), fc.oneof(fc.constantFrom('presence-', 'user_count', 'subscription_count', '1'), fc.string({ maxLength: 8 })), { maxKeys: 2 }),
+    query: fc.dictionary(
+      fc.constantFrom('filter_by_prefix', 'info', 'with_user_info', 'x'),
+      fc.oneof(fc.constantFrom('presence-', 'user_count', 'subscription_count', '1'), fc.string({ maxLength: 8 })),
+      { maxKeys: 2 },
+    ),
     signature: fc.oneof({ weight: 8, arbitrary: fc.constant('valid' as const) }, { weight: 1, arbitrary: fc.constantFrom('wrong' as const, 'none' as const) }),
     contentType: fc.constantFrom('application/json', undefined, 'text/plain', 'application/json; charset=utf-16'),
   })
@@ -102,13 +145,19 @@ function pathSegment(text: string): string {
 
 /** Pusher's signature: HMAC-SHA256 over method, path and the sorted query, with body_md5 over the exact bytes. */
 function urlOf(port: number, request: HttpCase): string {
-  const params: Record<string, string> = { ...request.query, auth_key: FUZZ_APP.key, auth_timestamp: String(Math.floor(Date.now() / 1000)), auth_version: '1.0' }
+  const params: Record<string, string> = {
+    ...request.query,
+    auth_key: FUZZ_APP.key,
+    auth_timestamp: String(Math.floor(Date.now() / 1000)),
+    auth_version: '1.0',
+  }
   if (request.body !== undefined && request.body.length > 0) params.body_md5 = createHash('md5').update(request.body).digest('hex')
   const query = Object.keys(params)
     .sort()
     .map((name) => `${name}=${params[name]}`)
     .join('&')
-  if (request.signature === 'valid') params.auth_signature = createHmac('sha256', FUZZ_APP.secret).update(`${request.method}\n${request.path}\n${query}`).digest('hex')
+  if (request.signature === 'valid')
+    params.auth_signature = createHmac('sha256', FUZZ_APP.secret).update(`${request.method}\n${request.path}\n${query}`).digest('hex')
   if (request.signature === 'wrong') params.auth_signature = 'f'.repeat(64)
   const url = new URL(`http://127.0.0.1:${port}${request.path}`)
   for (const [name, value] of Object.entries(params)) url.searchParams.set(name, value)

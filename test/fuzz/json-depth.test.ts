@@ -5,14 +5,21 @@ import { exceedsJsonDepth, MAX_JSON_DEPTH } from '../../shared/index.js'
 import { edgyString, parsedDepth } from './frames.js'
 
 const value = fc.letrec((tie) => ({
-  node: fc.oneof({ depthSize: 'small', withCrossShrink: true }, edgyString, fc.double(), fc.constant(null), fc.array(tie('node'), { maxLength: 3 }), fc.dictionary(edgyString, tie('node'), { maxKeys: 3 })),
+  node: fc.oneof(
+    { depthSize: 'small', withCrossShrink: true },
+    edgyString,
+    fc.double(),
+    fc.constant(null),
+    fc.array(tie('node'), { maxLength: 3 }),
+    fc.dictionary(edgyString, tie('node'), { maxKeys: 3 }),
+  ),
 })).node
 
 t.test('agrees with the depth of the parsed value, whatever the strings hold', async (t) => {
   fc.assert(
     fc.property(value, fc.integer({ min: 0, max: 8 }), fc.constantFrom(0, 2), (generated, limit, indent) => {
       const text = JSON.stringify(generated, null, indent)
-      return exceedsJsonDepth(text, limit) === (parsedDepth(text)! > limit)
+      return exceedsJsonDepth(text, limit) === parsedDepth(text)! > limit
     }),
     { numRuns: 2000 },
   )

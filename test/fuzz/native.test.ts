@@ -28,7 +28,11 @@ const data = fc.oneof(
   fc.record({ version: fc.constantFrom(1, 2), publicKey: fc.string(), nonce: fc.string() }),
 )
 const frames = frameCases(
-  envelopes(['echo', 'typed', 'fail', 'refuse', 'join', 'leave', 'authenticate', 'heartbeat', 'key-exchange', 'encrypted', 'ack', 'error', 'connected', 'nope'], ['id', 'id', 'id', 'data', 'room'], data),
+  envelopes(
+    ['echo', 'typed', 'fail', 'refuse', 'join', 'leave', 'authenticate', 'heartbeat', 'key-exchange', 'encrypted', 'ack', 'error', 'connected', 'nope'],
+    ['id', 'id', 'id', 'data', 'room'],
+    data,
+  ),
 )
 
 /** Every code the `error` event may carry for input a client sent; `too_deep` only when the frame is too deep. */
@@ -61,7 +65,8 @@ export function judgeNative(frame: FrameCase, answer: Answer): { label: string; 
   if (depth === undefined) return { label, ok: only('error:bad_json') || only('error:too_deep') }
   if (depth > MAX_JSON_DEPTH) return { label, ok: only('error:too_deep') }
   // Any documented error or ack, never a close: bad input leaves the connection open.
-  const ok = answer.close === undefined && labels.every((one) => one === 'ack' || one === 'membership' || (one.startsWith('error:') && inputErrors.has(one.slice(6))))
+  const ok =
+    answer.close === undefined && labels.every((one) => one === 'ack' || one === 'membership' || (one.startsWith('error:') && inputErrors.has(one.slice(6))))
   return { label, ok }
 }
 

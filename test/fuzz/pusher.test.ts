@@ -18,7 +18,8 @@ import type { Answer, Protocol } from './ws-driver.js'
  * the parsing that only follows a valid signature.
  */
 const SIGN = /"@SIGN:(channel|user):([A-Za-z0-9+/=]*)@"/g
-const signMarker = (kind: 'channel' | 'user', channel: string, data: string): string => `@SIGN:${kind}:${Buffer.from(channel + '\n' + data).toString('base64')}@`
+const signMarker = (kind: 'channel' | 'user', channel: string, data: string): string =>
+  `@SIGN:${kind}:${Buffer.from(channel + '\n' + data).toString('base64')}@`
 
 const pusher: Protocol = {
   url: (port) => `ws://127.0.0.1:${port}/app/${FUZZ_APP.key}?protocol=7`,
@@ -42,13 +43,35 @@ function splitOnce(text: string): [string, string] {
 }
 
 const channel = fc.oneof(
-  { weight: 4, arbitrary: fc.constantFrom('watch', 'public-a', 'private-a', 'presence-a', 'private-encrypted-a', 'cache-a', 'private-cache-a', '#server-to-user-u1', '', 'a'.repeat(201)) },
+  {
+    weight: 4,
+    arbitrary: fc.constantFrom(
+      'watch',
+      'public-a',
+      'private-a',
+      'presence-a',
+      'private-encrypted-a',
+      'cache-a',
+      'private-cache-a',
+      '#server-to-user-u1',
+      '',
+      'a'.repeat(201),
+    ),
+  },
   { weight: 1, arbitrary: edgyString },
 )
 /** JSON text for channel_data / user_data: members of any shape, some nested past the limit. */
 const memberText = fc.oneof(
-  fc.record({ user_id: fc.oneof(fc.constantFrom('u1', '__proto__', 'constructor', ''), fc.integer(), edgyString, anyValue), user_info: fc.option(anyValue) }).map((member) => JSON.stringify(member)),
-  fc.record({ id: fc.oneof(fc.constantFrom('u1', '__proto__', ''), fc.integer(), edgyString, anyValue), user_info: fc.option(anyValue), watchlist: fc.option(anyValue) }).map((user) => JSON.stringify(user)),
+  fc
+    .record({ user_id: fc.oneof(fc.constantFrom('u1', '__proto__', 'constructor', ''), fc.integer(), edgyString, anyValue), user_info: fc.option(anyValue) })
+    .map((member) => JSON.stringify(member)),
+  fc
+    .record({
+      id: fc.oneof(fc.constantFrom('u1', '__proto__', ''), fc.integer(), edgyString, anyValue),
+      user_info: fc.option(anyValue),
+      watchlist: fc.option(anyValue),
+    })
+    .map((user) => JSON.stringify(user)),
   fc.integer({ min: MAX_JSON_DEPTH - 2, max: 1200 }).map((depth) => {
     const nest = nestedText(depth, ['[', '{"a":'])
     return `{"user_id":"u1","id":"u1","user_info":${nest.open}${nest.close}}`
@@ -63,18 +86,47 @@ const signedSubscribe = fc.tuple(channel, fc.option(memberText)).map(([name, cha
 const signin = memberText.map((userData) => ({ user_data: userData, auth: signMarker('user', '', userData) }))
 const data = fc.oneof(
   { weight: 3, arbitrary: anyValue },
-  { weight: 2, arbitrary: fc.record({ channel, auth: fc.option(fc.oneof(edgyString, anyValue)), channel_data: fc.option(fc.oneof(memberText, anyValue)) }, { requiredKeys: [] }) },
+  {
+    weight: 2,
+    arbitrary: fc.record(
+      { channel, auth: fc.option(fc.oneof(edgyString, anyValue)), channel_data: fc.option(fc.oneof(memberText, anyValue)) },
+      { requiredKeys: [] },
+    ),
+  },
   { weight: 3, arbitrary: signedSubscribe },
   { weight: 1, arbitrary: signin },
   // Pusher's double encoding: data as the JSON text of the object.
   { weight: 1, arbitrary: fc.oneof(signedSubscribe, signin).map((value) => JSON.stringify(value)) },
 )
 const frames = frameCases(
-  envelopes(['pusher:subscribe', 'pusher:unsubscribe', 'pusher:signin', 'pusher:ping', 'pusher:pong', 'client-x', 'client-__proto__', 'pusher:error', 'pusher_internal:x', 'nope'], ['channel', 'channel', 'data', 'user_id'], data),
+  envelopes(
+    [
+      'pusher:subscribe',
+      'pusher:unsubscribe',
+      'pusher:signin',
+      'pusher:ping',
+      'pusher:pong',
+      'client-x',
+      'client-__proto__',
+      'pusher:error',
+      'pusher_internal:x',
+      'nope',
+    ],
+    ['channel', 'channel', 'data', 'user_id'],
+    data,
+  ),
 )
 
 /** What a frame of valid, shallow JSON may cause: replies of the protocol, and a 4009 close for a refused sign-in. */
-const allowedEvents = new Set(['pusher_internal:subscription_succeeded', 'pusher:subscription_error', 'pusher:pong', 'pusher:signin_success', 'pusher:cache_miss', 'pusher_internal:member_added', 'pusher_internal:member_removed'])
+const allowedEvents = new Set([
+  'pusher_internal:subscription_succeeded',
+  'pusher:subscription_error',
+  'pusher:pong',
+  'pusher:signin_success',
+  'pusher:cache_miss',
+  'pusher_internal:member_added',
+  'pusher_internal:member_removed',
+])
 const allowedErrorCodes = new Set(['null', '4009', '4301', '4302'])
 const DEEP_MESSAGE = `The message is nested deeper than ${MAX_JSON_DEPTH} levels.`
 

@@ -119,5 +119,7 @@ export type Judge = (frame: FrameCase, answer: Answer) => { label: string; ok: b
 
 /** The generated frame as text, for the report. */
 export function describe(frame: FrameCase): string {
-  return frame.kind === 'binary' || frame.kind === 'invalid-utf8' ? `${frame.kind} ${Buffer.from(frame.bytes).toString('hex')}` : `${frame.kind} ${JSON.stringify(frame.text)}`
+  return frame.kind === 'binary' || frame.kind === 'invalid-utf8'
+    ? `${frame.kind} ${Buffer.from(frame.bytes).toString('hex')}`
+    : `${frame.kind} ${JSON.stringify(frame.text)}`
 }

@@ -11,7 +11,11 @@ export interface Member {
 }
 
 /** Starts one node per id on the same key prefix, closing them at teardown. */
-export async function startNodes(t: Test, ids: string[], options: { redis: () => RedisClient; keyPrefix: string; heartbeatInterval?: number; requestTimeout?: number; presenceEvents?: boolean }): Promise<TestNode[]> {
+export async function startNodes(
+  t: Test,
+  ids: string[],
+  options: { redis: () => RedisClient; keyPrefix: string; heartbeatInterval?: number; requestTimeout?: number; presenceEvents?: boolean },
+): Promise<TestNode[]> {
   const nodes: TestNode[] = []
   for (const nodeId of ids) {
     const node = await startNode({
@@ -67,7 +71,11 @@ export async function flush(nodes: TestNode[], members: Member[], channels: { ro
       const users = (channels.users ?? []).filter((user) => user === m.user).length
       const ids = (channels.connections ?? []).filter((id) => id === m.id).length
       const expected = nodes.length * (rooms + users + ids + 1)
-      await until(() => m.client.frames.filter((f) => f.event === 'mark' && f.data === round).length >= expected, 5_000, `markers reach ${m.user}@${m.node.nodeId}`)
+      await until(
+        () => m.client.frames.filter((f) => f.event === 'mark' && f.data === round).length >= expected,
+        5_000,
+        `markers reach ${m.user}@${m.node.nodeId}`,
+      )
     }),
   )
 }
@@ -98,32 +106,71 @@ export async function deliveryScenario(t: Test, nodes: TestNode[]): Promise<Memb
 
   // Frames from different publishers may interleave; each publisher's own order is kept.
   const sortByN = (frames: Frame[]): Frame[] => [...frames].sort((x, y) => x.data.n - y.data.n)
-  t.same(sortByN(appFrames(annA.client, 'chat')), [
-    { event: 'chat', data: { n: 1 }, room: 'lobby' },
-    { event: 'chat', data: { n: 2 }, room: 'lobby' },
-    { event: 'chat', data: { n: 3 }, room: 'lobby' },
-    { event: 'chat', data: { n: 9 }, room: 'lobby' },
-  ], 'ann@a: room deliveries from every node, once each')
-  t.same(sortByN(appFrames(benB.client, 'chat')), [
-    { event: 'chat', data: { n: 1 }, room: 'lobby' },
-    { event: 'chat', data: { n: 3 }, room: 'lobby' },
-    { event: 'chat', data: { n: 9 }, room: 'side' },
-  ], 'ben@b: left out by except; in both rooms of multi-room deliveries yet served once, tagged with the first room')
-  t.same(sortByN(appFrames(annC.client, 'chat')), [
-    { event: 'chat', data: { n: 3 }, room: 'side' },
-    { event: 'chat', data: { n: 9 }, room: 'side' },
-  ], 'ann@c: the multi-room deliveries via the other room')
+  t.same(
+    sortByN(appFrames(annA.client, 'chat')),
+    [
+      { event: 'chat', data: { n: 1 }, room: 'lobby' },
+      { event: 'chat', data: { n: 2 }, room: 'lobby' },
+      { event: 'chat', data: { n: 3 }, room: 'lobby' },
+      { event: 'chat', data: { n: 9 }, room: 'lobby' },
+    ],
+    'ann@a: room deliveries from every node, once each',
+  )
+  t.same(
+    sortByN(appFrames(benB.client, 'chat')),
+    [
+      { event: 'chat', data: { n: 1 }, room: 'lobby' },
+      { event: 'chat', data: { n: 3 }, room: 'lobby' },
+      { event: 'chat', data: { n: 9 }, room: 'side' },
+    ],
+    'ben@b: left out by except; in both rooms of multi-room deliveries yet served once, tagged with the first room',
+  )
+  t.same(
+    sortByN(appFrames(annC.client, 'chat')),
+    [
+      { event: 'chat', data: { n: 3 }, room: 'side' },
+      { event: 'chat', data: { n: 9 }, room: 'side' },
+    ],
+    'ann@c: the multi-room deliveries via the other room',
+  )
   t.same(appFrames(danC.client, 'chat'), [], 'dan is in no room')
 
-  t.same(sortByN(appFrames(annA.client, 'dm')), [{ event: 'dm', data: { n: 4 } }, { event: 'dm', data: { n: 7 } }], 'ann@a: user deliveries')
-  t.same(sortByN(appFrames(annC.client, 'dm')), [{ event: 'dm', data: { n: 4 } }, { event: 'dm', data: { n: 8 } }], 'ann@c: user delivery on another node, except honoured, own connection')
-  t.same(sortByN(appFrames(benB.client, 'dm')), [{ event: 'dm', data: { n: 5 } }, { event: 'dm', data: { n: 7 } }], 'ben@b: a connection on another node, a multi-user delivery')
+  t.same(
+    sortByN(appFrames(annA.client, 'dm')),
+    [
+      { event: 'dm', data: { n: 4 } },
+      { event: 'dm', data: { n: 7 } },
+    ],
+    'ann@a: user deliveries',
+  )
+  t.same(
+    sortByN(appFrames(annC.client, 'dm')),
+    [
+      { event: 'dm', data: { n: 4 } },
+      { event: 'dm', data: { n: 8 } },
+    ],
+    'ann@c: user delivery on another node, except honoured, own connection',
+  )
+  t.same(
+    sortByN(appFrames(benB.client, 'dm')),
+    [
+      { event: 'dm', data: { n: 5 } },
+      { event: 'dm', data: { n: 7 } },
+    ],
+    'ben@b: a connection on another node, a multi-user delivery',
+  )
   t.same(appFrames(danC.client, 'dm'), [])
   for (const m of everyone) t.same(appFrames(m.client, 'news'), [{ event: 'news', data: { n: 6 } }], `${m.user}@${m.node.nodeId}: broadcast once`)
 
   // Nothing was dropped as malformed; every node ignored its own echoes and the extra copies.
   for (const node of nodes) t.equal(node.adapter.stats.malformed, 0)
-  t.ok(nodes.some((node) => node.adapter.stats.duplicates > 0), 'a copy of a multi-channel delivery was dropped as a duplicate')
-  t.ok(nodes.every((node) => node.adapter.stats.ownEchoes > 0), 'every node dropped its own messages coming back')
+  t.ok(
+    nodes.some((node) => node.adapter.stats.duplicates > 0),
+    'a copy of a multi-channel delivery was dropped as a duplicate',
+  )
+  t.ok(
+    nodes.every((node) => node.adapter.stats.ownEchoes > 0),
+    'every node dropped its own messages coming back',
+  )
   return everyone
 }

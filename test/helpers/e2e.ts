@@ -32,12 +32,12 @@ export class EncryptedRawClient {
   }
 
   #open(channel: SecureChannel, sealed: string): void {
-      channel.receive(sealed).then((text) => {
-        const inner = JSON.parse(text) as Frame
-        this.plain.push(inner)
-        const index = this.#waiters.findIndex((w) => w.match(inner))
-        if (index >= 0) this.#waiters.splice(index, 1)[0]!.resolve(inner)
-      })
+    channel.receive(sealed).then((text) => {
+      const inner = JSON.parse(text) as Frame
+      this.plain.push(inner)
+      const index = this.#waiters.findIndex((w) => w.match(inner))
+      if (index >= 0) this.#waiters.splice(index, 1)[0]!.resolve(inner)
+    })
   }
 
   static async open(url: string): Promise<EncryptedRawClient> {

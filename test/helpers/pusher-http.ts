@@ -38,7 +38,11 @@ export async function webhookReceiver(): Promise<WebhookReceiver> {
     waitFor(count, timeoutMs = 5000) {
       if (receiver.received.length >= count) return Promise.resolve(receiver.received.slice(0, count))
       return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`only ${receiver.received.length} of ${count} webhook requests arrived: ${JSON.stringify(receiver.received.map((r) => r.body))}`)), timeoutMs)
+        const timer = setTimeout(
+          () =>
+            reject(new Error(`only ${receiver.received.length} of ${count} webhook requests arrived: ${JSON.stringify(receiver.received.map((r) => r.body))}`)),
+          timeoutMs,
+        )
         waiters.push({
           count,
           resolve: () => {

@@ -162,7 +162,11 @@ export function whenState(client: PusherClient, state: string, timeoutMs = 5000)
 }
 
 /** Resolves with the first emission of an event on a pusher-js emitter (channel, connection, user). */
-export function once<T = unknown>(emitter: { bind(event: string, cb: (...args: any[]) => void): unknown; unbind(event: string, cb: (...args: any[]) => void): unknown }, event: string, timeoutMs = 5000): Promise<T> {
+export function once<T = unknown>(
+  emitter: { bind(event: string, cb: (...args: any[]) => void): unknown; unbind(event: string, cb: (...args: any[]) => void): unknown },
+  event: string,
+  timeoutMs = 5000,
+): Promise<T> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`no ${event} within ${timeoutMs} ms`)), timeoutMs)
     const handler = (data: T): void => {
@@ -175,7 +179,11 @@ export function once<T = unknown>(emitter: { bind(event: string, cb: (...args: a
 }
 
 /** Resolves with the first emission of an event and its metadata (client events carry `user_id` there). */
-export function onceWithMeta<T = unknown>(emitter: { bind(event: string, cb: (...args: any[]) => void): unknown; unbind(event: string, cb: (...args: any[]) => void): unknown }, event: string, timeoutMs = 5000): Promise<{ data: T; metadata: { user_id?: string } }> {
+export function onceWithMeta<T = unknown>(
+  emitter: { bind(event: string, cb: (...args: any[]) => void): unknown; unbind(event: string, cb: (...args: any[]) => void): unknown },
+  event: string,
+  timeoutMs = 5000,
+): Promise<{ data: T; metadata: { user_id?: string } }> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`no ${event} within ${timeoutMs} ms`)), timeoutMs)
     const handler = (data: T, metadata: { user_id?: string }): void => {

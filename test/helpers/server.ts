@@ -184,11 +184,7 @@ export async function until(condition: () => boolean | Promise<boolean>, timeout
 }
 
 /** Opens `count` clients on the same URL, each authenticated in-band when `auth` gives credentials. */
-export async function connectMany(
-  url: string,
-  count: number,
-  auth?: (index: number) => unknown,
-): Promise<Array<{ client: RawClient; connected: Frame }>> {
+export async function connectMany(url: string, count: number, auth?: (index: number) => unknown): Promise<Array<{ client: RawClient; connected: Frame }>> {
   return Promise.all(Array.from({ length: count }, (_, index) => connect(url, auth?.(index))))
 }
 

@@ -118,9 +118,16 @@ t.test('in-band authenticate: of connections opened together, only the silent on
   await Promise.all(authenticated.map((client, i) => client.request('authenticate', { user: `u${i}` })))
   const closes = await Promise.all(silent.map((client) => client.whenClosed()))
   t.ok(Date.now() - opened >= 140, 'no connection closed before its deadline')
-  t.same(closes, silent.map(() => ({ code: 4001, reason: 'authentication timed out' })))
+  t.same(
+    closes,
+    silent.map(() => ({ code: 4001, reason: 'authentication timed out' })),
+  )
   await delay(50)
-  t.same(authenticated.map((client) => client.ws.readyState), authenticated.map(() => 1), 'authenticated connections stay open past the deadline')
+  t.same(
+    authenticated.map((client) => client.ws.readyState),
+    authenticated.map(() => 1),
+    'authenticated connections stay open past the deadline',
+  )
   t.equal(app.roomcast.connections.count(), authenticated.length)
   // A connection opened later gets its own full timeout, not the first batch's.
   const late = await RawClient.open(url)

@@ -34,7 +34,11 @@ function nativeFeed(app: App, data: { n: number; text: string }): void {
   void app.roomcast.rooms.to('feed').emit('tick', data)
 }
 
-async function flood(app: App, slow: Connection, send: (app: App, data: { n: number; text: string }) => void = nativeFeed): Promise<{ offered: number; maxBuffered: number }> {
+async function flood(
+  app: App,
+  slow: Connection,
+  send: (app: App, data: { n: number; text: string }) => void = nativeFeed,
+): Promise<{ offered: number; maxBuffered: number }> {
   const text = 'x'.repeat(MESSAGE_BYTES)
   let offered = 0
   let maxBuffered = 0
@@ -62,7 +66,9 @@ async function slowAndFastReaders(t: Test, options: Parameters<typeof startServe
 
 t.test('drop policy: a slow reader loses messages (counted), memory stays bounded, the socket stays open', async (t) => {
   // No bound on drops in a row: this reader stays paused for the whole flood.
-  const { app, slowClient, fastClient, slow, fast } = await slowAndFastReaders(t, { backpressure: { maxBufferedBytes: LIMIT, policy: 'drop', maxDropped: Infinity } })
+  const { app, slowClient, fastClient, slow, fast } = await slowAndFastReaders(t, {
+    backpressure: { maxBufferedBytes: LIMIT, policy: 'drop', maxDropped: Infinity },
+  })
 
   tcpOf(slowClient.client).pause()
   const { offered, maxBuffered } = await flood(app, slow)
@@ -80,7 +86,11 @@ t.test('drop policy: a slow reader loses messages (counted), memory stays bounde
   await slowClient.client.next('done', 20_000)
   const received = slowClient.client.all('tick').map((f) => f.data.n as number)
   t.equal(received.length + slow.dropped, offered, 'every message was either delivered or counted as dropped')
-  t.same(received, [...received].sort((a, b) => a - b), 'what arrived is in order')
+  t.same(
+    received,
+    [...received].sort((a, b) => a - b),
+    'what arrived is in order',
+  )
   t.equal(slowClient.client.closed, undefined)
 })
 

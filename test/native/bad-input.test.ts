@@ -33,7 +33,14 @@ t.test('wrong envelope shapes: bad_envelope with the failing paths, answering th
   const { client } = await connect(url)
   t.teardown(() => client.close())
   const cases: Array<[string, number | undefined, Array<{ path: string; message: string }>]> = [
-    ['{"data":1,"id":5}', 5, [{ path: '/event', message: 'Expected required property' }, { path: '/event', message: 'Expected string' }]],
+    [
+      '{"data":1,"id":5}',
+      5,
+      [
+        { path: '/event', message: 'Expected required property' },
+        { path: '/event', message: 'Expected string' },
+      ],
+    ],
     ['{"event":"echo","extra":1,"id":6}', 6, [{ path: '/extra', message: 'Unexpected property' }]],
     ['{"event":"echo","id":1.5}', undefined, [{ path: '/id', message: 'Expected integer' }]],
     ['{"event":"echo","id":"7"}', undefined, [{ path: '/id', message: 'Expected integer' }]],
@@ -80,7 +87,11 @@ t.test('a text frame that is not valid UTF-8: close 1007 on both ends, and the s
   client.ws.send(Buffer.from([0x7b, 0xff, 0xfe, 0x7d]), { binary: false })
   t.equal((await client.whenClosed()).code, CloseCode.InvalidPayload, 'the client sees 1007')
   await until(() => app.roomcast.connections.count() === 0, 5000, 'the connection is removed')
-  t.same(disconnects.map((d) => d.code), [CloseCode.InvalidPayload], 'the server sees 1007')
+  t.same(
+    disconnects.map((d) => d.code),
+    [CloseCode.InvalidPayload],
+    'the server sees 1007',
+  )
   const { client: next } = await connect(url)
   t.teardown(() => next.close())
   t.same(await next.request('echo', 'fine'), { event: 'ack', id: 1, data: 'fine' }, 'other connections are unaffected')
@@ -161,7 +172,10 @@ t.test('rate limit: past max per window, rate_limited then close 1008', async (t
   t.same(await client.next('error'), { event: 'error', data: { code: 'rate_limited', message: 'too many messages' } })
   t.same(await client.whenClosed(), { code: 1008, reason: 'rate limit exceeded' })
   t.equal(handled, 5)
-  t.same(client.all('ack').map((f) => f.id), [0, 1, 2, 3, 4])
+  t.same(
+    client.all('ack').map((f) => f.id),
+    [0, 1, 2, 3, 4],
+  )
   t.equal(app.roomcast.connections.count(), 0)
 })
 

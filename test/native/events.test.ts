@@ -83,7 +83,10 @@ t.test('async handlers: acks pair with their ids whatever order they finish in',
   const [slow, fast] = await Promise.all([client.request('slow.echo', { text: 'slow', ms: 40 }), client.request('slow.echo', { text: 'fast', ms: 0 })])
   t.same(slow, { event: 'ack', id: 1, data: { text: 'slow' } })
   t.same(fast, { event: 'ack', id: 2, data: { text: 'fast' } })
-  t.same(client.all('ack').map((f) => f.id), [2, 1])
+  t.same(
+    client.all('ack').map((f) => f.id),
+    [2, 1],
+  )
 })
 
 t.test('a RoomcastError is sent as it is; any other error is handler_error with nothing leaked', async (t) => {
@@ -115,10 +118,14 @@ t.test('a RoomcastError is sent as it is; any other error is handler_error with 
     data: { code: 'handler_error', message: 'the handler of "fail.async" failed', event: 'fail.async' },
   })
   client.send({ event: 'fail.plain', data: {} })
-  t.same(await client.next((f) => f.event === 'error' && f.id === undefined), {
-    event: 'error',
-    data: { code: 'handler_error', message: 'the handler of "fail.plain" failed', event: 'fail.plain' },
-  }, 'a failure without an id is still reported')
+  t.same(
+    await client.next((f) => f.event === 'error' && f.id === undefined),
+    {
+      event: 'error',
+      data: { code: 'handler_error', message: 'the handler of "fail.plain" failed', event: 'fail.plain' },
+    },
+    'a failure without an id is still reported',
+  )
   t.notMatch(raw.join('\n'), /hunter2|deadbeef|postgres|TypeError|stack/)
   t.same(errors, [
     { name: 'RoomcastError', message: 'you may not', connection: true },
@@ -182,7 +189,12 @@ t.test('unknown events and schema failures', async (t) => {
   t.same(await client.request('math.add'), {
     event: 'error',
     id: 4,
-    data: { code: 'invalid_data', message: 'data of "math.add" does not match its schema', event: 'math.add', details: [{ path: '/', message: 'Expected object' }] },
+    data: {
+      code: 'invalid_data',
+      message: 'data of "math.add" does not match its schema',
+      event: 'math.add',
+      details: [{ path: '/', message: 'Expected object' }],
+    },
   })
   t.same(await client.request('math.add', { a: 1, b: 2 }), { event: 'ack', id: 5, data: 3 }, 'still open and working')
 })
@@ -197,7 +209,11 @@ t.test('without an events definition any handled event is accepted as it is', as
   t.same(await client.request('anything', [1, 'two']), { event: 'ack', id: 1, data: { got: [1, 'two'] } })
   t.same((await client.request('other', {})).data.code, 'unknown_event')
   app.roomcast.off('anything')
-  t.same(await client.request('anything', 1), { event: 'error', id: 3, data: { code: 'unknown_event', message: 'unknown event "anything"', event: 'anything' } })
+  t.same(await client.request('anything', 1), {
+    event: 'error',
+    id: 3,
+    data: { code: 'unknown_event', message: 'unknown event "anything"', event: 'anything' },
+  })
 })
 
 t.test('outgoing data failing the toClient schema throws invalid_data and nothing is sent', async (t) => {

@@ -112,6 +112,9 @@ t.test('frames to one socket within one turn arrive complete and in order', asyn
   const chunks = recordWrites(app.roomcast.connections.get(id)!)
   for (let n = 0; n < 200; n++) app.roomcast.connections.send(id, 'seq', n)
   await client.next((f) => f.event === 'seq' && f.data === 199)
-  t.same(client.all('seq').map((f) => f.data), Array.from({ length: 200 }, (_, n) => n))
+  t.same(
+    client.all('seq').map((f) => f.data),
+    Array.from({ length: 200 }, (_, n) => n),
+  )
   t.equal(chunks.length, 200, 'each frame written once, straight to the socket')
 })

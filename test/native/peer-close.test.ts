@@ -43,9 +43,16 @@ t.test('a connection leaves its rooms, presence and counts as soon as its close 
   const presenceLeave = watcher.next((frame) => frame.event === 'presence' && (frame.data as { action: string }).action === 'leave')
   closeAndStall(leaver)
 
-  t.same(await within(disconnected, 5_000, 'the connection was not removed on its close frame'), { code: 1000, reason: 'bye', socketClosed: false }, 'removed while its TCP close is still under way')
+  t.same(
+    await within(disconnected, 5_000, 'the connection was not removed on its close frame'),
+    { code: 1000, reason: 'bye', socketClosed: false },
+    'removed while its TCP close is still under way',
+  )
   t.equal(await app.roomcast.rooms.size('r'), 1)
-  t.same((await app.roomcast.rooms.members('r')).map((member) => member.userId), ['watcher'])
+  t.same(
+    (await app.roomcast.rooms.members('r')).map((member) => member.userId),
+    ['watcher'],
+  )
   t.equal(await app.roomcast.users.online('leaver'), false)
   t.equal(app.roomcast.connections.count(), 1)
   t.same((await presenceLeave).data, { room: 'r', userId: 'leaver', action: 'leave' })

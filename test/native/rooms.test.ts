@@ -66,22 +66,34 @@ t.test('invalid join and leave requests get invalid_room with the failing paths'
     [{ rooms: 'lobby' }, [{ path: '/rooms', message: 'Expected array' }]],
     [{ rooms: [7] }, [{ path: '/rooms/0', message: 'Expected string' }]],
     // Control characters are refused: names starting with one are other protocols' (Pusher channels').
-    [{ rooms: ['ok', '\u0000pusher:app-id:news', 'tab\there'] }, [
-      { path: '/rooms/1', message: 'Expected string to match \'^[^\\u0000-\\u001f\\u007f]*$\'' },
-      { path: '/rooms/2', message: 'Expected string to match \'^[^\\u0000-\\u001f\\u007f]*$\'' },
-    ]],
+    [
+      { rooms: ['ok', '\u0000pusher:app-id:news', 'tab\there'] },
+      [
+        { path: '/rooms/1', message: "Expected string to match '^[^\\u0000-\\u001f\\u007f]*$'" },
+        { path: '/rooms/2', message: "Expected string to match '^[^\\u0000-\\u001f\\u007f]*$'" },
+      ],
+    ],
     [{ rooms: ['a'], extra: true }, [{ path: '/extra', message: 'Unexpected property' }]],
     [{ rooms: Array.from({ length: 101 }, (_, i) => `r${i}`) }, [{ path: '/rooms', message: 'Expected array length to be less or equal to 100' }]],
   ]
   let id = 0
   for (const [data, details] of cases) {
     id++
-    t.same(await client.request('join', data), { event: 'error', id, data: { code: 'invalid_room', message: invalidRoomMessage, event: 'join', details } }, JSON.stringify(data)?.slice(0, 40))
+    t.same(
+      await client.request('join', data),
+      { event: 'error', id, data: { code: 'invalid_room', message: invalidRoomMessage, event: 'join', details } },
+      JSON.stringify(data)?.slice(0, 40),
+    )
   }
   t.same(await client.request('leave', { rooms: [''] }), {
     event: 'error',
     id: id + 1,
-    data: { code: 'invalid_room', message: 'leave expects { rooms: string[] }', event: 'leave', details: [{ path: '/rooms/0', message: 'Expected string length greater or equal to 1' }] },
+    data: {
+      code: 'invalid_room',
+      message: 'leave expects { rooms: string[] }',
+      event: 'leave',
+      details: [{ path: '/rooms/0', message: 'Expected string length greater or equal to 1' }],
+    },
   })
   t.same(await app.roomcast.rooms.list(), [])
   t.equal(client.closed, undefined)
@@ -176,10 +188,7 @@ t.test('maxRoomsPerConnection holds under concurrent joins with a slow authorize
   t.teardown(() => app.close())
   const { client, connected } = await connect(url)
   t.teardown(() => client.close())
-  const replies = await Promise.all([
-    client.request('join', { rooms: ['a', 'b'] }),
-    client.request('join', { rooms: ['c', 'd'] }),
-  ])
+  const replies = await Promise.all([client.request('join', { rooms: ['a', 'b'] }), client.request('join', { rooms: ['c', 'd'] })])
   t.same(replies.map((reply) => reply.event).sort(), ['ack', 'error'])
   t.equal(replies.find((reply) => reply.event === 'error')?.data.code, 'room_limit')
   t.equal(app.roomcast.connections.get(connected.data.connectionId)!.rooms.size, 2)
@@ -248,7 +257,10 @@ t.test('defaultRooms that fails or answers garbage: the connection still comes u
     const { port } = app.server.address() as AddressInfo
     const { client, connected } = await connect(`ws://127.0.0.1:${port}/ws`, { user: 'ann' })
     t.same(connected.data.rooms, rooms)
-    t.equal(lines.some((line) => line.includes('defaultRooms failed')), logged)
+    t.equal(
+      lines.some((line) => line.includes('defaultRooms failed')),
+      logged,
+    )
     client.close()
     await app.close()
   }

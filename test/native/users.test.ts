@@ -26,8 +26,14 @@ t.test('a user with several sockets: users.to, online, connectionsOf, join, disc
   app.roomcast.users.to(['ann', 'ben']).except(annIds[0]!).emit('dm', { text: 'both' })
   await settle(app, all)
   t.same(ann[0]!.client.all('dm'), [{ event: 'dm', data: { text: 'hi ann' } }])
-  t.same(ann[1]!.client.all('dm'), [{ event: 'dm', data: { text: 'hi ann' } }, { event: 'dm', data: { text: 'both' } }])
-  t.same(ann[2]!.client.all('dm'), [{ event: 'dm', data: { text: 'hi ann' } }, { event: 'dm', data: { text: 'both' } }])
+  t.same(ann[1]!.client.all('dm'), [
+    { event: 'dm', data: { text: 'hi ann' } },
+    { event: 'dm', data: { text: 'both' } },
+  ])
+  t.same(ann[2]!.client.all('dm'), [
+    { event: 'dm', data: { text: 'hi ann' } },
+    { event: 'dm', data: { text: 'both' } },
+  ])
   t.same(ben.client.all('dm'), [{ event: 'dm', data: { text: 'both' } }])
 
   t.equal(await app.roomcast.users.online('ann'), true)
@@ -36,7 +42,7 @@ t.test('a user with several sockets: users.to, online, connectionsOf, join, disc
   t.same(await app.roomcast.users.connectionsOf('nobody'), [])
 
   t.equal(await app.roomcast.users.join('ann', ['team']), 3)
-  t.same((await app.roomcast.rooms.users('team')), ['ann'])
+  t.same(await app.roomcast.rooms.users('team'), ['ann'])
   t.equal(await app.roomcast.rooms.size('team'), 3)
   t.equal(await app.roomcast.users.leave('ann', 'team'), 3)
   t.same(await app.roomcast.rooms.list(), [])

@@ -18,7 +18,11 @@ t.test('signature failures are 401 with a JSON body', async (t) => {
 
   const cases: Array<[string, Parameters<typeof signedUrl>[3], RegExp]> = [
     ['wrong key', { app: { ...APP, key: 'other-key' } }, /auth_key does not belong/],
-    ['wrong secret', { app: { ...APP, secret: 'other-secret' } }, /^Invalid signature: expected the HMAC SHA256 hex digest of "POST\\n\/apps\/app-id\/events\\nauth_key=app-key&auth_timestamp=\d+&auth_version=1.0&body_md5=[0-9a-f]{32}"\.$/],
+    [
+      'wrong secret',
+      { app: { ...APP, secret: 'other-secret' } },
+      /^Invalid signature: expected the HMAC SHA256 hex digest of "POST\\n\/apps\/app-id\/events\\nauth_key=app-key&auth_timestamp=\d+&auth_version=1.0&body_md5=[0-9a-f]{32}"\.$/,
+    ],
     ['timestamp 601 s old', { timestamp: now - 601 }, /^Timestamp expired/],
     ['timestamp 601 s ahead', { timestamp: now + 601 }, /^Timestamp expired/],
     ['timestamp not a number', { after: { auth_timestamp: 'yesterday' } }, /^Timestamp expired/],

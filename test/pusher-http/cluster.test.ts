@@ -79,7 +79,13 @@ t.test('occupied, vacated and member events reach the webhook once for the clust
   ])
   t.ok(seen.indexOf('channel_occupied room-1') < seen.indexOf('channel_vacated room-1'))
   t.equal(hooks.received.length, 8, 'one request per event')
-  for (const request of hooks.received) t.ok(a.sdk().webhook({ headers: request.headers as Record<string, string>, rawBody: request.rawBody }).isValid())
+  for (const request of hooks.received)
+    t.ok(
+      a
+        .sdk()
+        .webhook({ headers: request.headers as Record<string, string>, rawBody: request.rawBody })
+        .isValid(),
+    )
 })
 
 t.test('a subscribe and an unsubscribe back to back: occupied then vacated, members added then removed, nothing left in Redis', async (t) => {
@@ -151,7 +157,11 @@ for (const only of ['channel_occupied', 'channel_vacated'] as const) {
       await settle([a, b])
     }
     const seen = eventsOf(hooks).map((event) => `${event.name} ${event.channel}`)
-    t.same(seen, Array.from({ length: cycles }, () => `${only} room`), `${only} once per cycle, nothing else`)
+    t.same(
+      seen,
+      Array.from({ length: cycles }, () => `${only} room`),
+      `${only} once per cycle, nothing else`,
+    )
   })
 }
 
@@ -178,7 +188,13 @@ t.test('the SDK on one node: reads count both nodes, publishes and terminations 
   t.same(await json('/channels/news'), { occupied: true, subscription_count: 1 }, 'a channel only node b has')
   t.same(await json('/channels/presence-lobby'), { occupied: true, subscription_count: 3, user_count: 2 })
   const users = (await json('/channels/presence-lobby/users', { with_user_info: 'true' })) as { users: Array<{ id: string }> }
-  t.same(users.users.sort((x, y) => x.id.localeCompare(y.id)), [{ id: 'ann', user_info: { n: 1 } }, { id: 'bob', user_info: { n: 2 } }])
+  t.same(
+    users.users.sort((x, y) => x.id.localeCompare(y.id)),
+    [
+      { id: 'ann', user_info: { n: 1 } },
+      { id: 'bob', user_info: { n: 2 } },
+    ],
+  )
 
   const got = once(onB.channel('news'), 'flash')
   const published = await sdk.trigger('news', 'flash', { via: 'a' }, { info: 'subscription_count' })
@@ -237,7 +253,9 @@ t.test('Redis away: the HTTP API still publishes locally and answers 503; cache 
 t.test('a rate limit counted in Redis is one budget for the whole cluster', async (t) => {
   const limited = { ...APP, maxBackendEventsPerSecond: 3 }
   // A minute-long window, so that every request below lands in the same one on a slow machine.
-  const [a, b] = await twoNodes(t, limited, undefined, (redis, keyPrefix) => ({ rateLimiter: redisRateLimiter({ redis: redis.client(), prefix: `${keyPrefix}:rate:`, windowMs: 60_000 }) }))
+  const [a, b] = await twoNodes(t, limited, undefined, (redis, keyPrefix) => ({
+    rateLimiter: redisRateLimiter({ redis: redis.client(), prefix: `${keyPrefix}:rate:`, windowMs: 60_000 }),
+  }))
   const first = await a.sdk().trigger(['x', 'y'], 'e', {})
   t.equal(first.headers.get('x-ratelimit-remaining'), '1')
   t.same(await sdkError(b.sdk().trigger(['z', 'w'], 'e', {})), { status: 429, body: { error: 'Too many requests.', code: 429 } }, 'b sees what a used')

@@ -31,16 +31,44 @@ t.test('400: malformed and out-of-limit requests, nothing published', async (t) 
     ['no channel', post(event({ channels: [] })), 'No channel given: send "channels" (a list) or "channel".'],
     ['101 channels', post(event({ channels: Array.from({ length: 101 }, (_, i) => `c${i}`) })), 'An event may be published to at most 100 channels; got 101.'],
     ['event name of 201', post(event({ name: 'x'.repeat(201) })), 'The event name is longer than 200 characters.'],
-    ['reserved event name', post(event({ name: 'pusher_internal:member_added' })), 'Event names starting with "pusher:" or "pusher_internal:" are reserved for the protocol.'],
+    [
+      'reserved event name',
+      post(event({ name: 'pusher_internal:member_added' })),
+      'Event names starting with "pusher:" or "pusher_internal:" are reserved for the protocol.',
+    ],
     ['bad channel characters', post(event({ channels: ['news', 'bad channel!'] })), /^Invalid channel name "bad channel!"/],
     ['channel name of 165', post(event({ channels: ['c'.repeat(165)] })), /^Invalid channel name/],
     ['hidden channel', post(event({ channels: ['#connections'] })), /^Invalid channel name "#connections"/],
     ['bad socket_id', post(event({ socket_id: 'abc' })), 'Invalid socket_id "abc".'],
     ['unknown info', post(event({ info: 'user_count,colour' })), 'Unknown info attribute "colour"; known: user_count, subscription_count.'],
-    ['plaintext to an encrypted channel', post(event({ channels: ['private-encrypted-x'], data: '{"secret":1}' })), /^Data for an encrypted channel must be the SDK's encrypted payload/],
-    ['encrypted channel with others', post(event({ channels: ['private-encrypted-x', 'news'], data: '{"nonce":"a","ciphertext":"b"}' })), 'An event to an encrypted channel must go to that channel alone.'],
-    ['batch of 11', post({ batch: Array.from({ length: 11 }, () => ({ name: 'e', channel: 'news', data: '{}' })) }, '/apps/app-id/batch_events'), 'A batch may hold at most 10 events; got 11.'],
-    ['one bad event in a batch', post({ batch: [{ name: 'e', channel: 'news', data: '{}' }, { name: 'e', channel: 'bad!', data: '{}' }] }, '/apps/app-id/batch_events'), /^batch\[1\]: Invalid channel name "bad!"/],
+    [
+      'plaintext to an encrypted channel',
+      post(event({ channels: ['private-encrypted-x'], data: '{"secret":1}' })),
+      /^Data for an encrypted channel must be the SDK's encrypted payload/,
+    ],
+    [
+      'encrypted channel with others',
+      post(event({ channels: ['private-encrypted-x', 'news'], data: '{"nonce":"a","ciphertext":"b"}' })),
+      'An event to an encrypted channel must go to that channel alone.',
+    ],
+    [
+      'batch of 11',
+      post({ batch: Array.from({ length: 11 }, () => ({ name: 'e', channel: 'news', data: '{}' })) }, '/apps/app-id/batch_events'),
+      'A batch may hold at most 10 events; got 11.',
+    ],
+    [
+      'one bad event in a batch',
+      post(
+        {
+          batch: [
+            { name: 'e', channel: 'news', data: '{}' },
+            { name: 'e', channel: 'bad!', data: '{}' },
+          ],
+        },
+        '/apps/app-id/batch_events',
+      ),
+      /^batch\[1\]: Invalid channel name "bad!"/,
+    ],
     ['batch not a list', post({ batch: {} }, '/apps/app-id/batch_events'), /^Invalid body: \/batch /],
   ]
   for (const [name, request, message] of cases) {
@@ -52,7 +80,12 @@ t.test('400: malformed and out-of-limit requests, nothing published', async (t) 
   }
 
   const reads: Array<[string, string, Record<string, string>, string]> = [
-    ['user_count without presence filter', '/apps/app-id/channels', { info: 'user_count' }, 'user_count can only be requested for presence channels: add filter_by_prefix=presence-'],
+    [
+      'user_count without presence filter',
+      '/apps/app-id/channels',
+      { info: 'user_count' },
+      'user_count can only be requested for presence channels: add filter_by_prefix=presence-',
+    ],
     ['user_count of a public channel', '/apps/app-id/channels/news', { info: 'user_count' }, 'user_count can only be requested for presence channels.'],
     ['users of a public channel', '/apps/app-id/channels/news/users', {}, 'Only presence channels have users.'],
     ['bad channel name', '/apps/app-id/channels/bad%21name', {}, 'Invalid channel name "bad!name".'],
@@ -79,11 +112,20 @@ t.test('413: an event over the payload limit (configurable), a body over the bod
   const tooBig = await sdkError(sdk.trigger('news', 'big', 'x'.repeat(1025)))
   t.same(tooBig, { status: 413, body: { error: 'The event data is 1025 bytes; the limit is 1 KiB.', code: 413 } }, 'a string is sent as it is')
   t.equal((await sdk.trigger('news', 'fits', 'x'.repeat(1000))).status, 200)
-  const inBatch = await sdkError(sdk.triggerBatch([{ channel: 'news', name: 'ok', data: 1 }, { channel: 'news', name: 'big', data: 'y'.repeat(2000) }]))
+  const inBatch = await sdkError(
+    sdk.triggerBatch([
+      { channel: 'news', name: 'ok', data: 1 },
+      { channel: 'news', name: 'big', data: 'y'.repeat(2000) },
+    ]),
+  )
   t.same(inBatch, { status: 413, body: { error: 'batch[1]: The event data is 2000 bytes; the limit is 1 KiB.', code: 413 } })
 
   const huge = JSON.stringify({ name: 'e', channels: ['news'], data: 'z'.repeat(5000) })
-  const whole = await fetch(signedUrl(server.port, 'POST', '/apps/app-id/events', { body: huge }), { method: 'POST', headers: { 'content-type': 'application/json' }, body: huge })
+  const whole = await fetch(signedUrl(server.port, 'POST', '/apps/app-id/events', { body: huge }), {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: huge,
+  })
   t.equal(whole.status, 413)
   t.same(await whole.json(), { error: 'The request body is larger than 4096 bytes.', code: 413 })
 })
@@ -148,11 +190,17 @@ t.test('CORS: any origin by default, preflights answered; a list narrows it; fal
 
   const listed = await startPusherServer({ pusher: { apps: [APP], http: { cors: { origin: ['https://ok.example'] } } } })
   t.teardown(() => listed.app.close())
-  const allowed = await fetch(`http://127.0.0.1:${listed.port}/apps/app-id/channels`, { method: 'OPTIONS', headers: { origin: 'https://ok.example', 'access-control-request-method': 'GET' } })
+  const allowed = await fetch(`http://127.0.0.1:${listed.port}/apps/app-id/channels`, {
+    method: 'OPTIONS',
+    headers: { origin: 'https://ok.example', 'access-control-request-method': 'GET' },
+  })
   t.equal(allowed.status, 204)
   t.equal(allowed.headers.get('access-control-allow-origin'), 'https://ok.example')
   t.equal(allowed.headers.get('vary'), 'Origin')
-  const denied = await fetch(`http://127.0.0.1:${listed.port}/apps/app-id/channels`, { method: 'OPTIONS', headers: { origin: 'https://evil.example', 'access-control-request-method': 'GET' } })
+  const denied = await fetch(`http://127.0.0.1:${listed.port}/apps/app-id/channels`, {
+    method: 'OPTIONS',
+    headers: { origin: 'https://evil.example', 'access-control-request-method': 'GET' },
+  })
   t.equal(denied.headers.get('access-control-allow-origin'), null)
 
   const off = await startPusherServer({ pusher: { apps: [APP], http: { cors: false } } })

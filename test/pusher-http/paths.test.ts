@@ -77,7 +77,11 @@ t.test('a path that is not valid percent-encoding: 400 in the API shape, with or
     ] as const) {
       const response = await fetch(`http://127.0.0.1:${server.port}${pathPrefix}${path}?auth_key=app-key`, { method })
       t.equal(response.status, 400, `${pathPrefix}${path}: 400`)
-      t.same(await response.json(), { error: `The request path is not valid percent-encoding: ${JSON.stringify(pathPrefix + path)}.`, code: 400 }, `${method} ${pathPrefix}${path}`)
+      t.same(
+        await response.json(),
+        { error: `The request path is not valid percent-encoding: ${JSON.stringify(pathPrefix + path)}.`, code: 400 },
+        `${method} ${pathPrefix}${path}`,
+      )
     }
     // The application's own routes are the application's business.
     const outside = await fetch(`http://127.0.0.1:${server.port}/elsewhere/%E0%A4%A`)

@@ -133,10 +133,13 @@ t.test('get: /channels, /channels/:channel and /channels/:channel/users, cluster
   const users = (await json('/channels/presence-lobby/users')) as { users: Array<{ id: unknown }> }
   t.same(users.users.map((user) => user.id).sort(), [7, 'ann'].sort(), 'ids keep their JSON type')
   const withInfo = (await json('/channels/presence-lobby/users', { with_user_info: '1' })) as { users: Array<{ id: unknown; user_info?: unknown }> }
-  t.same(withInfo.users.find((user) => user.id === 'ann'), { id: 'ann', user_info: { name: 'Ann' } })
+  t.same(
+    withInfo.users.find((user) => user.id === 'ann'),
+    { id: 'ann', user_info: { name: 'Ann' } },
+  )
 
   ann.unsubscribe('news')
-  await until(async () => (await json('/channels/news') as { occupied: boolean }).occupied === false, 5000, 'news vacated')
+  await until(async () => ((await json('/channels/news')) as { occupied: boolean }).occupied === false, 5000, 'news vacated')
   t.same(await json('/channels', { filter_by_prefix: 'news' }), { channels: {} })
 })
 
@@ -192,7 +195,11 @@ t.test('a path prefix moves the API; signatures over /apps/... (a proxy adding t
   await once(channel, 'pusher:subscription_succeeded')
   const got = once(channel, 'via-prefix')
   const sdk = server.sdk()
-  const query = sdk.createSignedQueryString({ method: 'POST', path: '/apps/app-id/events', body: JSON.stringify({ name: 'via-prefix', channels: ['news'], data: '{"ok":1}' }) })
+  const query = sdk.createSignedQueryString({
+    method: 'POST',
+    path: '/apps/app-id/events',
+    body: JSON.stringify({ name: 'via-prefix', channels: ['news'], data: '{"ok":1}' }),
+  })
   const response = await fetch(`http://127.0.0.1:${server.port}/rt/apps/app-id/events?${query}`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },

@@ -14,7 +14,12 @@ import { eventsOf, webhookReceiver, type ReceivedWebhook, type WebhookReceiver }
 
 const FAST_RETRIES: WebhookOptions = { retry: { initialDelayMs: 20, maxDelayMs: 40 }, closeTimeoutMs: 500 }
 
-async function serverWith(t: Test, app: PusherAppConfig, webhooks: WebhookOptions = FAST_RETRIES, extra: { subscriptionCountInterval?: number } = {}): Promise<PusherServer> {
+async function serverWith(
+  t: Test,
+  app: PusherAppConfig,
+  webhooks: WebhookOptions = FAST_RETRIES,
+  extra: { subscriptionCountInterval?: number } = {},
+): Promise<PusherServer> {
   const server = await startPusherServer({ apps: [app], pusher: { apps: [app], webhooks, ...extra } })
   t.teardown(() => server.app.close())
   return server
@@ -27,7 +32,10 @@ async function receiver(t: Test): Promise<WebhookReceiver> {
 }
 
 function isSigned(server: PusherServer, request: ReceivedWebhook, app: PusherAppConfig = APP): boolean {
-  return server.sdk(app).webhook({ headers: request.headers as Record<string, string>, rawBody: request.rawBody }).isValid()
+  return server
+    .sdk(app)
+    .webhook({ headers: request.headers as Record<string, string>, rawBody: request.rawBody })
+    .isValid()
 }
 
 t.test('every event type, with its payload; each request signed over its exact body', async (t) => {
@@ -53,7 +61,11 @@ t.test('every event type, with its payload; each request signed over its exact b
   const heard = once(annRoom, 'client-hi')
   numRoom.trigger('client-hi', { text: 'yo' })
   await heard
-  await until(has({ name: 'client_event', channel: 'presence-p', event: 'client-hi', data: '{"text":"yo"}', socket_id: numId, user_id: 7 }), 5000, 'client_event')
+  await until(
+    has({ name: 'client_event', channel: 'presence-p', event: 'client-hi', data: '{"text":"yo"}', socket_id: numId, user_id: 7 }),
+    5000,
+    'client_event',
+  )
 
   await once(ann.subscribe('cache-c'), 'pusher:cache_miss')
   await until(has({ name: 'cache_miss', channel: 'cache-c' }), 5000, 'cache_miss')
@@ -69,15 +81,27 @@ t.test('every event type, with its payload; each request signed over its exact b
   await webhooks.settled()
 
   t.same(
-    events().filter((event) => event.name === 'channel_occupied').map((event) => event.channel).sort(),
+    events()
+      .filter((event) => event.name === 'channel_occupied')
+      .map((event) => event.channel)
+      .sort(),
     ['cache-c', 'counted', 'presence-p'],
     'channel_occupied once per channel',
   )
-  const presence = events().filter((event) => event.channel === 'presence-p').map((event) => event.name)
+  const presence = events()
+    .filter((event) => event.channel === 'presence-p')
+    .map((event) => event.name)
   t.same([...presence].sort(), ['channel_occupied', 'channel_vacated', 'client_event', 'member_added', 'member_added', 'member_removed', 'member_removed'])
   t.equal(presence.at(-1), 'channel_vacated', 'vacated comes last')
   t.ok(presence.indexOf('client_event') > presence.lastIndexOf('member_added') && presence.indexOf('client_event') < presence.indexOf('member_removed'))
-  t.same(events().filter((event) => event.name === 'subscription_count').map((event) => event.channel).sort(), ['cache-c', 'counted'], 'counts for non-presence channels only')
+  t.same(
+    events()
+      .filter((event) => event.name === 'subscription_count')
+      .map((event) => event.channel)
+      .sort(),
+    ['cache-c', 'counted'],
+    'counts for non-presence channels only',
+  )
   for (const request of hooks.received) {
     t.ok(isSigned(server, request), 'the SDK verifies the signature')
     t.equal(request.headers['x-pusher-key'], APP.key)
@@ -108,13 +132,15 @@ t.test('filters by event type, channel prefix and suffix; custom headers; severa
   await until(() => eventsOf(hooks, (r) => r.url.endsWith('to=all')).length === 4, 5000, 'all four events at the second endpoint')
   await server.app.roomcast.pusher!.webhooks!.settled()
 
-  t.same(eventsOf(hooks, (r) => r.url.endsWith('to=filtered')), [{ name: 'channel_occupied', channel: 'beta-x-app' }], 'prefix AND suffix AND type')
-  t.same(eventsOf(hooks, (r) => r.url.endsWith('to=all')).map((e) => `${e.name} ${e.channel}`), [
-    'channel_occupied beta-x-app',
-    'channel_occupied beta-x',
-    'channel_occupied x-app',
-    'channel_vacated beta-x-app',
-  ])
+  t.same(
+    eventsOf(hooks, (r) => r.url.endsWith('to=filtered')),
+    [{ name: 'channel_occupied', channel: 'beta-x-app' }],
+    'prefix AND suffix AND type',
+  )
+  t.same(
+    eventsOf(hooks, (r) => r.url.endsWith('to=all')).map((e) => `${e.name} ${e.channel}`),
+    ['channel_occupied beta-x-app', 'channel_occupied beta-x', 'channel_occupied x-app', 'channel_vacated beta-x-app'],
+  )
   const toAll = hooks.received.find((r) => r.url.endsWith('to=all'))!
   t.equal(toAll.headers['x-custom'], 'yes')
   t.equal(toAll.headers.authorization, 'Bearer token')
@@ -127,9 +153,12 @@ t.test('custom headers can never replace the signed ones: such a configuration i
   const refused = async (app: PusherAppConfig, message: string): Promise<void> => {
     const fastify = Fastify()
     t.teardown(() => fastify.close())
-    await t.rejects(async () => {
-      await fastify.register(roomcast, { pusher: { apps: [app] } })
-    }, { name: 'TypeError', message })
+    await t.rejects(
+      async () => {
+        await fastify.register(roomcast, { pusher: { apps: [app] } })
+      },
+      { name: 'TypeError', message },
+    )
   }
   for (const header of ['X-Pusher-Signature', 'x-pusher-key', 'Content-Type']) {
     await refused(
@@ -138,7 +167,10 @@ t.test('custom headers can never replace the signed ones: such a configuration i
     )
   }
   await refused({ ...APP, webhooks: [{ url: 'ftp://x/y' }] }, 'roomcast: pusher app app-id: webhooks[0].url must be an http(s) URL')
-  await refused({ ...APP, webhooks: [{ url: 'http://x/', eventTypes: ['channel_exploded' as never] }] }, 'roomcast: pusher app app-id: webhooks[0].eventTypes: unknown event type "channel_exploded"')
+  await refused(
+    { ...APP, webhooks: [{ url: 'http://x/', eventTypes: ['channel_exploded' as never] }] },
+    'roomcast: pusher app app-id: webhooks[0].eventTypes: unknown event type "channel_exploded"',
+  )
 })
 
 t.test('batching: a window collects events into one request; maxBatchSize splits them', async (t) => {
@@ -185,7 +217,10 @@ t.test('retries: a receiver that fails with 500 gets the same signed bytes again
   const webhooks = server.app.roomcast.pusher!.webhooks!
   await hooks.waitFor(3)
   await webhooks.settled()
-  t.same(hooks.received.map((r) => r.status), [500, 500, 200])
+  t.same(
+    hooks.received.map((r) => r.status),
+    [500, 500, 200],
+  )
   t.equal(new Set(hooks.received.map((r) => r.rawBody)).size, 1, 'the same body each time')
   t.equal(new Set(hooks.received.map((r) => r.headers['x-pusher-signature'])).size, 1, 'the same signature each time')
   t.same(webhooks.stats, { queued: 0, sent: 1, requests: 3, failedRequests: 2, retries: 2, gaveUp: 0, dropped: 0 })
@@ -195,7 +230,10 @@ t.test('retries: a receiver that fails with 500 gets the same signed bytes again
   client.unsubscribe('flaky')
   await hooks.waitFor(5)
   await webhooks.settled()
-  t.same(hooks.received.slice(3).map((r) => r.status), [503, 200])
+  t.same(
+    hooks.received.slice(3).map((r) => r.status),
+    [503, 200],
+  )
 })
 
 t.test('giving up: after maxAttempts the events are counted and logged, and later events still go out', async (t) => {
@@ -251,7 +289,10 @@ t.test('a bounded queue: past maxQueuedEvents new events are dropped and counted
 
   hooks.respond = () => 200
   await webhooks.settled()
-  t.same(eventsOf(hooks, (r) => r.status === 200).map((e) => e.channel), ['q1', 'q2'])
+  t.same(
+    eventsOf(hooks, (r) => r.status === 200).map((e) => e.channel),
+    ['q1', 'q2'],
+  )
   t.match(webhooks.stats, { queued: 0, sent: 2, gaveUp: 0, dropped: 3 })
 })
 
@@ -260,9 +301,19 @@ t.test('a dead receiver fills only its own queue: a healthy endpoint of the same
   const gone = await webhookReceiver()
   const deadUrl = gone.url
   await gone.close()
-  const app = { ...APP, webhooks: [{ url: deadUrl, eventTypes: ['channel_occupied' as const] }, { url: healthy.url, eventTypes: ['channel_occupied' as const] }] }
+  const app = {
+    ...APP,
+    webhooks: [
+      { url: deadUrl, eventTypes: ['channel_occupied' as const] },
+      { url: healthy.url, eventTypes: ['channel_occupied' as const] },
+    ],
+  }
   // The global bound alone would let the dead endpoint take all 5 places for minutes.
-  const server = await serverWith(t, app, { maxQueuedEventsPerEndpoint: 3, maxQueuedEvents: 5, retry: { maxAttempts: 1000, initialDelayMs: 50, maxDelayMs: 50 } })
+  const server = await serverWith(t, app, {
+    maxQueuedEventsPerEndpoint: 3,
+    maxQueuedEvents: 5,
+    retry: { maxAttempts: 1000, initialDelayMs: 50, maxDelayMs: 50 },
+  })
   const webhooks = server.app.roomcast.pusher!.webhooks!
   const client = pusherJs(server)
   t.teardown(() => client.disconnect())
@@ -272,7 +323,11 @@ t.test('a dead receiver fills only its own queue: a healthy endpoint of the same
     await once(client.subscribe(channel), 'pusher:subscription_succeeded')
     await healthy.waitFor(i + 1, 5000)
   }
-  t.same(eventsOf(healthy).map((event) => event.channel), channels, 'the healthy receiver got every event, in order')
+  t.same(
+    eventsOf(healthy).map((event) => event.channel),
+    channels,
+    'the healthy receiver got every event, in order',
+  )
   t.equal(webhooks.stats.dropped, 7, 'the dead endpoint kept 3 and dropped the rest')
   await until(() => webhooks.stats.queued === 3, 5000, 'the healthy endpoint has nothing left')
   t.same(
@@ -307,7 +362,11 @@ t.test('webhooks: false sends nothing and tracks nothing', async (t) => {
   await on.app.roomcast.pusher!.webhooks!.settled()
   await adapter.settled()
 
-  t.same(eventsOf(hooks).map((event) => `${event.name} ${event.channel}`), ['channel_occupied loud'], 'nothing from the server without webhooks')
+  t.same(
+    eventsOf(hooks).map((event) => `${event.name} ${event.channel}`),
+    ['channel_occupied loud'],
+    'nothing from the server without webhooks',
+  )
   for (const name of ['channel_occupied', 'channel_vacated', 'member_added', 'member_removed', 'client_event', 'cache_miss', 'subscription_count'] as const) {
     t.notOk(off.app.roomcast.pusher!.events.has(name), `nobody listens to ${name}`)
   }
@@ -317,24 +376,50 @@ t.test('webhooks: false sends nothing and tracks nothing', async (t) => {
 
 t.test('the retry schedule: doubling steps with equal jitter, a ceiling, Retry-After, and the limits that end it', async (t) => {
   const policy = { maxAttempts: 10, initialDelayMs: 1000, maxDelayMs: 60_000, maxElapsedMs: 300_000 }
-  t.same([1, 2, 3, 4, 8, 9].map((retry) => retryDelay(policy, retry, 0, undefined, () => 0)), [500, 1000, 2000, 4000, 30_000, 30_000], 'lowest: half of each step')
-  t.same([1, 2, 3, 4, 8, 9].map((retry) => retryDelay(policy, retry, 0, undefined, () => 1)), [1000, 2000, 4000, 8000, 60_000, 60_000], 'highest: the whole step, capped')
+  t.same(
+    [1, 2, 3, 4, 8, 9].map((retry) => retryDelay(policy, retry, 0, undefined, () => 0)),
+    [500, 1000, 2000, 4000, 30_000, 30_000],
+    'lowest: half of each step',
+  )
+  t.same(
+    [1, 2, 3, 4, 8, 9].map((retry) => retryDelay(policy, retry, 0, undefined, () => 1)),
+    [1000, 2000, 4000, 8000, 60_000, 60_000],
+    'highest: the whole step, capped',
+  )
   t.equal(retryDelay(policy, 10, 0), undefined, 'the tenth attempt was the last')
-  t.equal(retryDelay(policy, 3, 299_000, undefined, () => 0), undefined, 'no retry would start after maxElapsedMs')
-  t.equal(retryDelay(policy, 1, 0, 30, () => 0), 30_000, 'Retry-After: 30 s is waited')
-  t.equal(retryDelay(policy, 1, 0, 3600, () => 0), 60_000, 'but never longer than maxDelayMs')
+  t.equal(
+    retryDelay(policy, 3, 299_000, undefined, () => 0),
+    undefined,
+    'no retry would start after maxElapsedMs',
+  )
+  t.equal(
+    retryDelay(policy, 1, 0, 30, () => 0),
+    30_000,
+    'Retry-After: 30 s is waited',
+  )
+  t.equal(
+    retryDelay(policy, 1, 0, 3600, () => 0),
+    60_000,
+    'but never longer than maxDelayMs',
+  )
   t.equal(parseRetryAfter('2.5'), 2.5)
   t.equal(parseRetryAfter('Wed, 21 Oct 2015 07:28:00 GMT'), undefined)
   t.equal(parseRetryAfter(null), undefined)
-  t.same(resolveWebhookOptions({}), {
-    batchWindowMs: 0,
-    maxBatchSize: 100,
-    maxQueuedEventsPerEndpoint: 1_000,
-    maxQueuedEvents: 10_000,
-    requestTimeoutMs: 10_000,
-    retry: { maxAttempts: 10, initialDelayMs: 1000, maxDelayMs: 60_000, maxElapsedMs: 300_000 },
-    closeTimeoutMs: 2000,
-  }, 'the defaults')
+  t.same(
+    resolveWebhookOptions({}),
+    {
+      batchWindowMs: 0,
+      maxBatchSize: 100,
+      maxQueuedEventsPerEndpoint: 1_000,
+      maxQueuedEvents: 10_000,
+      requestTimeoutMs: 10_000,
+      retry: { maxAttempts: 10, initialDelayMs: 1000, maxDelayMs: 60_000, maxElapsedMs: 300_000 },
+      closeTimeoutMs: 2000,
+    },
+    'the defaults',
+  )
   t.throws(() => resolveWebhookOptions({ maxQueuedEvents: 0 }), { message: 'roomcast: pusher.webhooks.maxQueuedEvents must be a number >= 1' })
-  t.throws(() => resolveWebhookOptions({ maxQueuedEventsPerEndpoint: 0 }), { message: 'roomcast: pusher.webhooks.maxQueuedEventsPerEndpoint must be a number >= 1' })
+  t.throws(() => resolveWebhookOptions({ maxQueuedEventsPerEndpoint: 0 }), {
+    message: 'roomcast: pusher.webhooks.maxQueuedEventsPerEndpoint must be a number >= 1',
+  })
 })

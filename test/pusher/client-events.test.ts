@@ -50,7 +50,10 @@ t.test('client events between pusher-js clients: relayed to others, never echoed
 
 t.test('each refused client event gets pusher:error 4301 and the connection stays', async (t) => {
   const server = await startPusherServer({
-    apps: [{ ...APP, maxClientEventsPerSecond: 3, maxEventPayloadKb: 1, maxEventNameLength: 20 }, { id: 'quiet-id', key: 'quiet-key', secret: 'quiet-secret' }],
+    apps: [
+      { ...APP, maxClientEventsPerSecond: 3, maxEventPayloadKb: 1, maxEventNameLength: 20 },
+      { id: 'quiet-id', key: 'quiet-key', secret: 'quiet-secret' },
+    ],
   })
   t.teardown(() => server.app.close())
   const client = pusherJs(server)
@@ -113,7 +116,10 @@ t.test('encrypted channels refuse client events (pusher-js refuses them too, so 
   t.teardown(() => server.app.close())
   const { client, socketId } = await rawPusher(server.url())
   t.teardown(() => client.close())
-  client.send({ event: 'pusher:subscribe', data: { channel: 'private-encrypted-a', auth: server.sdk().authorizeChannel(socketId, 'private-encrypted-a').auth } })
+  client.send({
+    event: 'pusher:subscribe',
+    data: { channel: 'private-encrypted-a', auth: server.sdk().authorizeChannel(socketId, 'private-encrypted-a').auth },
+  })
   await client.next('pusher_internal:subscription_succeeded')
   client.send({ event: 'client-x', channel: 'private-encrypted-a', data: { nonce: 'n', ciphertext: 'c' } })
   t.same(await client.next('pusher:error'), {

@@ -13,7 +13,11 @@ interface Node extends PusherServer {
 /** A Pusher node on a Redis adapter; it records the channel events it raises (as webhooks would). */
 async function startNode(t: Test, redis: RedisServer, keyPrefix: string, nodeId: string, heartbeatInterval = 1_000): Promise<Node> {
   const adapter = redisAdapter({ redis: redis.client(), keyPrefix, heartbeatInterval, requestTimeout: 2_000 })
-  const server = await startPusherServer({ nodeId, adapter, pusher: { apps: [APP], cache: redisChannelCache({ redis: redis.client(), prefix: `${keyPrefix}:cache:` }) } })
+  const server = await startPusherServer({
+    nodeId,
+    adapter,
+    pusher: { apps: [APP], cache: redisChannelCache({ redis: redis.client(), prefix: `${keyPrefix}:cache:` }) },
+  })
   t.teardown(() => server.app.close())
   const events: Node['events'] = []
   const pusher = server.app.roomcast.pusher!
@@ -94,11 +98,15 @@ t.test('two nodes: presence deduplicated across nodes, client and server events,
 
   await Promise.all([a.adapter.settled(), b.adapter.settled()])
   const memberEvents = [...a.events, ...b.events].filter(([, name]) => name.startsWith('member_')).map(([, name, channel, id]) => [name, channel, id])
-  t.same(memberEvents.sort(), [
-    ['member_added', 'presence-lobby', 'ann'],
-    ['member_added', 'presence-lobby', 'bob'],
-    ['member_removed', 'presence-lobby', 'bob'],
-  ], 'each member event is raised once in the cluster')
+  t.same(
+    memberEvents.sort(),
+    [
+      ['member_added', 'presence-lobby', 'ann'],
+      ['member_added', 'presence-lobby', 'bob'],
+      ['member_removed', 'presence-lobby', 'bob'],
+    ],
+    'each member event is raised once in the cluster',
+  )
 })
 
 t.test('two nodes: channel_occupied and channel_vacated once for the cluster', async (t) => {
@@ -118,10 +126,13 @@ t.test('two nodes: channel_occupied and channel_vacated once for the cluster', a
   two.unsubscribe('room-1')
   await until(() => [...a.events, ...b.events].some(([, name]) => name === 'channel_vacated'), 5_000, 'vacated')
   await Promise.all([a.adapter.settled(), b.adapter.settled()])
-  t.same([...a.events, ...b.events], [
-    ['a', 'channel_occupied', 'room-1'],
-    ['b', 'channel_vacated', 'room-1'],
-  ])
+  t.same(
+    [...a.events, ...b.events],
+    [
+      ['a', 'channel_occupied', 'room-1'],
+      ['b', 'channel_vacated', 'room-1'],
+    ],
+  )
 })
 
 t.test('two nodes: user delivery, termination and cache channels across nodes', async (t) => {
@@ -175,5 +186,8 @@ t.test('a node dies: the others remove its presence members once and stop counti
   await until(() => a.adapter.stats.liveNodes === 0, 5_000, 'a forgets b')
   const members = await a.app.roomcast.pusher!.members(APP.id, 'presence-p')
   t.same(members.value, [{ user_id: 'ann', user_info: { name: 'ann' } }])
-  t.same(a.events.filter(([, name]) => name === 'member_removed'), [['a', 'member_removed', 'presence-p', 'dave']])
+  t.same(
+    a.events.filter(([, name]) => name === 'member_removed'),
+    [['a', 'member_removed', 'presence-p', 'dave']],
+  )
 })

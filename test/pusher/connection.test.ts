@@ -155,8 +155,6 @@ t.test('the hub disconnect of a Pusher connection maps to 4009 with pusher:error
   t.same(client.all('pusher:error'), [{ event: 'pusher:error', data: { code: 4009, message: 'disconnected by the server' } }])
 })
 
-
-
 t.test('apps from a lookup get their own room namespace; two apps never share a channel', async (t) => {
   const apps = [APP, { id: 'other-id', key: 'other-key', secret: 'other-secret' }]
   const lookups: string[] = []

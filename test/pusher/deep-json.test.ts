@@ -15,7 +15,10 @@ t.test('a client event nested 6,000 levels deep: pusher:error 4301, and the serv
   t.teardown(() => client.close())
   // No subscription and no signature: the frame alone used to throw out of the socket listener.
   client.send(`{"event":"client-x","channel":"private-a","data":${nested(6000)}}`)
-  t.same(await client.next('pusher:error'), { event: 'pusher:error', data: { code: 4301, message: `The message is nested deeper than ${MAX_JSON_DEPTH} levels.` } })
+  t.same(await client.next('pusher:error'), {
+    event: 'pusher:error',
+    data: { code: 4301, message: `The message is nested deeper than ${MAX_JSON_DEPTH} levels.` },
+  })
   client.send({ event: 'pusher:ping', data: {} })
   await client.next('pusher:pong')
   // At the limit (the frame itself is level 1): an ordinary refusal for the missing subscription.
@@ -30,7 +33,10 @@ t.test('signed but deep: presence channel_data is a subscription error, user_dat
   const { client, socketId } = await rawPusher(server.url())
   t.teardown(() => client.close())
   const channelData = `{"user_id":"u1","user_info":${nested(100)}}`
-  client.send({ event: 'pusher:subscribe', data: { channel: 'presence-deep', channel_data: channelData, auth: sign(`${socketId}:presence-deep:${channelData}`) } })
+  client.send({
+    event: 'pusher:subscribe',
+    data: { channel: 'presence-deep', channel_data: channelData, auth: sign(`${socketId}:presence-deep:${channelData}`) },
+  })
   t.same(await client.next('pusher:subscription_error'), {
     event: 'pusher:subscription_error',
     channel: 'presence-deep',

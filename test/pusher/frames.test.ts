@@ -105,7 +105,10 @@ t.test('presence: members double-encoded, member_added/removed deduplicated by u
 
   const first = nextText(a.client.ws, (text) => text.includes('subscription_succeeded'))
   await join(a.client, a.socketId, { user_id: 'u1', user_info: { name: 'A' } })
-  t.equal(await first, '{"event":"pusher_internal:subscription_succeeded","channel":"presence-r","data":"{\\"presence\\":{\\"ids\\":[\\"u1\\"],\\"hash\\":{\\"u1\\":{\\"name\\":\\"A\\"}},\\"count\\":1}}"}')
+  t.equal(
+    await first,
+    '{"event":"pusher_internal:subscription_succeeded","channel":"presence-r","data":"{\\"presence\\":{\\"ids\\":[\\"u1\\"],\\"hash\\":{\\"u1\\":{\\"name\\":\\"A\\"}},\\"count\\":1}}"}',
+  )
 
   const added = nextText(a.client.ws, (text) => text.includes('member_added'))
   const succeeded = await join(b.client, b.socketId, { user_id: 2, user_info: { name: 'B' } })
@@ -169,7 +172,11 @@ t.test('presence refusals: bad channel_data, user_info too large, member limit b
   // Signed but without a user id (the SDK refuses to sign that, so this one is signed by hand).
   const signed = createHmac('sha256', APP.secret).update(`${socketId}:presence-a:{"name":"x"}`).digest('hex')
   client.send({ event: 'pusher:subscribe', data: { channel: 'presence-a', auth: `app-key:${signed}`, channel_data: '{"name":"x"}' } })
-  t.same((await client.next('pusher:subscription_error')).data, { type: 'ServerError', error: 'channel_data must contain a user_id (a string or a number).', status: 4302 })
+  t.same((await client.next('pusher:subscription_error')).data, {
+    type: 'ServerError',
+    error: 'channel_data must contain a user_id (a string or a number).',
+    status: 4302,
+  })
   subscribe(JSON.stringify({ user_id: 'big', user_info: { blob: 'x'.repeat(1100) } }))
   t.same((await client.next('pusher:subscription_error')).data, { type: 'LimitReached', error: 'The user_info is larger than 1 KiB.', status: 4301 })
   client.send({ event: 'pusher:subscribe', data: { channel: 'presence-a', auth: 'x' } })
@@ -182,14 +189,20 @@ t.test('presence refusals: bad channel_data, user_info too large, member limit b
   const same = await rawPusher(server.url())
   t.teardown(() => same.client.close())
   const sign = (id: string, member: object): string => server.sdk().authorizeChannel(id, 'presence-a', member as { user_id: string }).auth
-  other.client.send({ event: 'pusher:subscribe', data: { channel: 'presence-a', auth: sign(other.socketId, { user_id: 'u2' }), channel_data: '{"user_id":"u2"}' } })
+  other.client.send({
+    event: 'pusher:subscribe',
+    data: { channel: 'presence-a', auth: sign(other.socketId, { user_id: 'u2' }), channel_data: '{"user_id":"u2"}' },
+  })
   t.same((await other.client.next('pusher:subscription_error')).data, {
     type: 'LimitReached',
     error: 'The maximum members per presence channel limit was reached',
     status: 4100,
   })
   // The same user from a second socket is not a new member.
-  same.client.send({ event: 'pusher:subscribe', data: { channel: 'presence-a', auth: sign(same.socketId, { user_id: 'u1' }), channel_data: '{"user_id":"u1"}' } })
+  same.client.send({
+    event: 'pusher:subscribe',
+    data: { channel: 'presence-a', auth: sign(same.socketId, { user_id: 'u1' }), channel_data: '{"user_id":"u1"}' },
+  })
   t.equal(JSON.parse((await same.client.next('pusher_internal:subscription_succeeded')).data as string).presence.count, 1)
 })
 

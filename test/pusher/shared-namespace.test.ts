@@ -195,6 +195,10 @@ t.test('across nodes over Redis: native traffic, from a node or an Emitter, neve
   await pusherMarker
   t.same(nativeEvents(pusherB.seen), [], 'no native delivery reached the Pusher socket')
   for (const native of [nativeA, nativeB]) {
-    t.same(native.client.frames.filter((frame) => frame.event.startsWith('bridged') || frame.event === 'marker'), [], 'no Pusher delivery reached a native client')
+    t.same(
+      native.client.frames.filter((frame) => frame.event.startsWith('bridged') || frame.event === 'marker'),
+      [],
+      'no Pusher delivery reached a native client',
+    )
   }
 })

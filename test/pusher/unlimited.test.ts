@@ -26,7 +26,17 @@ const UNLIMITED: PusherAppConfig = {
 
 t.test('resolved, a negative limit is unlimited; maxConnections keeps -1 (no quota to check)', async (t) => {
   const app = resolveApp(UNLIMITED)
-  for (const name of ['maxPresenceMembers', 'maxPresenceMemberSizeKb', 'maxClientEventsPerSecond', 'maxEventPayloadKb', 'maxEventNameLength', 'maxChannelNameLength', 'maxEventChannelsAtOnce', 'maxEventBatchSize', 'cacheTtl'] as const) {
+  for (const name of [
+    'maxPresenceMembers',
+    'maxPresenceMemberSizeKb',
+    'maxClientEventsPerSecond',
+    'maxEventPayloadKb',
+    'maxEventNameLength',
+    'maxChannelNameLength',
+    'maxEventChannelsAtOnce',
+    'maxEventBatchSize',
+    'cacheTtl',
+  ] as const) {
     t.equal(app[name], Infinity, name)
   }
   t.equal(app.maxConnections, -1)
@@ -61,12 +71,24 @@ t.test('an app with every limit at -1: client events, presence members and sizes
   const name = 'client-' + 'n'.repeat(300)
   for (let i = 0; i < 50; i++) sender.client.send({ event: name, channel, data: { i, pad: 'z'.repeat(20_000) } })
   await until(() => receiver.client.all(name).length === 50 || sender.client.all('pusher:error').length > 0, 5_000, 'the client events')
-  t.same(sender.client.all('pusher:error').map((frame) => JSON.stringify(frame).slice(0, 300)), [], 'not one refused')
-  t.same(receiver.client.all(name).map((frame) => (typeof frame.data === 'string' ? JSON.parse(frame.data) : frame.data).i), Array.from({ length: 50 }, (_, i) => i), 'all relayed, in order')
+  t.same(
+    sender.client.all('pusher:error').map((frame) => JSON.stringify(frame).slice(0, 300)),
+    [],
+    'not one refused',
+  )
+  t.same(
+    receiver.client.all(name).map((frame) => (typeof frame.data === 'string' ? JSON.parse(frame.data) : frame.data).i),
+    Array.from({ length: 50 }, (_, i) => i),
+    'all relayed, in order',
+  )
 
   // The HTTP API: 150 channels at once, a batch of 20, a payload of 200 KiB, a name of 300.
   // By hand: the SDK itself refuses more than Pusher's 100 channels.
-  const many = await signedFetch(server.port, 'POST', `/apps/${UNLIMITED.id}/events`, { name: 'e', channels: Array.from({ length: 150 }, (_, i) => `c${i}`), data: '{}' })
+  const many = await signedFetch(server.port, 'POST', `/apps/${UNLIMITED.id}/events`, {
+    name: 'e',
+    channels: Array.from({ length: 150 }, (_, i) => `c${i}`),
+    data: '{}',
+  })
   t.same([many.status, many.body], [200, { ok: true }])
   const batch = Array.from({ length: 20 }, (_, i) => ({ channel: `b${i}`, name: 'n'.repeat(300), data: 'd'.repeat(10_000) }))
   const batched = await signedFetch(server.port, 'POST', `/apps/${UNLIMITED.id}/batch_events`, { batch })

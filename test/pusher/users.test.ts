@@ -55,7 +55,11 @@ t.test('raw sign-in frames: pusher:signin_success with string data; bad signatur
   client.send({ event: 'pusher:signin', data: signed })
   t.equal(await success, JSON.stringify({ event: 'pusher:signin_success', data: JSON.stringify({ user_data: signed.user_data }) }))
   client.send({ event: 'pusher:subscribe', data: { channel: '#server-to-user-u1' } })
-  t.same(await client.next('pusher_internal:subscription_succeeded'), { event: 'pusher_internal:subscription_succeeded', channel: '#server-to-user-u1', data: '{}' })
+  t.same(await client.next('pusher_internal:subscription_succeeded'), {
+    event: 'pusher_internal:subscription_succeeded',
+    channel: '#server-to-user-u1',
+    data: '{}',
+  })
   const toUser = nextText(client.ws, (text) => text.includes('to-user'))
   await server.app.roomcast.pusher!.sendToUser(APP.id, 'u1', 'to-user', { x: 1 })
   t.equal(await toUser, '{"event":"to-user","channel":"#server-to-user-u1","data":"{\\"x\\":1}"}')
@@ -70,7 +74,10 @@ t.test('raw sign-in frames: pusher:signin_success with string data; bad signatur
   t.teardown(() => anonymous.client.close())
   const noId = sdk.authenticateUser(anonymous.socketId, { id: 'tmp' })
   const userData = '{"name":"nobody"}'
-  const auth = noId.auth.split(':')[0] + ':' + (await import('node:crypto')).createHmac('sha256', APP.secret).update(`${anonymous.socketId}::user::${userData}`).digest('hex')
+  const auth =
+    noId.auth.split(':')[0] +
+    ':' +
+    (await import('node:crypto')).createHmac('sha256', APP.secret).update(`${anonymous.socketId}::user::${userData}`).digest('hex')
   anonymous.client.send({ event: 'pusher:signin', data: { user_data: userData, auth } })
   t.equal((await anonymous.client.next('pusher:error')).data.code, 4009)
   t.equal((await anonymous.client.whenClosed()).code, 4009)

@@ -49,11 +49,15 @@ t.test('a worker process with no server reaches clients on every node through th
     { event: 'chat.message', data: { text: 'to two rooms' }, room: 'lobby' },
     { event: 'notice', data: { n: 3 } },
   ])
-  t.same(appFrames(ben.client, 'chat.message', 'notice').sort((x, y) => x.event.localeCompare(y.event)), [
-    { event: 'chat.message', data: { text: 'to two rooms' }, room: 'lobby' },
-    { event: 'notice', data: { n: 1 } },
-    { event: 'notice', data: { n: 3 } },
-  ], 'ben: left out by except, his user delivery, the two-room delivery once')
+  t.same(
+    appFrames(ben.client, 'chat.message', 'notice').sort((x, y) => x.event.localeCompare(y.event)),
+    [
+      { event: 'chat.message', data: { text: 'to two rooms' }, room: 'lobby' },
+      { event: 'notice', data: { n: 1 } },
+      { event: 'notice', data: { n: 3 } },
+    ],
+    'ben: left out by except, his user delivery, the two-room delivery once',
+  )
   t.same(appFrames(cat.client, 'chat.message', 'notice'), [
     { event: 'chat.message', data: { text: 'to two rooms' }, room: 'side' },
     { event: 'notice', data: { n: 3 } },

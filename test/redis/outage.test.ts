@@ -59,12 +59,22 @@ t.test('Redis killed mid-traffic and restarted: local delivery goes on, failures
   a.app.roomcast.rooms.to('room').emit('chat', { n: 3 })
   b.app.roomcast.rooms.to('room').emit('chat', { n: 4 })
   t.same(await benB.client.next((f) => f.event === 'chat' && f.data.n === 3), { event: 'chat', data: { n: 3 }, room: 'room' }, 'cross-node delivery resumed')
-  t.same(await carlB.client.next((f) => f.event === 'chat' && f.data.n === 3), { event: 'chat', data: { n: 3 }, room: 'room' }, 'also to the room joined during the outage')
+  t.same(
+    await carlB.client.next((f) => f.event === 'chat' && f.data.n === 3),
+    { event: 'chat', data: { n: 3 }, room: 'room' },
+    'also to the room joined during the outage',
+  )
   t.same(await annA.client.next((f) => f.event === 'chat' && f.data.n === 4), { event: 'chat', data: { n: 4 }, room: 'room' }, 'in both directions')
   b.app.roomcast.rooms.to('room').emit('chat', { n: 5 })
   await benB.client.next((f) => f.event === 'chat' && f.data.n === 5)
   await annA.client.next((f) => f.event === 'chat' && f.data.n === 5)
-  t.same(appFrames(benB.client, 'chat').map((f) => f.data.n).sort(), [1, 3, 4, 5], 'what failed during the outage was dropped, not queued and replayed')
+  t.same(
+    appFrames(benB.client, 'chat')
+      .map((f) => f.data.n)
+      .sort(),
+    [1, 3, 4, 5],
+    'what failed during the outage was dropped, not queued and replayed',
+  )
 
   const whole = await a.app.roomcast.query({ type: 'roomMembers', room: 'room' })
   t.same(whole.value.map((m) => m.userId).sort(), ['amy', 'ann', 'ben', 'carl'])
@@ -92,6 +102,10 @@ t.test('a node started while Redis is down runs locally, then joins the cluster 
   await until(() => late.adapter.stats.liveNodes === 1 && other.adapter.stats.liveNodes === 1, 10_000, 'the nodes find each other')
   await late.adapter.settled()
   other.app.roomcast.rooms.to('room').emit('chat', { n: 2 })
-  t.same(await ann.client.next((f) => f.data?.n === 2), { event: 'chat', data: { n: 2 }, room: 'room' }, 'the subscriptions made before Redis existed are in place')
+  t.same(
+    await ann.client.next((f) => f.data?.n === 2),
+    { event: 'chat', data: { n: 2 }, room: 'room' },
+    'the subscriptions made before Redis existed are in place',
+  )
   t.same(await other.app.roomcast.rooms.users('room'), ['ann'])
 })

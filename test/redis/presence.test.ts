@@ -36,10 +36,14 @@ t.test('presence is cluster-wide: one join for the first socket anywhere, one le
   await settled(nodes)
   const annB = await member(t, b, 'ann', ['p'])
   await settled(nodes)
-  t.same(seen, [
-    { node: 'c', room: 'p', userId: 'carl', action: 'join' },
-    { node: 'a', room: 'p', userId: 'ann', action: 'join' },
-  ], "ann's second socket, on another node, is no new presence")
+  t.same(
+    seen,
+    [
+      { node: 'c', room: 'p', userId: 'carl', action: 'join' },
+      { node: 'a', room: 'p', userId: 'ann', action: 'join' },
+    ],
+    "ann's second socket, on another node, is no new presence",
+  )
 
   t.same((await annA.client.request('leave', { rooms: ['p'] })).data, { left: ['p'] })
   await settled(nodes)
@@ -89,13 +93,21 @@ t.test('a dead node: its users leave within two heartbeat intervals, once, and q
   // The clean-up is finished once the claim is released; then every event is in.
   const probe = new Redis({ host: '127.0.0.1', port: redis.port })
   t.teardown(() => probe.disconnect())
-  await until(async () => (await probe.zrange(`${keyPrefix}:nodes`, '0', '-1')).every((m) => !m.startsWith('reap:') && !m.endsWith(' b')), 5_000, 'the registry forgets b')
+  await until(
+    async () => (await probe.zrange(`${keyPrefix}:nodes`, '0', '-1')).every((m) => !m.startsWith('reap:') && !m.endsWith(' b')),
+    5_000,
+    'the registry forgets b',
+  )
   await settled([a, c])
   const leaves = seen.filter((change) => change.action === 'leave')
   t.equal(leaves.length, 1, 'exactly one leave, emitted by one survivor')
   t.same({ ...leaves[0], node: 'a or c' }, { node: 'a or c', room: 'p', userId: 'dave', action: 'leave' })
   t.not(leaves[0]!.node, 'b')
-  t.same((await probe.keys(`${keyPrefix}:presence:*`)).sort(), [`${keyPrefix}:presence:p:carl`, `${keyPrefix}:presence:p:erin`], "b's entries are gone; erin stays through a")
+  t.same(
+    (await probe.keys(`${keyPrefix}:presence:*`)).sort(),
+    [`${keyPrefix}:presence:p:carl`, `${keyPrefix}:presence:p:erin`],
+    "b's entries are gone; erin stays through a",
+  )
   t.equal(await probe.exists(`${keyPrefix}:node:*`), 0)
 
   await until(() => presenceFrames(carl.client).length === 4, 5_000, 'presence frames')
@@ -115,7 +127,13 @@ t.test('a node closing cleanly: its users leave at once, and it says goodbye', a
   t.teardown(() => redis.stop())
   const keyPrefix = uniquePrefix('goodbye')
   // A long heartbeat: nothing here may wait for a node to time out.
-  const nodes = await startNodes(t, ['a', 'b'], { redis: () => redis.client(), keyPrefix, heartbeatInterval: 60_000, requestTimeout: 10_000, presenceEvents: true })
+  const nodes = await startNodes(t, ['a', 'b'], {
+    redis: () => redis.client(),
+    keyPrefix,
+    heartbeatInterval: 60_000,
+    requestTimeout: 10_000,
+    presenceEvents: true,
+  })
   const [a, b] = nodes as [TestNode, TestNode]
   const seen = recordPresence(nodes)
   const carl = await member(t, a, 'carl', ['p'])
@@ -157,11 +175,15 @@ t.test('a node declared dead that was alive after all comes back and re-announce
   await until(() => seen.some((c) => c.userId === 'dave' && c.action === 'leave'), 5_000, "dave's leave")
   await until(() => seen.filter((c) => c.userId === 'dave').length === 3, 5_000, "dave's join again")
   await settled(nodes)
-  t.same(seen.filter((c) => c.userId === 'dave'), [
-    { node: 'b', room: 'p', userId: 'dave', action: 'join' },
-    { node: 'a', room: 'p', userId: 'dave', action: 'leave' },
-    { node: 'b', room: 'p', userId: 'dave', action: 'join' },
-  ], 'the survivor emitted the leave; b, back under a new incarnation, emitted the join again')
+  t.same(
+    seen.filter((c) => c.userId === 'dave'),
+    [
+      { node: 'b', room: 'p', userId: 'dave', action: 'join' },
+      { node: 'a', room: 'p', userId: 'dave', action: 'leave' },
+      { node: 'b', room: 'p', userId: 'dave', action: 'join' },
+    ],
+    'the survivor emitted the leave; b, back under a new incarnation, emitted the join again',
+  )
   await until(() => presenceFrames(carl.client).length === 4, 5_000, 'presence frames')
   t.same(presenceFrames(carl.client).slice(2), [
     { room: 'p', userId: 'dave', action: 'leave' },
@@ -169,7 +191,11 @@ t.test('a node declared dead that was alive after all comes back and re-announce
   ])
   const members = await probe.zrange(`${keyPrefix}:nodes`, '0', '-1')
   t.equal(members.filter((m) => m.endsWith(' b')).length, 1, 'b is registered again, once')
-  t.not(members.find((m) => m.endsWith(' b')), entry, 'under a new incarnation')
+  t.not(
+    members.find((m) => m.endsWith(' b')),
+    entry,
+    'under a new incarnation',
+  )
   await until(() => a!.adapter.stats.liveNodes === 1, 5_000, 'a counts on b again')
   t.same(await a!.app.roomcast.rooms.users('p').then((users) => users.sort()), ['carl', 'dave'])
 })
@@ -193,9 +219,7 @@ t.test('a join and the leave right after it reach Redis in order: no member is l
   t.equal(store.size, 0)
 
   // Many rounds at once, on several pairs: every set ends empty.
-  await Promise.all(
-    Array.from({ length: 20 }, (_, i) => [store.track('room', `v${i % 4}`, 'join'), store.track('room', `v${i % 4}`, 'leave')]).flat(),
-  )
+  await Promise.all(Array.from({ length: 20 }, (_, i) => [store.track('room', `v${i % 4}`, 'join'), store.track('room', `v${i % 4}`, 'leave')]).flat())
   await store.idle()
   t.same(await probe.keys(`${keys.prefix}:presence:*`), [], 'no ghost after a burst of joins and leaves')
 })

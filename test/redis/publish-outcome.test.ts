@@ -85,7 +85,14 @@ t.test('Redis down: the HTTP API answers 503, emit() rejects with publish_failed
   const remoteSub = await pusherSubscriber(t, b, 'news')
 
   // Before the outage every outcome is a success.
-  t.same(await a.sdk().trigger('news', 'update', { n: 1 }).then((response) => response.status), 200, 'the SDK publish succeeds')
+  t.same(
+    await a
+      .sdk()
+      .trigger('news', 'update', { n: 1 })
+      .then((response) => response.status),
+    200,
+    'the SDK publish succeeds',
+  )
   t.same(JSON.parse((await remoteSub.next(update(1))).data as string), { n: 1 }, 'a subscriber on the other node got it')
   t.equal(await a.app.roomcast.rooms.to('room').emit('chat', { n: 1 }), undefined, 'emit() resolves')
   t.same((await benB.next('chat')).data, { n: 1 })
@@ -98,7 +105,12 @@ t.test('Redis down: the HTTP API answers 503, emit() rejects with publish_failed
   t.equal(single.status, 503, 'POST /events answers 503')
   t.match(single.body, { code: 503, error: /could not be handed to the other nodes/ })
   t.same(JSON.parse((await localSub.next(update(2))).data as string), { n: 2 }, "this node's subscriber got the event")
-  const batch = await sdkError(a.sdk().triggerBatch([{ channel: 'news', name: 'update', data: '{"n":3}' }, { channel: 'other', name: 'update', data: '{}' }]))
+  const batch = await sdkError(
+    a.sdk().triggerBatch([
+      { channel: 'news', name: 'update', data: '{"n":3}' },
+      { channel: 'other', name: 'update', data: '{}' },
+    ]),
+  )
   t.equal(batch.status, 503, 'POST /batch_events answers 503')
   t.match(batch.body, { code: 503, error: /^batch\[0\], batch\[1\]: / })
   t.same(JSON.parse((await localSub.next(update(3))).data as string), { n: 3 })

@@ -56,13 +56,13 @@ t.test('cluster-wide queries and actions across three nodes', async (t) => {
   t.equal(await b!.app.roomcast.users.join('ann', 'vip'), 2, "both of a user's connections, on two nodes, join")
   t.same((await c!.app.roomcast.rooms.users('vip')).sort(), ['ann', 'dan'])
   t.equal(await c!.app.roomcast.users.leave('ann', ['vip', 'lobby']), 2)
-  t.same((await a!.app.roomcast.rooms.users('lobby')), ['ben'])
+  t.same(await a!.app.roomcast.rooms.users('lobby'), ['ben'])
   t.equal(await b!.app.roomcast.rooms.leave(danC.id, 'vip'), 1)
   t.same(await a!.app.roomcast.rooms.list().then((rooms) => rooms.sort()), ['lobby', 'side'])
 
   t.equal(await a!.app.roomcast.connections.disconnect(benB.id, 4100, 'bye ben'), 1, 'a connection on another node is closed')
   t.same(await benB.client.whenClosed(), { code: 4100, reason: 'bye ben' })
-  t.equal(await b!.app.roomcast.users.disconnect('ann'), 2, "every connection of a user, wherever it is")
+  t.equal(await b!.app.roomcast.users.disconnect('ann'), 2, 'every connection of a user, wherever it is')
   t.same(await annA.client.whenClosed(), { code: 4004, reason: 'disconnected by the server' })
   t.same(await annC.client.whenClosed(), { code: 4004, reason: 'disconnected by the server' })
   await until(async () => (await a!.app.roomcast.connections.countAll()) === 1, 5_000, 'only dan is left')
@@ -73,7 +73,11 @@ t.test('cluster-wide queries and actions across three nodes', async (t) => {
 
   // An action on a connection of the asking node itself needs no other node.
   const queriesBefore = c!.adapter.stats.queries
-  t.same(await c!.app.roomcast.query({ type: 'disconnect', target: { kind: 'connections', ids: [danC.id] }, code: 4100, reason: 'local' }), { value: 1, answered: ['c'], missing: [] })
+  t.same(await c!.app.roomcast.query({ type: 'disconnect', target: { kind: 'connections', ids: [danC.id] }, code: 4100, reason: 'local' }), {
+    value: 1,
+    answered: ['c'],
+    missing: [],
+  })
   t.same(await danC.client.whenClosed(), { code: 4100, reason: 'local' })
   t.equal(c!.adapter.stats.queries, queriesBefore, 'nothing went over Redis')
 })
@@ -81,14 +85,23 @@ t.test('cluster-wide queries and actions across three nodes', async (t) => {
 t.test('a query waits at most requestTimeout and names the nodes that did not answer', async (t) => {
   const redis = await startRedis()
   t.teardown(() => redis.stop())
-  const [a, b] = await startNodes(t, ['a', 'b'], { redis: () => redis.client(), keyPrefix: uniquePrefix('timeout'), requestTimeout: 300, heartbeatInterval: 10_000 })
+  const [a, b] = await startNodes(t, ['a', 'b'], {
+    redis: () => redis.client(),
+    keyPrefix: uniquePrefix('timeout'),
+    requestTimeout: 300,
+    heartbeatInterval: 10_000,
+  })
   await member(t, a!, 'ann', ['lobby'])
   await member(t, b!, 'ben', ['lobby'])
 
   // b stays in the registry (its heartbeat is long) but answers nothing: its bus connections are cut.
   b!.adapter.disconnectAbruptly()
   const answer = await a!.app.roomcast.query({ type: 'roomMembers', room: 'lobby' })
-  t.same(answer.value.map((m) => m.userId), ['ann'], 'what arrived: the local part')
+  t.same(
+    answer.value.map((m) => m.userId),
+    ['ann'],
+    'what arrived: the local part',
+  )
   t.same(answer.answered, ['a'])
   t.same(answer.missing, ['b'], 'and who did not answer')
   t.equal(a!.adapter.stats.partialAnswers, 1)

@@ -10,7 +10,11 @@ t.test('a delivery crosses the bus as a JSON header, a newline and the payload t
   const data = JSON.stringify({ text: 'line one\nline two \u2028 "quoted" \\ é 🎉' })
   const delivery: Delivery = { target: { kind: 'rooms', rooms: ['lobby', 'a:b{c}'] }, except: ['c1'], event: 'chat', data, protocol: 'native', userId: 42 }
   const text = encodeDelivery(delivery, 'origin', 7)
-  t.equal(text, '{"o":"origin","k":"r","e":"chat","n":["lobby","a:b{c}"],"x":["c1"],"p":"native","u":42,"m":7}\n' + data, 'the payload is appended, not escaped into a string')
+  t.equal(
+    text,
+    '{"o":"origin","k":"r","e":"chat","n":["lobby","a:b{c}"],"x":["c1"],"p":"native","u":42,"m":7}\n' + data,
+    'the payload is appended, not escaped into a string',
+  )
   t.same(decodeDelivery(text), { origin: 'origin', sequence: 7, delivery })
 
   const targets: Target[] = [{ kind: 'users', users: ['ann'] }, { kind: 'connections', ids: ['x', 'y'] }, { kind: 'all' }]
@@ -21,7 +25,17 @@ t.test('a delivery crosses the bus as a JSON header, a newline and the payload t
 })
 
 t.test('malformed bus messages are refused with a WireFormatError', async (t) => {
-  const bad = ['', 'not json', '[]', '{"o":"x"}', '{"o":"x","e":"e","k":"z"}', '{"o":"x","e":"e","k":"r","n":"lobby"}', '{"o":"x","e":"e","k":"r","n":[1]}', '{"o":"x","e":"e","k":"a","u":true}', '{"o":"x","e":"e","k":"a","m":"1"}']
+  const bad = [
+    '',
+    'not json',
+    '[]',
+    '{"o":"x"}',
+    '{"o":"x","e":"e","k":"z"}',
+    '{"o":"x","e":"e","k":"r","n":"lobby"}',
+    '{"o":"x","e":"e","k":"r","n":[1]}',
+    '{"o":"x","e":"e","k":"a","u":true}',
+    '{"o":"x","e":"e","k":"a","m":"1"}',
+  ]
   for (const text of bad) t.throws(() => decodeDelivery(text), WireFormatError, JSON.stringify(text))
 })
 

@@ -30,7 +30,13 @@ const QuerySchema = Type.Union([
 /** A node asks every node; answers go to `P:node:<from>`. */
 const QueryMessage = Type.Object({ t: Type.Literal('query'), id: Type.String(), from: Type.String(), node: Type.String(), q: QuerySchema })
 /** One node's part of the answer; `error` instead of `value` when answering failed there. */
-const AnswerMessage = Type.Object({ t: Type.Literal('answer'), id: Type.String(), node: Type.String(), value: Type.Optional(Type.Unknown()), error: Type.Optional(Type.String()) })
+const AnswerMessage = Type.Object({
+  t: Type.Literal('answer'),
+  id: Type.String(),
+  node: Type.String(),
+  value: Type.Optional(Type.Unknown()),
+  error: Type.Optional(Type.String()),
+})
 /** A node started (others count on it at once, without waiting for the registry) or is leaving. */
 const HelloMessage = Type.Object({ t: Type.Literal('hello'), node: Type.String(), from: Type.String() })
 const ByeMessage = Type.Object({ t: Type.Literal('bye'), node: Type.String(), from: Type.String() })

@@ -39,7 +39,14 @@ export function duplicateConnection(client: RedisClient, role: ConnectionRole): 
       enableOfflineQueue: false,
       keyPrefix: '',
       shardedSubscribers: role === 'subscriber',
-      redisOptions: { keyPrefix: '', replyMapping: 'legacy', maxRetriesPerRequest: 0, autoResubscribe: false, disconnectTimeout: DISCONNECT_TIMEOUT, connectionName },
+      redisOptions: {
+        keyPrefix: '',
+        replyMapping: 'legacy',
+        maxRetriesPerRequest: 0,
+        autoResubscribe: false,
+        disconnectTimeout: DISCONNECT_TIMEOUT,
+        connectionName,
+      },
     }) as Cluster
   }
   return (client as Redis).duplicate({

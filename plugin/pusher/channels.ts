@@ -4,8 +4,7 @@
  * Pusher's own namespace, apart from native rooms).
  */
 import { protocolNamespace } from '../hub/namespace.js'
-import type { PusherApp } from './apps.js'
-import { PUSHER_PROTOCOL } from './codec.js'
+import { PUSHER_PROTOCOL } from './protocol.js'
 
 export type ChannelType = 'public' | 'private' | 'private-encrypted' | 'presence' | 'server-to-user'
 
@@ -74,6 +73,9 @@ export function isValidChannelName(channel: string, maxLength: number): boolean 
   return checkChannelName(channel, maxLength) === undefined
 }
 
+/** Pusher's namespace in the hub: every Pusher room name and user key starts with it. */
+const PUSHER_NAMESPACE = protocolNamespace(PUSHER_PROTOCOL)
+
 /**
  * The start of every hub room (and every user key) of an app: Pusher's namespace, which native
  * room names and user ids can never start with, then the app id, percent-encoded so that the
@@ -81,17 +83,20 @@ export function isValidChannelName(channel: string, maxLength: number): boolean 
  * channel share a native room, and apps never see each other's channels.
  */
 export function appRoomPrefix(appId: string): string {
-  return pusherNamespace() + encodeURIComponent(appId) + ':'
+  return PUSHER_NAMESPACE + encodeURIComponent(appId) + ':'
 }
 
-let pusherNamespaceText: string | undefined
-/** Built on first use: `codec.js` imports this module too, so its constant is not there yet while this one loads. */
-function pusherNamespace(): string {
-  return (pusherNamespaceText ??= protocolNamespace(PUSHER_PROTOCOL))
+/**
+ * What the mapping needs of an app: the start of its room names (`appRoomPrefix` of its id).
+ * Every `PusherApp` is one; naming only this keeps `apps.ts`, which builds on these names, the
+ * one that imports.
+ */
+export interface AppRooms {
+  readonly roomPrefix: string
 }
 
 /** The hub room of an app's channel. */
-export function roomOf(app: PusherApp, channel: string): string {
+export function roomOf(app: AppRooms, channel: string): string {
   return app.roomPrefix + channel
 }
 
@@ -101,7 +106,7 @@ export function parsePusherRoom(room: string): { appId: string; channel: string 
   if (colon < 0) return undefined
   let appId: string
   try {
-    appId = decodeURIComponent(room.slice(pusherNamespace().length, colon))
+    appId = decodeURIComponent(room.slice(PUSHER_NAMESPACE.length, colon))
   } catch {
     return undefined
   }
@@ -116,15 +121,14 @@ export function channelOfRoom(room: string): string {
 
 /** Where the app id of a Pusher room ends (its `:`), or -1 for a room outside Pusher's namespace. */
 function appIdEnd(room: string): number {
-  const prefix = pusherNamespace()
-  return room.startsWith(prefix) ? room.indexOf(':', prefix.length) : -1
+  return room.startsWith(PUSHER_NAMESPACE) ? room.indexOf(':', PUSHER_NAMESPACE.length) : -1
 }
 
 /**
  * The hidden room every connection of an app with a connection quota joins: its size is the
  * app's connection count across the cluster. `#` keeps it out of the client channel space.
  */
-export function appConnectionsRoom(app: PusherApp): string {
+export function appConnectionsRoom(app: AppRooms): string {
   return app.roomPrefix + '#connections'
 }
 

@@ -9,8 +9,7 @@ import type { Delivery } from '../hub/delivery.js'
 import type { Closing, WireCodec } from '../hub/codec.js'
 import { channelOfRoom, type SubscriptionErrorData } from './channels.js'
 import { PusherCode, PusherMessage } from './codes.js'
-
-export const PUSHER_PROTOCOL = 'pusher'
+import { PUSHER_PROTOCOL } from './protocol.js'
 
 /** An event frame; `dataJson` is the payload's JSON text and goes out double-encoded. */
 export function eventFrame(event: string, channel: string | undefined, dataJson: string | undefined, userId?: string | number): string {

@@ -8,7 +8,7 @@ import { MAX_EVENT_NAME_LENGTH } from '../../shared/envelope.js'
 import type { Delivery } from '../hub/delivery.js'
 import { handled, type PublishOutcome } from '../hub/publish-outcome.js'
 import { appRoomPrefix, isHiddenChannel, isValidChannelName, USER_CHANNEL_PREFIX, userChannel } from './channels.js'
-import { PUSHER_PROTOCOL } from './codec.js'
+import { PUSHER_PROTOCOL } from './protocol.js'
 import { dataJsonOf, type TriggerOptions } from './service.js'
 
 export class PusherEmitter {

@@ -8,6 +8,7 @@ import type { FastifyInstance } from 'fastify'
 import type { Hub } from '../hub/hub.js'
 import type { RateLimitOptions } from '../hub/rate-window.js'
 import type { BackpressureOptions } from '../ws/socket-sink.js'
+import { createPusherContext } from './context.js'
 import { registerPusherHttpRoutes } from './http/routes.js'
 import type { ResolvedPusherOptions } from './options.js'
 import { registerPusherRoute } from './route.js'
@@ -25,14 +26,12 @@ export interface PusherHostOptions {
 
 /** Registers the Pusher protocol; resolves with its service (`app.roomcast.pusher`). */
 export async function registerPusher(app: FastifyInstance, hub: Hub, options: ResolvedPusherOptions, host: PusherHostOptions): Promise<PusherService> {
-  const pusher = new PusherService(hub, options, host.rateLimit, host.hookTimeout)
-  registerPusherRoute(app, hub, host.backpressure, pusher, host.maxPayload)
+  const context = createPusherContext(hub, options, host.hookTimeout)
   // Listening from start-up: channel events are only tracked while someone listens.
-  if (options.webhooks !== false) {
-    const webhooks = WebhookSender.start(pusher, options.webhooks, app.log)
-    pusher.webhooks = webhooks
-    app.addHook('onClose', () => webhooks.close())
-  }
+  const webhooks = options.webhooks === false ? undefined : WebhookSender.start(context.events, context.apps, options.webhooks, app.log)
+  const pusher = new PusherService(hub, context, host.rateLimit, webhooks)
+  registerPusherRoute(app, hub, host.backpressure, pusher, host.maxPayload)
+  if (webhooks !== undefined) app.addHook('onClose', () => webhooks.close())
   const subscriptionCounter = new SubscriptionCounter(hub, pusher, options.subscriptionCountInterval)
   app.addHook('onClose', () => subscriptionCounter.close())
   if (options.http !== false) await registerPusherHttpRoutes(app, hub, pusher, options.http)

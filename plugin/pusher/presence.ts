@@ -8,7 +8,7 @@ import type { Connection } from '../hub/connection.js'
 import type { Delivery } from '../hub/delivery.js'
 import type { RoomMember } from '../hub/queries.js'
 import type { SubscriptionErrorData } from './channels.js'
-import { PUSHER_PROTOCOL } from './codec.js'
+import { PUSHER_PROTOCOL } from './protocol.js'
 import type { PresenceUserId } from './events.js'
 import { exceedsJsonDepth, MAX_JSON_DEPTH } from '../../shared/json-depth.js'
 

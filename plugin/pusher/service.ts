@@ -9,14 +9,15 @@ import type { Delivery } from '../hub/delivery.js'
 import type { Hub } from '../hub/hub.js'
 import type { ClusterAnswer } from '../hub/queries.js'
 import type { RateLimitOptions } from '../hub/rate-window.js'
-import { AppRegistry, type PusherApp } from './apps.js'
-import { defaultChannelCache, type ChannelCache } from './cache.js'
+import type { AppRegistry, PusherApp } from './apps.js'
+import type { ChannelCache } from './cache.js'
 import { channelOfRoom, channelType, isCacheChannel, isHiddenChannel, roomOf, userChannel } from './channels.js'
 import { PusherCode, PusherMessage } from './codes.js'
-import { PUSHER_PROTOCOL } from './codec.js'
-import { PusherEvents, type PusherEventMap, type PusherEventName } from './events.js'
+import type { PusherContext } from './context.js'
+import type { PusherEventMap, PusherEventName, PusherEvents } from './events.js'
 import type { ResolvedPusherOptions } from './options.js'
 import { distinctMembers, isMember, memberKey, OCCUPANCY_KEY, PRESENCE_KEY, PresenceTracker, type PresenceMember } from './presence.js'
+import { PUSHER_PROTOCOL } from './protocol.js'
 import { PusherSession } from './session.js'
 import type { WebhookSender } from './webhooks/sender.js'
 
@@ -40,20 +41,23 @@ export class PusherService {
   readonly cache: ChannelCache
   readonly events: PusherEvents
   readonly options: ResolvedPusherOptions
-  /** Webhook delivery (queue, retries, counters in `stats`); set at start-up unless `webhooks: false`. */
-  webhooks: WebhookSender | undefined = undefined
+  /** Webhook delivery (queue, retries, counters in `stats`); undefined with `webhooks: false`. */
+  readonly webhooks: WebhookSender | undefined
+  readonly #context: PusherContext
   readonly #hub: Hub
   readonly #rateLimit: RateLimitOptions | false
   readonly #presence: PresenceTracker
   readonly #sessions = new Map<string, PusherSession>()
 
-  constructor(hub: Hub, options: ResolvedPusherOptions, rateLimit: RateLimitOptions | false, hookTimeout = 10_000) {
+  constructor(hub: Hub, context: PusherContext, rateLimit: RateLimitOptions | false, webhooks: WebhookSender | undefined) {
     this.#hub = hub
-    this.options = options
+    this.#context = context
+    this.options = context.options
+    this.apps = context.apps
+    this.cache = context.cache
+    this.events = context.events
+    this.webhooks = webhooks
     this.#rateLimit = rateLimit
-    this.apps = new AppRegistry(options.apps, { hookTimeout, log: hub.log })
-    this.cache = options.cache ?? defaultChannelCache(hub.adapter)
-    this.events = new PusherEvents(hub.log)
     this.#presence = new PresenceTracker({
       adapter: hub.adapter,
       publish: (delivery) => hub.publish(delivery),
@@ -78,7 +82,7 @@ export class PusherService {
 
   /** @internal Starts the protocol on a registered connection. */
   openSession(app: PusherApp, connection: Connection): PusherSession {
-    const session = new PusherSession(this, this.#hub, app, connection, this.#rateLimit)
+    const session = new PusherSession(this.#context, this.#hub, app, connection, this.#rateLimit)
     this.#sessions.set(connection.id, session)
     return session
   }

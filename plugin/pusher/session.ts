@@ -12,10 +12,11 @@ import type { RateLimitOptions } from '../hub/rate-window.js'
 import { RateWindow } from '../hub/rate-window.js'
 import { appConnectionsRoom, channelType, checkChannelName, isCacheChannel, isClientEvent, requiresAuth, roomOf, userChannel, type ChannelType, type SubscriptionErrorData } from './channels.js'
 import type { PusherApp } from './apps.js'
+import type { PusherContext } from './context.js'
 import { PusherCode, PusherMessage } from './codes.js'
-import { connectionEstablishedFrame, errorFrame, eventFrame, PONG_FRAME, PUSHER_PROTOCOL, subscriptionErrorFrame } from './codec.js'
+import { connectionEstablishedFrame, errorFrame, eventFrame, PONG_FRAME, subscriptionErrorFrame } from './codec.js'
+import { PUSHER_PROTOCOL } from './protocol.js'
 import { distinctMembers, memberKey, parseMember, presenceData, type PresenceMember } from './presence.js'
-import type { PusherService } from './service.js'
 import { verifyChannelAuth, verifyUserAuth } from './signatures.js'
 import { textOf } from '../ws/raw-data.js'
 import { exceedsJsonDepth, MAX_JSON_DEPTH } from '../../shared/json-depth.js'
@@ -34,7 +35,7 @@ export interface SignedInUser {
 export class PusherSession {
   readonly app: PusherApp
   readonly connection: Connection
-  readonly #service: PusherService
+  readonly #context: PusherContext
   readonly #hub: Hub
   readonly #frames: RateWindow | undefined
   readonly #clientEvents: RateWindow
@@ -44,14 +45,14 @@ export class PusherSession {
   #subscribeCredit: number
   #queue: Promise<void> = Promise.resolve()
 
-  constructor(service: PusherService, hub: Hub, app: PusherApp, connection: Connection, rateLimit: RateLimitOptions | false) {
-    this.#service = service
+  constructor(context: PusherContext, hub: Hub, app: PusherApp, connection: Connection, rateLimit: RateLimitOptions | false) {
+    this.#context = context
     this.#hub = hub
     this.app = app
     this.connection = connection
     this.#frames = rateLimit === false ? undefined : new RateWindow(rateLimit.max, rateLimit.windowMs)
     this.#clientEvents = new RateWindow(app.maxClientEventsPerSecond, 1000)
-    this.#subscribeCredit = service.options.maxChannelsPerConnection
+    this.#subscribeCredit = context.options.maxChannelsPerConnection
   }
 
   /** The user signed in on this connection, if any. */
@@ -63,10 +64,10 @@ export class PusherSession {
   start(): void {
     const connection = this.connection
     this.#hub.authenticate(connection, { metadata: { pusherAppId: this.app.id } })
-    connection.writeText(connectionEstablishedFrame(connection.id, this.#service.options.activityTimeout))
+    connection.writeText(connectionEstablishedFrame(connection.id, this.#context.options.activityTimeout))
     if (this.app.maxConnections >= 0) this.#hub.join(connection, [appConnectionsRoom(this.app)])
     if (this.app.enableUserAuthentication) {
-      this.#signinTimer = setTimeout(() => connection.close(PusherCode.Unauthorized, PusherMessage.signinTimeout), this.#service.options.userAuthenticationTimeout)
+      this.#signinTimer = setTimeout(() => connection.close(PusherCode.Unauthorized, PusherMessage.signinTimeout), this.#context.options.userAuthenticationTimeout)
     }
   }
 
@@ -176,10 +177,10 @@ export class PusherSession {
       this.#alreadySubscribed(channel, type)
       return
     }
-    if (this.connection.rooms.size >= this.#service.options.maxChannelsPerConnection) {
+    if (this.connection.rooms.size >= this.#context.options.maxChannelsPerConnection) {
       this.#subscriptionError(channel, {
         type: 'LimitReached',
-        error: `A connection may be subscribed to at most ${this.#service.options.maxChannelsPerConnection} channels.`,
+        error: `A connection may be subscribed to at most ${this.#context.options.maxChannelsPerConnection} channels.`,
         status: PusherCode.ClientEventRejected,
       })
       return
@@ -267,7 +268,7 @@ export class PusherSession {
   async #replayCache(channel: string, room: string): Promise<void> {
     let cached
     try {
-      cached = await this.#service.cache.get(this.app.id, channel)
+      cached = await this.#context.cache.get(this.app.id, channel)
     } catch (err) {
       this.#hub.log.warn({ err, channel }, 'roomcast: pusher cache read failed; answering with a cache miss')
     }
@@ -277,7 +278,7 @@ export class PusherSession {
       return
     }
     this.connection.writeText(JSON.stringify({ event: 'pusher:cache_miss', channel }))
-    this.#service.events.emit('cache_miss', { app: this.app, channel })
+    this.#context.events.emit('cache_miss', { app: this.app, channel })
   }
 
   #unsubscribe(request: Message | undefined): void {
@@ -323,9 +324,9 @@ export class PusherSession {
     if (dataJson !== undefined) delivery.data = dataJson
     if (member !== undefined) delivery.userId = member.user_id
     this.#hub.publish(delivery)
-    if (this.#service.events.has('client_event')) {
+    if (this.#context.events.has('client_event')) {
       const info = { app: this.app, channel, event, data, socketId: this.connection.id }
-      this.#service.events.emit('client_event', member === undefined ? info : { ...info, userId: member.user_id })
+      this.#context.events.emit('client_event', member === undefined ? info : { ...info, userId: member.user_id })
     }
   }
 

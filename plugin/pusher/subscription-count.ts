@@ -11,7 +11,7 @@
  */
 import type { Hub } from '../hub/hub.js'
 import { channelOfRoom, channelType, isHiddenChannel } from './channels.js'
-import { PUSHER_PROTOCOL } from './codec.js'
+import { PUSHER_PROTOCOL } from './protocol.js'
 import type { PusherService } from './service.js'
 
 export const SUBSCRIPTION_COUNT_EVENT = 'pusher_internal:subscription_count'

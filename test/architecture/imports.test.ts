@@ -95,3 +95,47 @@ t.test('client/ and shared/ import nothing from plugin/ and nothing from node:*'
   t.same(show(browser.filter((i) => !i.relative && (i.to.startsWith('node:') || ['fs', 'net', 'http', 'crypto', 'path'].includes(i.to)))), [])
   t.same(show(browser.filter((i) => layerOf(i.from) === 'shared' && i.relative && i.to.startsWith('client/'))), [], 'shared/ does not import client/')
 })
+
+/** Groups of files that import each other, directly or around a circle (strongly connected components, Tarjan). */
+function importCircles(edges: Import[]): string[][] {
+  const next = new Map<string, string[]>()
+  for (const edge of edges) next.set(edge.from, [...(next.get(edge.from) ?? []), edge.to])
+  const order = new Map<string, number>()
+  const low = new Map<string, number>()
+  const stack: string[] = []
+  const onStack = new Set<string>()
+  const circles: string[][] = []
+  const visit = (file: string): void => {
+    order.set(file, order.size)
+    low.set(file, order.get(file)!)
+    stack.push(file)
+    onStack.add(file)
+    for (const to of next.get(file) ?? []) {
+      if (!order.has(to)) {
+        visit(to)
+        low.set(file, Math.min(low.get(file)!, low.get(to)!))
+      } else if (onStack.has(to)) {
+        low.set(file, Math.min(low.get(file)!, order.get(to)!))
+      }
+    }
+    if (low.get(file) !== order.get(file)) return
+    const component: string[] = []
+    let member: string
+    do {
+      member = stack.pop()!
+      onStack.delete(member)
+      component.push(member)
+    } while (member !== file)
+    if (component.length > 1 || next.get(file)?.includes(file)) circles.push(component.sort())
+  }
+  for (const file of next.keys()) if (!order.has(file)) visit(file)
+  return circles
+}
+
+t.test('no import circles among plugin/ files, type-only imports included', async (t) => {
+  const inPlugin = imports.filter((i) => i.relative && i.from.startsWith('plugin/') && i.to.startsWith('plugin/'))
+  t.same(importCircles(inPlugin), [])
+  // The check itself: a circle of three and a file importing itself are found, a chain is not.
+  const edge = (from: string, to: string): Import => ({ from, to, relative: true })
+  t.same(importCircles([edge('a', 'b'), edge('b', 'c'), edge('c', 'a'), edge('c', 'd'), edge('e', 'e')]), [['a', 'b', 'c'], ['e']])
+})

@@ -6,8 +6,8 @@
  * backstop), so a dead receiver only ever loses its own events, never a healthy one's.
  */
 import type { FastifyBaseLogger } from 'fastify'
-import type { PusherApp } from '../apps.js'
-import type { PusherService } from '../service.js'
+import type { AppRegistry, PusherApp } from '../apps.js'
+import type { PusherEvents } from '../events.js'
 import { checkWebhooks, customHeaders, wants, WEBHOOK_EVENT_TYPES, type WebhookConfig, type WebhookEventType } from './config.js'
 import { WebhookEndpoint, type EndpointReport } from './endpoint.js'
 import type { ResolvedWebhookOptions } from './options.js'
@@ -81,29 +81,29 @@ export class WebhookSender {
   }
 
   /**
-   * Starts sending the webhooks of a Pusher service's apps. For a static app list it listens
-   * only to the event types some endpoint wants (channel occupancy is tracked across the
-   * cluster only while listened to); for apps from a lookup it listens to all of them.
+   * Starts sending the apps' webhooks, made of their channel events. For a static app list it
+   * listens only to the event types some endpoint wants (channel occupancy is tracked across
+   * the cluster only while listened to); for apps from a lookup it listens to all of them.
    */
-  static start(service: PusherService, options: ResolvedWebhookOptions, log: FastifyBaseLogger): WebhookSender {
+  static start(events: PusherEvents, apps: AppRegistry, options: ResolvedWebhookOptions, log: FastifyBaseLogger): WebhookSender {
     const sender = new WebhookSender(options, log)
     let wanted: Set<WebhookEventType>
-    if (service.apps.dynamic) {
+    if (apps.dynamic) {
       wanted = new Set(WEBHOOK_EVENT_TYPES)
     } else {
       wanted = new Set()
-      for (const app of service.apps.list()) {
+      for (const app of apps.list()) {
         for (const webhook of checkWebhooks(app.id, app.config.webhooks)) for (const type of webhook.eventTypes ?? WEBHOOK_EVENT_TYPES) wanted.add(type)
       }
     }
     const enqueue = (app: PusherApp, event: WebhookEvent): void => sender.enqueue(app, event)
-    if (wanted.has('channel_occupied')) service.on('channel_occupied', (event) => enqueue(event.app, channelWebhookEvent('channel_occupied', event)))
-    if (wanted.has('channel_vacated')) service.on('channel_vacated', (event) => enqueue(event.app, channelWebhookEvent('channel_vacated', event)))
-    if (wanted.has('cache_miss')) service.on('cache_miss', (event) => enqueue(event.app, channelWebhookEvent('cache_miss', event)))
-    if (wanted.has('member_added')) service.on('member_added', (event) => enqueue(event.app, memberWebhookEvent('member_added', event)))
-    if (wanted.has('member_removed')) service.on('member_removed', (event) => enqueue(event.app, memberWebhookEvent('member_removed', event)))
-    if (wanted.has('client_event')) service.on('client_event', (event) => enqueue(event.app, clientWebhookEvent(event)))
-    if (wanted.has('subscription_count')) service.on('subscription_count', (event) => enqueue(event.app, subscriptionCountWebhookEvent(event)))
+    if (wanted.has('channel_occupied')) events.on('channel_occupied', (event) => enqueue(event.app, channelWebhookEvent('channel_occupied', event)))
+    if (wanted.has('channel_vacated')) events.on('channel_vacated', (event) => enqueue(event.app, channelWebhookEvent('channel_vacated', event)))
+    if (wanted.has('cache_miss')) events.on('cache_miss', (event) => enqueue(event.app, channelWebhookEvent('cache_miss', event)))
+    if (wanted.has('member_added')) events.on('member_added', (event) => enqueue(event.app, memberWebhookEvent('member_added', event)))
+    if (wanted.has('member_removed')) events.on('member_removed', (event) => enqueue(event.app, memberWebhookEvent('member_removed', event)))
+    if (wanted.has('client_event')) events.on('client_event', (event) => enqueue(event.app, clientWebhookEvent(event)))
+    if (wanted.has('subscription_count')) events.on('subscription_count', (event) => enqueue(event.app, subscriptionCountWebhookEvent(event)))
     return sender
   }
 

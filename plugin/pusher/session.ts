@@ -10,9 +10,21 @@ import type { Delivery } from '../hub/delivery.js'
 import type { Hub } from '../hub/hub.js'
 import type { RateLimitOptions } from '../hub/rate-window.js'
 import { RateWindow } from '../hub/rate-window.js'
-import { appConnectionsRoom, channelType, checkChannelName, isCacheChannel, isClientEvent, requiresAuth, roomOf, userChannel, type ChannelType, type SubscriptionErrorData } from './channels.js'
+import {
+  appConnectionsRoom,
+  channelType,
+  checkChannelName,
+  isCacheChannel,
+  isClientEvent,
+  requiresAuth,
+  roomOf,
+  userChannel,
+  type ChannelType,
+  type SubscriptionErrorData,
+} from './channels.js'
 import type { PusherApp } from './apps.js'
 import type { PusherContext } from './context.js'
+import type { CachedEvent } from './cache.js'
 import { PusherCode, PusherMessage } from './codes.js'
 import { connectionEstablishedFrame, errorFrame, eventFrame, PONG_FRAME, subscriptionErrorFrame } from './codec.js'
 import { PUSHER_PROTOCOL } from './protocol.js'
@@ -67,7 +79,10 @@ export class PusherSession {
     connection.writeText(connectionEstablishedFrame(connection.id, this.#context.options.activityTimeout))
     if (this.app.maxConnections >= 0) this.#hub.join(connection, [appConnectionsRoom(this.app)])
     if (this.app.enableUserAuthentication) {
-      this.#signinTimer = setTimeout(() => connection.close(PusherCode.Unauthorized, PusherMessage.signinTimeout), this.#context.options.userAuthenticationTimeout)
+      this.#signinTimer = setTimeout(
+        () => connection.close(PusherCode.Unauthorized, PusherMessage.signinTimeout),
+        this.#context.options.userAuthenticationTimeout,
+      )
     }
   }
 
@@ -266,7 +281,7 @@ export class PusherSession {
   }
 
   async #replayCache(channel: string, room: string): Promise<void> {
-    let cached
+    let cached: CachedEvent | undefined
     try {
       cached = await this.#context.cache.get(this.app.id, channel)
     } catch (err) {
@@ -300,25 +315,13 @@ export class PusherSession {
       this.#error(PusherCode.ClientEventRejected, 'A client event needs a channel.')
       return
     }
-    const reject = (text: string): void => this.#error(PusherCode.ClientEventRejected, text, channel)
-    if (!this.app.enableClientMessages) return reject(PusherMessage.clientMessagesDisabled)
-    const type = channelType(channel)
-    if (type === 'private-encrypted') return reject('Client events are not supported on encrypted channels.')
-    if (type !== 'private' && type !== 'presence') return reject('Client events are only supported on private and presence channels.')
-    if (event.length > this.app.maxEventNameLength) return reject(`The event name is longer than ${this.app.maxEventNameLength} characters.`)
-    const data = message.data
-    let dataJson: string | undefined
-    try {
-      dataJson = data === undefined ? undefined : JSON.stringify(data)
-    } catch {
-      // Unreachable for a frame that passed the depth check; a throw here would leave the socket listener.
-      return reject('The event data cannot be serialized.')
+    const accepted = this.#acceptClientEvent(event, channel, message.data, now)
+    if (typeof accepted === 'string') {
+      this.#error(PusherCode.ClientEventRejected, accepted, channel)
+      return
     }
-    const size = typeof data === 'string' ? Buffer.byteLength(data) : dataJson === undefined ? 0 : Buffer.byteLength(dataJson)
-    if (size > this.app.maxEventPayloadKb * 1024) return reject(`The event data is larger than ${this.app.maxEventPayloadKb} KiB.`)
-    const room = roomOf(this.app, channel)
-    if (!this.connection.rooms.has(room)) return reject('The connection is not subscribed to the channel.')
-    if (!this.#clientEvents.take(now)) return reject(PusherMessage.clientEventsRateLimited)
+    const { type, room, dataJson } = accepted
+    const data = message.data
     const member = type === 'presence' ? (this.connection.memberInfo?.get(room) as PresenceMember | undefined) : undefined
     const delivery: Delivery = { target: { kind: 'rooms', rooms: [room] }, except: [this.connection.id], event, protocol: PUSHER_PROTOCOL }
     if (dataJson !== undefined) delivery.data = dataJson
@@ -328,6 +331,28 @@ export class PusherSession {
       const info = { app: this.app, channel, event, data, socketId: this.connection.id }
       this.#context.events.emit('client_event', member === undefined ? info : { ...info, userId: member.user_id })
     }
+  }
+
+  /** Why a client event is refused (`pusher:error` 4301), or what publishing it needs. */
+  #acceptClientEvent(event: string, channel: string, data: unknown, now: number): string | { type: ChannelType; room: string; dataJson: string | undefined } {
+    if (!this.app.enableClientMessages) return PusherMessage.clientMessagesDisabled
+    const type = channelType(channel)
+    if (type === 'private-encrypted') return 'Client events are not supported on encrypted channels.'
+    if (type !== 'private' && type !== 'presence') return 'Client events are only supported on private and presence channels.'
+    if (event.length > this.app.maxEventNameLength) return `The event name is longer than ${this.app.maxEventNameLength} characters.`
+    let dataJson: string | undefined
+    try {
+      dataJson = data === undefined ? undefined : JSON.stringify(data)
+    } catch {
+      // Unreachable for a frame that passed the depth check; a throw here would leave the socket listener.
+      return 'The event data cannot be serialized.'
+    }
+    const size = typeof data === 'string' ? Buffer.byteLength(data) : dataJson === undefined ? 0 : Buffer.byteLength(dataJson)
+    if (size > this.app.maxEventPayloadKb * 1024) return `The event data is larger than ${this.app.maxEventPayloadKb} KiB.`
+    const room = roomOf(this.app, channel)
+    if (!this.connection.rooms.has(room)) return 'The connection is not subscribed to the channel.'
+    if (!this.#clientEvents.take(now)) return PusherMessage.clientEventsRateLimited
+    return { type, room, dataJson }
   }
 
   // ------------------------------------------------------------------ sign-in

@@ -34,7 +34,12 @@ interface Call {
 }
 
 /** Runs the endpoint the request names; resolves with the answer's body. */
-export async function handleEndpoint(context: EndpointContext, request: FastifyRequest, reply: FastifyReply, { endpoint, app, body }: Accepted): Promise<unknown> {
+export async function handleEndpoint(
+  context: EndpointContext,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  { endpoint, app, body }: Accepted,
+): Promise<unknown> {
   const call: Call = { context, request, reply, app }
   switch (endpoint.kind) {
     case 'events':

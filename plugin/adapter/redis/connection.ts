@@ -33,32 +33,25 @@ export type ConnectionRole = 'publisher' | 'subscriber'
  */
 export function duplicateConnection(client: RedisClient, role: ConnectionRole): BusConnection {
   const connectionName = role === 'publisher' ? 'roomcast:pub' : 'roomcast:sub'
-  if (isClusterClient(client)) {
-    return (client as Cluster).duplicate([], {
-      lazyConnect: true,
-      enableOfflineQueue: false,
-      keyPrefix: '',
-      shardedSubscribers: role === 'subscriber',
-      redisOptions: {
-        keyPrefix: '',
-        replyMapping: 'legacy',
-        maxRetriesPerRequest: 0,
-        autoResubscribe: false,
-        disconnectTimeout: DISCONNECT_TIMEOUT,
-        connectionName,
-      },
-    }) as Cluster
-  }
-  return (client as Redis).duplicate({
-    lazyConnect: true,
-    enableOfflineQueue: false,
+  // The same settings for a single node and for every node of a cluster.
+  const nodeOptions = {
     keyPrefix: '',
     replyMapping: 'legacy',
     maxRetriesPerRequest: 0,
     autoResubscribe: false,
     disconnectTimeout: DISCONNECT_TIMEOUT,
     connectionName,
-  }) as Redis
+  } as const
+  if (isClusterClient(client)) {
+    return (client as Cluster).duplicate([], {
+      lazyConnect: true,
+      enableOfflineQueue: false,
+      keyPrefix: '',
+      shardedSubscribers: role === 'subscriber',
+      redisOptions: nodeOptions,
+    }) as Cluster
+  }
+  return (client as Redis).duplicate({ lazyConnect: true, enableOfflineQueue: false, ...nodeOptions }) as Redis
 }
 
 /** Resolves true once the connection is ready, or false after `timeoutMs` (it keeps trying in the background). */

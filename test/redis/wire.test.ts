@@ -15,12 +15,12 @@ t.test('a delivery crosses the bus as a JSON header, a newline and the payload t
     '{"o":"origin","k":"r","e":"chat","n":["lobby","a:b{c}"],"x":["c1"],"p":"native","u":42,"m":7}\n' + data,
     'the payload is appended, not escaped into a string',
   )
-  t.same(decodeDelivery(text), { origin: 'origin', sequence: 7, delivery })
+  t.same(decodeDelivery(text), { origin: 'origin', sequence: 7, loopback: false, delivery })
 
   const targets: Target[] = [{ kind: 'users', users: ['ann'] }, { kind: 'connections', ids: ['x', 'y'] }, { kind: 'all' }]
   for (const target of targets) {
     const plain: Delivery = { target, event: 'ping' }
-    t.same(decodeDelivery(encodeDelivery(plain, 'o')), { origin: 'o', sequence: undefined, delivery: plain }, `${target.kind}, no data`)
+    t.same(decodeDelivery(encodeDelivery(plain, 'o')), { origin: 'o', sequence: undefined, loopback: false, delivery: plain }, `${target.kind}, no data`)
   }
 })
 
@@ -31,9 +31,9 @@ t.test('a stream position crosses in the header; the history script completes a 
   t.same(decodeDelivery(text).delivery, delivery)
   const { data: _, ...withoutData } = delivery
   for (const expected of [delivery, withoutData]) {
-    const { head, tail } = encodeDeliveryAwaitingPosition({ ...expected, position: undefined }, 'o')
+    const { head, tail } = encodeDeliveryAwaitingPosition({ ...expected, position: undefined }, 'o', true)
     // What the script does: append the position and close the header.
-    t.same(decodeDelivery(`${head},"s":["e-1_x",7]}${tail}`).delivery, expected)
+    t.same(decodeDelivery(`${head},"s":["e-1_x",7]}${tail}`), { origin: 'o', sequence: undefined, loopback: true, delivery: expected })
   }
 })
 

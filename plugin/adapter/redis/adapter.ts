@@ -35,7 +35,8 @@ interface Attached {
  * - Deliveries: delivered locally first, then published once, serialized once, on the channel
  *   of each named room, user or connection (or the broadcast channel). A node listens only to
  *   the channels of its own rooms, users and connections (the hub tells it through
- *   watch/unwatch), ignores its own messages coming back, and keeps one copy of a message
+ *   watch/unwatch), ignores its own messages coming back (except history publications that ask
+ *   for it, see RedisHistory), and keeps one copy of a message
  *   published on several of its channels.
  * - Queries: request/response over the control channel, waiting only for live nodes, never
  *   longer than `requestTimeout`; partial answers name the missing nodes.
@@ -99,6 +100,7 @@ export class RedisAdapter implements Adapter {
       keys: this.#keys,
       busId: this.#busId,
       node: () => this.#attached?.node,
+      listening: (channel) => this.#subscriptions.listening(channel),
       accepting: () => this.#state === 'attached' || this.#state === 'closing',
       onFailure: (what, err, details) => this.#outages.failed(what, err, details),
       onSuccess: (what) => this.#outages.recovered(what),
@@ -323,7 +325,7 @@ export class RedisAdapter implements Adapter {
       this.#attached?.node.log.debug({ err }, 'roomcast: redis adapter: dropped a malformed delivery')
       return
     }
-    if (bus.origin === this.#busId) {
+    if (bus.origin === this.#busId && !bus.loopback) {
       this.#counters.ownEchoes++
       return
     }

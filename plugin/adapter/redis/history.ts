@@ -9,6 +9,15 @@
  * A publication is one script (one round trip): it appends, sets the expiry and publishes the
  * delivery with its position on the room's channel, so the order of offsets is the order on the
  * bus. Rooms without history never reach this file: they cost nothing more.
+ *
+ * This node's own members must see the room's publications in offset order too, but the
+ * script's answer (on the command connection) and the other nodes' publications (on the
+ * subscriber connection) race each other on two sockets: delivering at the answer could show
+ * offset 6 before 5, and a client drops a delivery that is not above the last one it saw. So
+ * when Redis has confirmed this node's subscription to the room before the script runs, the
+ * message asks its origin to deliver it as it comes back from the bus (header `l`), in the
+ * bus's order with everyone else's; otherwise (no member here, or the subscription still on
+ * its way) it is delivered when the script answers. Either way exactly once.
  */
 import type { StreamPosition } from '../../../shared/envelope.js'
 import type { AdapterNode } from '../../hub/adapter.js'
@@ -117,6 +126,8 @@ export interface RedisHistoryOptions {
   busId: string
   /** The attached node (undefined before `attach`). */
   node: () => AdapterNode | undefined
+  /** Whether Redis confirmed this node's subscription to a channel (see the file comment). */
+  listening: (channel: string) => boolean
   /** Whether the adapter still publishes (attached, or closing). */
   accepting: () => boolean
   onFailure(what: string, error: Error, details: Record<string, unknown>): void
@@ -133,8 +144,8 @@ export class RedisHistory implements HistoryStore {
   }
 
   /**
-   * Stores and publishes in one script; delivers to this node's own recipients once Redis has
-   * answered (its own bus copy is skipped like any other). Nothing is delivered when it fails.
+   * Stores and publishes in one script; this node's own recipients get it from the bus or when
+   * Redis has answered (see the file comment). Nothing is delivered when it fails.
    */
   async publish(room: string, delivery: Delivery, policy: HistoryPolicy): Promise<StreamPosition> {
     const node = this.#options.node()
@@ -144,7 +155,9 @@ export class RedisHistory implements HistoryStore {
     const connection = this.#options.connection
     if (connection.status !== 'ready') throw this.#failed(new Error(`Redis connection is ${connection.status}`), room)
     const keys = this.#options.keys.stream(room)
-    const bus = encodeDeliveryAwaitingPosition(delivery, this.#options.busId)
+    // Decided before the script runs: then the message is sure to come back.
+    const loopback = this.#options.listening(keys.channel)
+    const bus = encodeDeliveryAwaitingPosition(delivery, this.#options.busId, loopback)
     let reply: unknown
     try {
       reply = await PUBLISH.run(
@@ -170,7 +183,7 @@ export class RedisHistory implements HistoryStore {
     const [epoch, offset] = reply as [string, number]
     const position: StreamPosition = { epoch, offset: Number(offset) }
     delivery.position = position
-    node.deliver(delivery)
+    if (!loopback) node.deliver(delivery)
     return position
   }
 

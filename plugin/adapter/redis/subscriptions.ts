@@ -37,6 +37,8 @@ export class Subscriptions {
   readonly #wanted = new Set<string>()
   /** What has been sent to Redis on the current connection (and not failed). */
   readonly #active = new Set<string>()
+  /** What Redis has confirmed on the current connection: messages published from now on arrive. */
+  readonly #confirmed = new Set<string>()
   #dirty = new Set<string>()
   #scheduled = false
   /** Bumped by `restore`; a failure from an older connection must not touch the new state. */
@@ -61,6 +63,14 @@ export class Subscriptions {
     return this.#wanted.has(channel)
   }
 
+  /**
+   * Whether Redis has confirmed the subscription on the live connection: a message published
+   * after this moment reaches this node (unless the connection drops).
+   */
+  listening(channel: string): boolean {
+    return this.#confirmed.has(channel) && this.#client.status === 'ready'
+  }
+
   add(channel: string): void {
     if (this.#wanted.has(channel)) return
     this.#wanted.add(channel)
@@ -77,6 +87,7 @@ export class Subscriptions {
     this.#epoch++
     this.#cancelRetry()
     this.#active.clear()
+    this.#confirmed.clear()
     for (const channel of this.#wanted) this.#dirty.add(channel)
     this.#flush()
   }
@@ -93,6 +104,7 @@ export class Subscriptions {
     this.#wanted.clear()
     this.#dirty.clear()
     this.#active.clear()
+    this.#confirmed.clear()
   }
 
   /** Sends the failed SUBSCRIBEs again later, doubling the wait while they keep failing. */
@@ -143,6 +155,7 @@ export class Subscriptions {
           subscribe.push(channel)
         }
       } else if (this.#active.delete(channel)) {
+        this.#confirmed.delete(channel)
         unsubscribe.push(channel)
       }
     }
@@ -166,7 +179,9 @@ export class Subscriptions {
       }
       const tracked: Promise<unknown> = sent.then(
         () => {
-          if (subscribing && epoch === this.#epoch && this.#failed.size === 0) this.#retryDelay = RETRY_DELAY_MS
+          if (!subscribing || epoch !== this.#epoch) return
+          for (const channel of group) if (this.#active.has(channel)) this.#confirmed.add(channel)
+          if (this.#failed.size === 0) this.#retryDelay = RETRY_DELAY_MS
         },
         (err: unknown) => {
           // A failed SUBSCRIBE is not active. On the same connection it is sent again after a

@@ -81,7 +81,8 @@ export class Emitter<E extends EventsDefinition = AnyEvents> extends DeliveryApi
     const publish = (delivery: Delivery) => {
       const channels = keys.deliveryChannels(delivery.target)
       const text = encodeDelivery(delivery, origin, channels.length > 1 ? ++sequence : undefined)
-      return handled(publisher.publishAll(channels, text, emitterPublishFailed))
+      // Resolves with nothing: the Emitter publishes to rooms without history (see the README).
+      return handled(publisher.publishAll(channels, text, emitterPublishFailed) as PublishOutcome)
     }
     super(publish, options.events, NATIVE_PROTOCOL)
     this.keyPrefix = keys.prefix

@@ -8,6 +8,7 @@ import type { EncryptionMode } from './native/encryption.js'
 import type { JoinRequest, NativeOptions, Refusal } from './native/options.js'
 import type { RateLimitOptions } from './hub/rate-window.js'
 import type { HeartbeatOptions } from './hub/hub.js'
+import { historyResolver, type HistoryOption, type HistoryResolver } from './hub/history-policy.js'
 import { resolvePusherOptions, type PusherOptions, type ResolvedPusherOptions } from './pusher/options.js'
 import type { BackpressureOptions } from './ws/socket-sink.js'
 
@@ -65,6 +66,14 @@ export interface RoomcastOptions<E extends EventsDefinition = AnyEvents> {
   /** Send `presence` events to a room's members when a user enters or leaves it. Default false. */
   presenceEvents?: boolean
   /**
+   * Which rooms keep a bounded, ordered history (positions on deliveries, recovery on rejoin,
+   * `rewind`, `rooms.history`): rules `{ match: 'chat:*', size, ttl }` (the first that matches
+   * wins; `*` is any run of characters) or a function `(room) => ({ size, ttl }) | undefined`.
+   * `size`: 1 to 10 000 publications; `ttl`: ms. Default: no room keeps history. Needs an
+   * adapter with a history store (the in-process and Redis adapters have one).
+   */
+  history?: HistoryOption
+  /**
    * End-to-end encryption of each connection's frames (ECDH P-256 → HKDF-SHA256 → AES-256-GCM,
    * see the README). `optional`: clients may encrypt; `required`: a client that does not
    * complete the key exchange within `authTimeout` is closed with 4010. Default `off`.
@@ -113,6 +122,7 @@ export interface ResolvedOptions<E extends EventsDefinition> extends NativeOptio
   rateLimit: RateLimitOptions | false
   backpressure: BackpressureOptions
   presenceEvents: boolean
+  history: HistoryResolver | undefined
   encryption: EncryptionMode
   encryptionBatchSize: number
   encryptionIdentity: JsonWebKey | undefined
@@ -189,6 +199,7 @@ export function resolveOptions<E extends EventsDefinition>(options: RoomcastOpti
       maxDropped: positiveCount('backpressure.maxDropped', options.backpressure?.maxDropped ?? 1_000),
     },
     presenceEvents: options.presenceEvents ?? false,
+    history: historyResolver(options.history),
     encryption,
     encryptionBatchSize: positive('encryptionBatchSize', options.encryptionBatchSize ?? 256),
     encryptionIdentity: options.encryptionIdentity,

@@ -33,12 +33,16 @@ declare module 'fastify' {
 async function roomcast(app: FastifyInstance, opts: RoomcastOptions<RegisteredEvents>): Promise<void> {
   const options = resolveOptions(opts)
   const adapter = typeof opts.adapter === 'function' ? opts.adapter() : (opts.adapter ?? new MemoryAdapter())
+  if (options.history !== undefined && adapter.history === undefined) {
+    throw new TypeError('roomcast: the history option needs an adapter with a history store (the in-process and Redis adapters have one)')
+  }
   const hub = new Hub<RegisteredEvents>(
     {
       nodeId: options.nodeId,
       heartbeat: options.heartbeat,
       closeGracePeriod: options.closeGracePeriod,
       presenceEvents: options.presenceEvents ? NATIVE_PROTOCOL : undefined,
+      history: options.history,
     },
     adapter,
     app.log,

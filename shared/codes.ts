@@ -99,6 +99,8 @@ export const ErrorCode = {
    * handler that lets it through answers its client's request with it.
    */
   PublishFailed: 'publish_failed',
+  /** A `history` request named a room that keeps no history (see the server's `history` option). */
+  NoHistory: 'no_history',
 } as const
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode]

@@ -2,12 +2,15 @@ import type { Adapter, AdapterNode } from '../hub/adapter.js'
 import type { Delivery } from '../hub/delivery.js'
 import { PUBLISHED, type PublishOutcome } from '../hub/publish-outcome.js'
 import type { ClusterAnswer, Query, QueryResult } from '../hub/queries.js'
+import { MemoryHistory } from './memory-history.js'
 import { MemoryStore } from './memory-store.js'
 
 /** The default adapter: one process, nothing to set up. Every delivery and query is local. */
 export class MemoryAdapter implements Adapter {
   readonly store = new MemoryStore()
   #node: AdapterNode | undefined
+  /** Room streams in this process's memory (bounded by each room's size and ttl). */
+  readonly history = new MemoryHistory(() => this.#node)
 
   async attach(node: AdapterNode): Promise<void> {
     this.#node = node

@@ -4,6 +4,17 @@ import { isProtocolName, nativeRoom, nativeRooms } from '../hub/namespace.js'
 import type { BroadcastOperator, DeliveryApi } from '../hub/delivery-api.js'
 import { NATIVE_PROTOCOL } from '../native/codec.js'
 import type { RoomMember } from '../hub/queries.js'
+import { readHistory } from '../native/streams.js'
+import type { HistoryReply, StreamPosition } from '../../shared/envelope.js'
+import { ErrorCode } from '../../shared/codes.js'
+import { RoomcastError } from '../../shared/errors.js'
+
+/** What `rooms.history` reads: publications after `since` (all kept ones without it), at most `limit` (default 100), newest first with `reverse`. */
+export interface RoomHistoryQuery {
+  since?: StreamPosition
+  limit?: number
+  reverse?: boolean
+}
 
 /**
  * `app.roomcast.rooms`: native rooms, their membership and deliveries, cluster-wide. Pusher
@@ -49,6 +60,25 @@ export class RoomsApi<E extends EventsDefinition = AnyEvents> {
   /** Connections in the room. */
   async size(room: string): Promise<number> {
     return (await this.#hub.query({ type: 'roomSize', room: nativeRoom(room) })).value
+  }
+
+  /**
+   * A room's stored publications (see the `history` option), with `data` parsed, and the
+   * stream's current position. `complete` is false when `since` is in another epoch or older
+   * than what the history still keeps. Rejects with `RoomcastError('no_history')` for a room
+   * that keeps none.
+   */
+  async history(room: string, query: RoomHistoryQuery = {}): Promise<HistoryReply> {
+    const name = nativeRoom(room)
+    const limit = query.limit
+    if (limit !== undefined && (!Number.isInteger(limit) || limit < 1)) throw new TypeError('roomcast: rooms.history limit must be a positive integer')
+    const since = query.since
+    if (since !== undefined && (typeof since.epoch !== 'string' || !Number.isInteger(since.offset) || since.offset < 0)) {
+      throw new TypeError('roomcast: rooms.history since must be { epoch: string, offset: integer >= 0 }')
+    }
+    const reply = await readHistory(this.#hub, name, query)
+    if (reply === undefined) throw new RoomcastError(ErrorCode.NoHistory, `${name} keeps no history`)
+    return reply
   }
 
   /** Every native room with at least one member. */

@@ -1,4 +1,5 @@
 import type { FastifyRequest } from 'fastify'
+import type { StreamPosition } from '../../shared/envelope.js'
 import type { AnyEvents, EventsDefinition, ToClientData, ToClientEvent } from '../../shared/events.js'
 import type { WireCodec } from './codec.js'
 import { PreparedFrame } from './frame.js'
@@ -25,7 +26,7 @@ export interface ConnectionHost {
  * encryption): it receives every outgoing frame's text in order, instead of the socket, and
  * answers like the sink: false when the message was not taken (backpressure, closed).
  */
-export type OutboundTransform = (text: string) => boolean
+export type OutboundTransform = (text: string, frame?: PreparedFrame) => boolean
 
 /** One live client connection on this node. */
 export class Connection<E extends EventsDefinition = AnyEvents> {
@@ -52,6 +53,12 @@ export class Connection<E extends EventsDefinition = AnyEvents> {
    * (Pusher presence: `{ user_id, user_info }`). Created on first use; JSON values only.
    */
   memberInfo: Map<string, unknown> | undefined
+  /**
+   * Live publications of rooms whose history is being replayed to this connection, held back
+   * until the replay is written (see `hold` / `release`). Undefined when nothing is held, so a
+   * delivery costs one field check.
+   */
+  #held: Map<string, PreparedFrame[]> | undefined
   readonly #host: ConnectionHost
   readonly #events: EventsDefinition | undefined
 
@@ -104,10 +111,75 @@ export class Connection<E extends EventsDefinition = AnyEvents> {
     this.#host.close(this, code, reason)
   }
 
-  /** @internal Writes a frame built for many recipients. */
+  /** @internal Writes a frame built for many recipients (held back while its room's history is replayed). */
   writeFrame(frame: PreparedFrame): boolean {
-    if (this.outbound !== undefined) return this.outbound(frame.text)
+    if (this.#held !== undefined && frame.room !== undefined) {
+      const held = this.#held.get(frame.room)
+      if (held !== undefined) {
+        held.push(frame)
+        return true
+      }
+    }
+    return this.#write(frame)
+  }
+
+  /** @internal Writes a replayed publication: never held back. */
+  writeReplayed(frame: PreparedFrame): boolean {
+    return this.#write(frame)
+  }
+
+  #write(frame: PreparedFrame): boolean {
+    if (this.outbound !== undefined) return this.outbound(frame.text, frame)
     return this.sink.write(frame)
+  }
+
+  /**
+   * @internal Holds this room's live publications back from now on, while its history is read
+   * and replayed: whatever the store's read misses arrives here instead, so nothing falls in
+   * between. False when the room is already held (a replay for it is under way).
+   */
+  hold(room: string): boolean {
+    const held = (this.#held ??= new Map())
+    if (held.has(room)) return false
+    held.set(room, [])
+    return true
+  }
+
+  /** @internal The earliest publication held back for a room in `epoch`, if any. */
+  firstHeld(room: string, epoch: string): number | undefined {
+    let first: number | undefined
+    for (const frame of this.#held?.get(room) ?? []) {
+      const position = frame.position!
+      if (position.epoch === epoch && (first === undefined || position.offset < first)) first = position.offset
+    }
+    return first
+  }
+
+  /** @internal Ends a room's hold and forgets what it held (the join that asked for it failed). */
+  discardHeld(room: string): void {
+    this.#held?.delete(room)
+    if (this.#held?.size === 0) this.#held = undefined
+  }
+
+  /**
+   * @internal Ends a room's hold: writes, in stream order, the held publications the replay did
+   * not already contain (those after `sent` in its epoch; all of them in another epoch) and
+   * returns the position of the last publication written (`sent` when none was).
+   */
+  release(room: string, sent: StreamPosition | undefined): StreamPosition | undefined {
+    const held = this.#held?.get(room)
+    if (held === undefined) return sent
+    this.#held!.delete(room)
+    if (this.#held!.size === 0) this.#held = undefined
+    let last = sent
+    held.sort((a, b) => (a.position!.epoch === b.position!.epoch ? a.position!.offset - b.position!.offset : 0))
+    for (const frame of held) {
+      const position = frame.position!
+      if (last !== undefined && position.epoch === last.epoch && position.offset <= last.offset) continue
+      this.#write(frame)
+      last = position
+    }
+    return last
   }
 
   /** @internal Writes a frame built for this connection alone. */

@@ -22,7 +22,11 @@ export class FrameCache {
     const key = codec.protocol + '\u0000' + (room ?? '')
     let frame = this.#others?.get(key)
     if (frame === undefined) {
-      frame = new PreparedFrame(codec.encode(this.#delivery, room))
+      const position = this.#delivery.position
+      frame =
+        position === undefined || room === undefined
+          ? new PreparedFrame(codec.encode(this.#delivery, room))
+          : new PreparedFrame(codec.encode(this.#delivery, room), room, position)
       ;(this.#others ??= new Map()).set(key, frame)
     }
     this.#codec = codec

@@ -1,3 +1,5 @@
+import type { StreamPosition } from '../../shared/envelope.js'
+
 /**
  * A server→client text message, encoded once per transport and written as the same bytes to
  * every recipient. The transport brings its encoder (a WebSocket text frame, an SSE event);
@@ -5,12 +7,21 @@
  */
 export class PreparedFrame {
   readonly text: string
+  /**
+   * A publication to a room with history: the room and its place in the room's stream, so a
+   * connection can hold it back during a replay and a sink that drops it can say where the
+   * client's gap begins.
+   */
+  readonly room: string | undefined
+  readonly position: StreamPosition | undefined
   #encoder: FrameEncoder | undefined
   #bytes: Buffer | undefined
   #others: Map<FrameEncoder, Buffer> | undefined
 
-  constructor(text: string) {
+  constructor(text: string, room?: string, position?: StreamPosition) {
     this.text = text
+    this.room = room
+    this.position = position
   }
 
   /** The frame's bytes in one transport's encoding, built on first use. */

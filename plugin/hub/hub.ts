@@ -1,14 +1,17 @@
 import type { FastifyBaseLogger } from 'fastify'
 import { CloseCode } from '../../shared/codes.js'
-import { SystemEvent } from '../../shared/envelope.js'
+import { isSystemEvent, SystemEvent } from '../../shared/envelope.js'
 import type { AnyEvents, EventsDefinition } from '../../shared/events.js'
 import type { Adapter, AdapterNode, InterestKind } from './adapter.js'
 import { PreparedFrame } from './frame.js'
 import type { Connection, ConnectionHost, Identity } from './connection.js'
 import { encodeData, type Delivery, type Target } from './delivery.js'
 import { FrameCache } from './frame-cache.js'
+import type { HistoryPage, HistoryPolicy, HistoryRead } from './history.js'
+import type { HistoryResolver } from './history-policy.js'
 import { Hooks, type PresenceChange } from './hooks.js'
-import { handled, PUBLISHED, type PublishOutcome } from './publish-outcome.js'
+import { isProtocolName } from './namespace.js'
+import { handled, PUBLISHED, publishFailed, type PublishOutcome } from './publish-outcome.js'
 import type { ClusterAnswer, Query, QueryResult, RoomMember } from './queries.js'
 import type { Sink } from './sink.js'
 
@@ -32,6 +35,8 @@ export interface HubOptions {
   closeGracePeriod: number
   /** The protocol whose clients get `presence` events when a user enters or leaves their room; none when undefined. */
   presenceEvents: string | undefined
+  /** Which rooms keep a history (the compiled `history` option); undefined: none does. */
+  history?: HistoryResolver | undefined
 }
 
 export interface DrainOptions {
@@ -187,8 +192,54 @@ export class Hub<E extends EventsDefinition = AnyEvents> implements ConnectionHo
    * rejects with `publish_failed` when it did not; marked handled, so callers may ignore it.
    */
   publish(delivery: Delivery): PublishOutcome {
+    const history = this.options.history
+    if (history !== undefined && delivery.target.kind === 'rooms' && !isSystemEvent(delivery.event)) {
+      const outcome = this.#publishToStreams(delivery, delivery.target.rooms, history)
+      if (outcome !== undefined) return handled(outcome)
+    }
     // `?? PUBLISHED`: an adapter written before publish reported its outcome returns nothing.
     return handled(this.adapter.publish(delivery) ?? PUBLISHED)
+  }
+
+  /**
+   * A publication whose rooms include rooms with history: stored and published once per such
+   * room (each gets its own position); the rooms without history share one plain publication.
+   * Undefined when none of the rooms keeps history. Resolves with the first history room's
+   * position. Presence notices and other protocols' rooms are never stored.
+   */
+  #publishToStreams(delivery: Delivery, rooms: readonly string[], history: HistoryResolver): PublishOutcome | undefined {
+    let streams: Array<[string, HistoryPolicy]> | undefined
+    let plain: string[] | undefined
+    for (const room of rooms) {
+      const policy = isProtocolName(room) ? undefined : history(room)
+      if (policy !== undefined) (streams ??= []).push([room, policy])
+      else (plain ??= []).push(room)
+    }
+    if (streams === undefined) return undefined
+    const store = this.adapter.history!
+    const outcomes: PublishOutcome[] = streams.map(([room, policy]) => {
+      const single: Delivery = rooms.length === 1 ? delivery : { ...delivery, target: { kind: 'rooms', rooms: [room] } }
+      try {
+        return store.publish(room, single, policy)
+      } catch (err) {
+        return Promise.reject(publishFailed(err instanceof Error ? err : new Error(String(err)), 'the publication could not be stored'))
+      }
+    })
+    if (plain !== undefined) outcomes.push(this.adapter.publish({ ...delivery, target: { kind: 'rooms', rooms: plain } }) ?? PUBLISHED)
+    if (outcomes.length === 1) return outcomes[0]!
+    return Promise.all(outcomes).then((positions) => positions[0])
+  }
+
+  /** The history policy of a room, or undefined when it keeps none. */
+  historyPolicy(room: string): HistoryPolicy | undefined {
+    return this.options.history === undefined || isProtocolName(room) ? undefined : this.options.history(room)
+  }
+
+  /** Reads a room's stream; undefined when the room keeps no history. */
+  readHistory(room: string, read: HistoryRead): Promise<HistoryPage> | undefined {
+    const policy = this.historyPolicy(room)
+    if (policy === undefined) return undefined
+    return this.adapter.history!.read(room, read, policy)
   }
 
   /** Local fan-out: each distinct frame is built once and the same bytes go to every recipient. */

@@ -1,18 +1,24 @@
 import { ErrorCode } from '../../shared/codes.js'
+import type { StreamPosition } from '../../shared/envelope.js'
 import { RoomcastError } from '../../shared/errors.js'
 
 /**
  * What a publish reports: a promise that resolves once the cluster bus took the delivery and
  * rejects with `RoomcastError('publish_failed')` when it could not be handed over. Local
  * recipients are served at once either way; the outcome is only about the other nodes.
+ *
+ * A publication to a room with history resolves with its place in the room's stream once it
+ * is stored (the first such room's, when the target names several), and rejects with
+ * `publish_failed` when it could not be stored: then nobody received it. Rooms without history
+ * resolve with undefined.
  */
-export type PublishOutcome = Promise<void>
+export type PublishOutcome = Promise<StreamPosition | undefined>
 
 /**
  * The outcome of a publish that needed no bus (one process, or every recipient on this node):
  * one shared, settled promise, so the hot path allocates nothing for it.
  */
-export const PUBLISHED: PublishOutcome = Promise.resolve()
+export const PUBLISHED: PublishOutcome = Promise.resolve(undefined)
 
 const ignore = (): void => {}
 

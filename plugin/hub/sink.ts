@@ -14,8 +14,9 @@ export interface Sink {
    * Whether one more message may be queued now, applying the backpressure policy when not. A
    * transform that turns each message into a frame later (encryption) asks here first, counting
    * what it holds that is not on the socket yet (`pendingBytes`), then writes with `writeAdmitted`.
+   * `frame`, when given, is the message asked about: a dropped publication's position is reported.
    */
-  admit(pendingBytes?: number): boolean
+  admit(pendingBytes?: number, frame?: PreparedFrame): boolean
   /** Writes a frame whose message was already admitted; never dropped. */
   writeAdmitted(frame: PreparedFrame): boolean
   /** A transport-level liveness probe (a WebSocket ping); the answer updates `lastSeen`. */

@@ -64,11 +64,11 @@ export class ConnectionEncryption<E extends EventsDefinition> {
     connection.sink.write(new PreparedFrame(nativeFrame(SystemEvent.KeyExchange, JSON.stringify(reply), id === undefined ? undefined : { id })))
     this.#channel = channel
     const sink = connection.sink
-    connection.outbound = (text) => {
+    connection.outbound = (text, frame) => {
       // Backpressure is decided before a frame takes its counter: dropping a sealed frame would
       // leave a gap the client must treat as an attack. Frames still waiting for encryption
       // count as buffered, so a slow reader cannot pile up an unbounded queue here either.
-      if (!sink.admit(this.#pendingBytes)) return false
+      if (!sink.admit(this.#pendingBytes, frame)) return false
       this.#pendingBytes += text.length
       this.#queue.push(() => {
         channel

@@ -100,7 +100,8 @@ export function registerNativeRoute<E extends EventsDefinition>(
         codec: nativeCodec,
         sink: new SocketSink(socket, options.backpressure, {
           overflow: () => connection.close(CloseCode.PolicyViolation, 'backpressure: the socket fell too far behind'),
-          caughtUp: (count) => connection.writeText(nativeFrame(SystemEvent.Dropped, JSON.stringify({ count }))),
+          caughtUp: (count, rooms) =>
+            connection.writeText(nativeFrame(SystemEvent.Dropped, JSON.stringify(rooms === undefined ? { count } : { count, rooms }))),
         }),
         host: hub,
         events: options.events,

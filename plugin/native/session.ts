@@ -1,6 +1,16 @@
 import type { RawData } from 'ws'
 import { CloseCode, ErrorCode } from '../../shared/codes.js'
-import { Envelope, RoomsRequest, SystemEvent, type ConnectedPayload, type ErrorPayload, type JoinReply } from '../../shared/envelope.js'
+import {
+  Envelope,
+  HistoryRequest,
+  JoinRequest,
+  RoomsRequest,
+  SystemEvent,
+  type ConnectedPayload,
+  type ErrorPayload,
+  type HistoryReply,
+  type JoinReply,
+} from '../../shared/envelope.js'
 import { RoomcastError } from '../../shared/errors.js'
 import type { EventsDefinition } from '../../shared/events.js'
 import { validatorFor } from '../../shared/validator.js'
@@ -17,9 +27,12 @@ import { HookTimeoutError, withHookTimeout } from '../hub/hook-timeout.js'
 import { E2EError, E2E_QUERY_PARAMETER } from '../../shared/e2e/index.js'
 import { textOf } from '../ws/raw-data.js'
 import { exceedsJsonDepth, MAX_JSON_DEPTH } from '../../shared/json-depth.js'
+import { openStreams, readHistory } from './streams.js'
 
 const envelopeValidator = validatorFor(Envelope)
 const roomsValidator = validatorFor(RoomsRequest)
+const joinValidator = validatorFor(JoinRequest)
+const historyValidator = validatorFor(HistoryRequest)
 
 /** A refusal answered to the client as an `error` that is not a server fault, so it never reaches the `error` hook. */
 class Reply extends RoomcastError {}
@@ -260,8 +273,21 @@ export class NativeSession<E extends EventsDefinition> {
       return
     }
     switch (event) {
-      case SystemEvent.Join:
-        this.#answer(id, event, () => this.#join(data))
+      case SystemEvent.Join: {
+        // Rooms whose history is replayed hold their live publications back until the ack is out.
+        const releases: Array<() => void> = []
+        this.#answer(
+          id,
+          event,
+          () => this.#join(data, releases),
+          () => {
+            for (const release of releases) release()
+          },
+        )
+        return
+      }
+      case SystemEvent.History:
+        this.#answer(id, event, () => this.#history(data))
         return
       case SystemEvent.Leave:
         this.#answer(id, event, () => this.#leave(data))
@@ -377,12 +403,12 @@ export class NativeSession<E extends EventsDefinition> {
   }
 
   /** Synchronous unless `authorizeJoin` is set: most joins need no promise. */
-  #join(data: unknown): JoinReply | Promise<JoinReply> {
-    if (!roomsValidator.check(data)) {
+  #join(data: unknown, releases: Array<() => void>): JoinReply | Promise<JoinReply> {
+    if (!joinValidator.check(data)) {
       throw new Reply(
         ErrorCode.InvalidRoom,
-        'join expects { rooms: string[] } with 1 to 100 names of 1 to 200 characters, none of them a control character',
-        roomsValidator.errors(data),
+        'join expects { rooms: string[], recover?, rewind? } with 1 to 100 names of 1 to 200 characters, none of them a control character',
+        joinValidator.errors(data),
       )
     }
     const connection = this.#connection
@@ -391,14 +417,22 @@ export class NativeSession<E extends EventsDefinition> {
     // Other protocols' rooms (Pusher channels) cannot be named here: RoomName refuses their marker.
     this.#checkRoomLimit(wanted)
     const authorize = this.#options.authorizeJoin
-    if (authorize === undefined || wanted.length === 0) return this.#admit(names, wanted, wanted)
+    if (authorize === undefined || wanted.length === 0) return this.#admit(data, names, wanted, wanted, releases)
     // A time-out rejects with `hook_timeout` (a RoomcastError): the join gets that error, the connection stays.
     return Promise.resolve(
       withHookTimeout(authorize({ connection, rooms: [...wanted] }), 'authorizeJoin', this.#options.hookTimeout, connection.request.log),
-    ).then((verdict) => this.#admit(names, wanted, verdict === true ? wanted : verdict === false ? [] : wanted.filter((room) => verdict.includes(room))))
+    ).then((verdict) =>
+      this.#admit(data, names, wanted, verdict === true ? wanted : verdict === false ? [] : wanted.filter((room) => verdict.includes(room)), releases),
+    )
   }
 
-  #admit(names: readonly string[], wanted: readonly string[], allowed: readonly string[]): JoinReply {
+  #admit(
+    request: JoinRequest,
+    names: readonly string[],
+    wanted: readonly string[],
+    allowed: readonly string[],
+    releases: Array<() => void>,
+  ): JoinReply | Promise<JoinReply> {
     const connection = this.#connection
     if (connection.state !== 'authenticated') throw new Reply(ErrorCode.Disconnected, 'the connection closed')
     const refused = wanted.filter((room) => !allowed.includes(room))
@@ -406,9 +440,37 @@ export class NativeSession<E extends EventsDefinition> {
       throw new Reply(ErrorCode.JoinRefused, `not allowed to join ${refused.join(', ')}`)
     }
     // Checked again: another join of this connection may have completed while authorizeJoin ran.
-    this.#checkRoomLimit(allowed.filter((room) => !connection.rooms.has(room)))
+    const adding = allowed.filter((room) => !connection.rooms.has(room))
+    this.#checkRoomLimit(adding)
+    // Rooms with history: their live publications are held from before the join, while their
+    // streams are read and replayed, so none falls between the read and the live traffic.
+    const streams = this.#hub.options.history === undefined ? undefined : openStreams(this.#hub, connection, request, adding, releases)
     this.#hub.join(connection, allowed)
-    return { joined: names.filter((room) => connection.rooms.has(room)), refused }
+    const reply: JoinReply = { joined: names.filter((room) => connection.rooms.has(room)), refused }
+    if (streams === undefined) return reply
+    return streams(reply.joined).then((states) => {
+      if (states !== undefined) reply.streams = states
+      return reply
+    })
+  }
+
+  /** A `history` request: authorized like a join (a member of the room, or `authorizeJoin` allows it). */
+  async #history(data: unknown): Promise<HistoryReply> {
+    if (!historyValidator.check(data)) {
+      throw new Reply(ErrorCode.InvalidData, 'history expects { room, since?: { epoch, offset }, limit?: 1 to 1000, reverse? }', historyValidator.errors(data))
+    }
+    const connection = this.#connection
+    const room = data.room
+    const authorize = this.#options.authorizeJoin
+    if (!connection.rooms.has(room) && authorize !== undefined) {
+      const verdict = await withHookTimeout(authorize({ connection, rooms: [room] }), 'authorizeJoin', this.#options.hookTimeout, connection.request.log)
+      if (verdict !== true && !(Array.isArray(verdict) && verdict.includes(room))) {
+        throw new Reply(ErrorCode.JoinRefused, `not allowed to read the history of ${room}`)
+      }
+    }
+    const reply = await readHistory(this.#hub, room, data)
+    if (reply === undefined) throw new Reply(ErrorCode.NoHistory, `${room} keeps no history`)
+    return reply
   }
 
   #checkRoomLimit(adding: readonly string[]): void {
@@ -444,22 +506,33 @@ export class NativeSession<E extends EventsDefinition> {
     this.#answer(id, event, () => handler(this.#connection, data))
   }
 
-  /** Runs a request's work and sends its ack or error (only when the client asked, by an id). */
-  #answer(id: number | undefined, event: string, work: () => unknown): void {
+  /**
+   * Runs a request's work and sends its ack or error (only when the client asked, by an id);
+   * `after` runs right after the answer is written, whatever it was.
+   */
+  #answer(id: number | undefined, event: string, work: () => unknown, after?: () => void): void {
     let result: unknown
     try {
       result = work()
     } catch (err) {
       this.#fail(id, event, err)
+      after?.()
       return
     }
     if (result instanceof Promise) {
       result.then(
-        (value: unknown) => this.#ack(id, event, value),
-        (err: unknown) => this.#fail(id, event, err),
+        (value: unknown) => {
+          this.#ack(id, event, value)
+          after?.()
+        },
+        (err: unknown) => {
+          this.#fail(id, event, err)
+          after?.()
+        },
       )
     } else {
       this.#ack(id, event, result)
+      after?.()
     }
   }
 

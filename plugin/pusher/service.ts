@@ -110,7 +110,7 @@ export class PusherService {
   async trigger(app: PusherApp | string, channels: readonly string[], event: string, data: unknown, options: TriggerOptions = {}): Promise<void> {
     const resolved = await this.#app(app)
     const dataJson = dataJsonOf(data)
-    const published: Promise<void>[] = []
+    const published: Promise<unknown>[] = []
     for (const channel of channels) {
       const delivery: Delivery = { target: { kind: 'rooms', rooms: [roomOf(resolved, channel)] }, event, protocol: PUSHER_PROTOCOL }
       if (dataJson !== undefined) delivery.data = dataJson

@@ -1,6 +1,7 @@
 import type { Socket } from 'node:net'
 import WebSocket from 'ws'
 import { corkUntilNextTick } from './cork.js'
+import type { StreamPosition } from '../../shared/envelope.js'
 import type { PreparedFrame } from '../hub/frame.js'
 import type { Sink } from '../hub/sink.js'
 import { closeSocket } from './close.js'
@@ -29,9 +30,10 @@ export interface BackpressureEvents {
   /**
    * The socket can take frames again after `count` messages were dropped: tell the peer, whose
    * stream now has a gap. Called before the next frame is written, or as soon as the socket
-   * drains. Absent: the protocol has no way to say it.
+   * drains. `rooms`: for rooms with history, the position of the first publication dropped in
+   * each since the last notice (absent when none had one). Absent: the protocol has no way to say it.
    */
-  caughtUp?(count: number): void
+  caughtUp?(count: number, rooms?: Record<string, StreamPosition>): void
 }
 
 /** The parts of ws's WebSocket that the pre-framed fast path relies on. Checked at run time. */
@@ -59,6 +61,8 @@ export class SocketSink implements Sink {
   dropped = 0
   /** Messages dropped since the socket last caught up: the gap the peer has not been told of. */
   #unreported = 0
+  /** The first unreported dropped publication of each room with history. No prototype: a room may be called "__proto__". */
+  #gaps: Record<string, StreamPosition> | undefined
   #overflowed = false
   #watchingDrain = false
 
@@ -76,7 +80,7 @@ export class SocketSink implements Sink {
 
   /** Writes a frame; false when the socket is not open or the message was dropped. */
   write(frame: PreparedFrame): boolean {
-    if (!this.admit()) return false
+    if (!this.admit(0, frame)) return false
     this.#send(frame)
     return true
   }
@@ -87,12 +91,16 @@ export class SocketSink implements Sink {
    * message into a frame later (encryption) asks here first, counting what it holds that is
    * not on the socket yet (`pendingBytes`), then writes with `writeAdmitted`.
    */
-  admit(pendingBytes = 0): boolean {
+  admit(pendingBytes = 0, frame?: PreparedFrame): boolean {
     if (this.ws.readyState !== WebSocket.OPEN || this.#overflowed) return false
     if (this.ws.bufferedAmount + pendingBytes > this.#limits.maxBufferedBytes) {
       if (this.#limits.policy === 'drop' && this.#unreported < this.#limits.maxDropped) {
         this.dropped++
         this.#unreported++
+        if (frame?.position !== undefined) {
+          const gaps = (this.#gaps ??= Object.create(null) as Record<string, StreamPosition>)
+          gaps[frame.room!] ??= frame.position
+        }
         this.#watchDrain()
       } else {
         // Once only: closing may write a last frame (Pusher's `pusher:error`), which lands here again.
@@ -108,8 +116,10 @@ export class SocketSink implements Sink {
   /** Tells the connection of the gap; the notice goes out before the frame being admitted. */
   #reportGap(): void {
     const count = this.#unreported
+    const gaps = this.#gaps
     this.#unreported = 0
-    this.#events.caughtUp?.(count)
+    this.#gaps = undefined
+    this.#events.caughtUp?.(count, gaps)
   }
 
   /**

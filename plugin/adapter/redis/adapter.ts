@@ -185,7 +185,8 @@ export class RedisAdapter implements Adapter {
     }
     if (channels.length === 0) return PUBLISHED
     const text = encodeDelivery(delivery, this.#busId, channels.length > 1 ? ++this.#sequence : undefined)
-    return this.#publisher.publishAll(channels, text, publishFailed)
+    // The bus takes no position: it resolves with nothing, as `PUBLISHED` does.
+    return this.#publisher.publishAll(channels, text, publishFailed) as PublishOutcome
   }
 
   async query<Q extends Query>(query: Q): Promise<ClusterAnswer<QueryResult<Q>>> {

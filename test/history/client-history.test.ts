@@ -28,7 +28,10 @@ t.test('join with rewind: a late joiner gets the last N publications, in order, 
       ['m5', 'feed', 5],
     ],
   )
-  t.ok(received.every(([, meta]) => typeof meta.epoch === 'string' && meta.epoch.length > 0), 'each carries the stream epoch')
+  t.ok(
+    received.every(([, meta]) => typeof meta.epoch === 'string' && meta.epoch.length > 0),
+    'each carries the stream epoch',
+  )
   t.match(reply, { joined: ['feed'], refused: [], streams: { feed: { offset: 5, replayed: 3 } } })
 
   // Joining again with a rewind replays what the client has seen: duplicates, dropped.

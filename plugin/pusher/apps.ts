@@ -101,9 +101,7 @@ export function resolveApp(config: PusherAppConfig): PusherApp {
   }
   if ((config as { roomPrefix?: unknown }).roomPrefix !== undefined) {
     // It could make a channel the native room of the same name, and so bypass native authorization.
-    throw new TypeError(
-      `roomcast: pusher app ${config.id}: roomPrefix is not supported; channels always live in Pusher's own namespace (app.roomcast.pusher reaches them)`,
-    )
+    throw new TypeError(`roomcast: pusher app ${config.id}: roomPrefix is not supported; channels always live in Pusher's own namespace (app.roomcast.pusher reaches them)`)
   }
   const maxConnections = limit(config, 'maxConnections', -1)
   return {

@@ -60,7 +60,8 @@ export function checkChannelName(channel: string, maxLength: number): Subscripti
   }
   if (!CHANNEL_NAME.test(channel)) {
     return {
-      error: 'The channel name is not allowed. Read channel conventions: https://pusher.com/docs/channels/using_channels/channels/#channel-naming-conventions',
+      error:
+        'The channel name is not allowed. Read channel conventions: https://pusher.com/docs/channels/using_channels/channels/#channel-naming-conventions',
       status: 4009,
     }
   }

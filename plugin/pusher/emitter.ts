@@ -33,10 +33,7 @@ export class PusherEmitter {
   trigger(channels: string | readonly string[], event: string, data: unknown, options: TriggerOptions = {}): PublishOutcome {
     const list = typeof channels === 'string' ? [channels] : [...channels]
     for (const channel of list) {
-      const valid =
-        typeof channel === 'string' &&
-        (channel.startsWith(USER_CHANNEL_PREFIX) || !isHiddenChannel(channel)) &&
-        isValidChannelName(channel, Number.MAX_SAFE_INTEGER)
+      const valid = typeof channel === 'string' && (channel.startsWith(USER_CHANNEL_PREFIX) || !isHiddenChannel(channel)) && isValidChannelName(channel, Number.MAX_SAFE_INTEGER)
       if (!valid) throw new TypeError(`roomcast: ${JSON.stringify(channel)} is not a Pusher channel name`)
     }
     if (typeof event !== 'string' || event === '' || event.length > MAX_EVENT_NAME_LENGTH) {

@@ -118,13 +118,7 @@ export class PresenceTracker {
     this.#transition(room, key, member, 'join', () => {
       const data = JSON.stringify(member.user_info === undefined ? { user_id: member.user_id } : member)
       // The joining socket learns the members from subscription_succeeded instead.
-      this.#publish({
-        target: { kind: 'rooms', rooms: [room] },
-        except: [connection.id],
-        event: 'pusher_internal:member_added',
-        data,
-        protocol: PUSHER_PROTOCOL,
-      })
+      this.#publish({ target: { kind: 'rooms', rooms: [room] }, except: [connection.id], event: 'pusher_internal:member_added', data, protocol: PUSHER_PROTOCOL })
     })
   }
 
@@ -172,12 +166,7 @@ export class PresenceTracker {
     if (typeof userId !== 'string' && typeof userId !== 'number') return
     if (action === 'leave') {
       const member: PresenceMember = { user_id: userId }
-      this.#publish({
-        target: { kind: 'rooms', rooms: [room] },
-        event: 'pusher_internal:member_removed',
-        data: JSON.stringify(member),
-        protocol: PUSHER_PROTOCOL,
-      })
+      this.#publish({ target: { kind: 'rooms', rooms: [room] }, event: 'pusher_internal:member_removed', data: JSON.stringify(member), protocol: PUSHER_PROTOCOL })
       this.#onChange(room, member, action)
       return
     }

@@ -23,20 +23,13 @@ type Admission = { app: PusherApp } | { code: number; message: string }
  * (possibly async), enabled, connection quota (one cluster query, only for apps with a quota).
  * A refusal still opens the socket: pusher-js only stops retrying on a Pusher close code.
  */
-async function admit(
-  hub: Hub,
-  service: PusherService,
-  request: FastifyRequest<{ Params: { key: string }; Querystring: Record<string, string | undefined> }>,
-): Promise<Admission> {
+async function admit(hub: Hub, service: PusherService, request: FastifyRequest<{ Params: { key: string }; Querystring: Record<string, string | undefined> }>): Promise<Admission> {
   const version = request.query.protocol
   if (version === undefined || version === '') return { code: PusherCode.NoProtocol, message: PusherMessage.noProtocol }
   if (!/^\d+$/.test(version)) return { code: PusherCode.InvalidVersion, message: PusherMessage.invalidVersion }
   const number = Number(version)
   if (number < MIN_PROTOCOL_VERSION || number > MAX_PROTOCOL_VERSION) {
-    return {
-      code: PusherCode.UnsupportedProtocol,
-      message: `Unsupported protocol version ${number}; this server speaks ${MIN_PROTOCOL_VERSION} to ${MAX_PROTOCOL_VERSION}.`,
-    }
+    return { code: PusherCode.UnsupportedProtocol, message: `Unsupported protocol version ${number}; this server speaks ${MIN_PROTOCOL_VERSION} to ${MAX_PROTOCOL_VERSION}.` }
   }
   const key = request.params.key
   const app = await service.apps.byKey(key)

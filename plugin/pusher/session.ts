@@ -10,18 +10,7 @@ import type { Delivery } from '../hub/delivery.js'
 import type { Hub } from '../hub/hub.js'
 import type { RateLimitOptions } from '../hub/rate-window.js'
 import { RateWindow } from '../hub/rate-window.js'
-import {
-  appConnectionsRoom,
-  channelType,
-  checkChannelName,
-  isCacheChannel,
-  isClientEvent,
-  requiresAuth,
-  roomOf,
-  userChannel,
-  type ChannelType,
-  type SubscriptionErrorData,
-} from './channels.js'
+import { appConnectionsRoom, channelType, checkChannelName, isCacheChannel, isClientEvent, requiresAuth, roomOf, userChannel, type ChannelType, type SubscriptionErrorData } from './channels.js'
 import type { PusherApp } from './apps.js'
 import { PusherCode, PusherMessage } from './codes.js'
 import { connectionEstablishedFrame, errorFrame, eventFrame, PONG_FRAME, PUSHER_PROTOCOL, subscriptionErrorFrame } from './codec.js'
@@ -77,10 +66,7 @@ export class PusherSession {
     connection.writeText(connectionEstablishedFrame(connection.id, this.#service.options.activityTimeout))
     if (this.app.maxConnections >= 0) this.#hub.join(connection, [appConnectionsRoom(this.app)])
     if (this.app.enableUserAuthentication) {
-      this.#signinTimer = setTimeout(
-        () => connection.close(PusherCode.Unauthorized, PusherMessage.signinTimeout),
-        this.#service.options.userAuthenticationTimeout,
-      )
+      this.#signinTimer = setTimeout(() => connection.close(PusherCode.Unauthorized, PusherMessage.signinTimeout), this.#service.options.userAuthenticationTimeout)
     }
   }
 

@@ -1,3 +1,4 @@
+import type { StreamPosition } from '../../../shared/envelope.js'
 import type { Delivery, Target } from '../../hub/delivery.js'
 
 /**
@@ -13,7 +14,8 @@ import type { Delivery, Target } from '../../hub/delivery.js'
  *
  * Header fields: o origin bus id (a node ignores its own), k target kind (r rooms, u users,
  * c connections, a all), n the names, e event, x except ids, p protocol filter, u the sending
- * user (a string or a number, kept as it is), m a sequence
+ * user (a string or a number, kept as it is), s the position in a room's stream
+ * (`["<epoch>", <offset>]`, deliveries to a room with history), m a sequence
  * number present when the message went out on several channels (a node subscribed to more
  * than one of them keeps the first copy).
  */
@@ -25,6 +27,7 @@ interface WireHeader {
   x?: string[]
   p?: string
   u?: string | number
+  s?: [string, number]
   m?: number
 }
 
@@ -64,9 +67,22 @@ export function encodeDelivery(delivery: Delivery, origin: string, sequence?: nu
   if (delivery.except !== undefined && delivery.except.length > 0) header.x = delivery.except
   if (delivery.protocol !== undefined) header.p = delivery.protocol
   if (delivery.userId !== undefined) header.u = delivery.userId
+  if (delivery.position !== undefined) header.s = [delivery.position.epoch, delivery.position.offset]
   if (sequence !== undefined) header.m = sequence
   const head = JSON.stringify(header)
   return delivery.data === undefined ? head : head + '\n' + delivery.data
+}
+
+/**
+ * The bus form of a delivery whose stream position is decided inside Redis (the history
+ * script): the header without its closing brace, to which the script appends
+ * `,"s":["<epoch>",<offset>]}` (an epoch is a base64url token, so it needs no escaping), and the
+ * rest (`\n` and the payload, or nothing). Decoded by `decodeDelivery` like any other.
+ */
+export function encodeDeliveryAwaitingPosition(delivery: Delivery, origin: string): { head: string; tail: string } {
+  const text = encodeDelivery({ ...delivery, position: undefined }, origin)
+  const end = delivery.data === undefined ? text.length : text.length - delivery.data.length - 1
+  return { head: text.slice(0, end - 1), tail: text.slice(end) }
 }
 
 export function decodeDelivery(text: string): BusDelivery {
@@ -90,6 +106,7 @@ export function decodeDelivery(text: string): BusDelivery {
     if (typeof h.u !== 'string' && typeof h.u !== 'number') throw new WireFormatError('user is neither a string nor a number')
     delivery.userId = h.u
   }
+  if (h.s !== undefined) delivery.position = positionOf(h.s)
   if (newline >= 0) delivery.data = text.slice(newline + 1)
   if (h.m !== undefined && typeof h.m !== 'number') throw new WireFormatError('sequence is not a number')
   return { origin: h.o, sequence: h.m as number | undefined, delivery }
@@ -108,6 +125,14 @@ function targetOf(kind: unknown, names: unknown): Target {
     default:
       throw new WireFormatError('unknown target kind')
   }
+}
+
+function positionOf(value: unknown): StreamPosition {
+  if (!Array.isArray(value) || value.length !== 2) throw new WireFormatError('stream position is not an [epoch, offset] pair')
+  const [epoch, offset] = value as unknown[]
+  if (typeof epoch !== 'string' || epoch.length === 0) throw new WireFormatError('stream epoch is not a string')
+  if (typeof offset !== 'number' || !Number.isSafeInteger(offset) || offset < 1) throw new WireFormatError('stream offset is not a positive integer')
+  return { epoch, offset }
 }
 
 function stringList(value: unknown, what: string): string[] {

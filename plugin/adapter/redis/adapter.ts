@@ -4,6 +4,7 @@ import type { PresenceChange } from '../../hub/hooks.js'
 import { PUBLISHED, publishFailed, type PublishOutcome } from '../../hub/publish-outcome.js'
 import type { ClusterAnswer, Query, QueryResult } from '../../hub/queries.js'
 import { closeConnection, duplicateConnection, isClusterClient, startConnecting, waitUntilReady, type BusConnection } from './connection.js'
+import { RedisHistory } from './history.js'
 import { decodeControl, encodeControl, type ControlMessage, type QueryMessage } from '../cluster/control.js'
 import { RecentMessages } from '../cluster/dedupe.js'
 import { Keyspace } from './keyspace.js'
@@ -40,6 +41,7 @@ interface Attached {
  *   longer than `requestTimeout`; partial answers name the missing nodes.
  * - Liveness: heartbeats in a Redis sorted set (see NodeRegistry). Presence: Redis sets per
  *   (room, user), cleaned up after dead nodes (see PresenceStore).
+ * - Room streams: `history` (see RedisHistory): one script per publication to a history room.
  * - Redis outages: local delivery goes on; cross-node publishes fail at once (no offline
  *   queue), are counted and logged, and `publish` rejects with `publish_failed`; queries
  *   answer from the nodes reachable; when Redis is back, subscriptions are restored, presence
@@ -49,6 +51,11 @@ export class RedisAdapter implements Adapter {
   readonly keyPrefix: string
   /** State the nodes share beyond the bus (Pusher cache channels, HTTP rate limits), under `keyPrefix`. */
   readonly store: RedisStore
+  /**
+   * Room streams (history and recovery) in Redis, shared by every node: each publication is
+   * stored and published by one script, so offsets and bus order agree. See `RedisHistory`.
+   */
+  readonly history: RedisHistory
   readonly #options: ResolvedRedisAdapterOptions
   readonly #keys: Keyspace
   /** This adapter's identity on the bus: the origin of its messages and the name of its answer channel. */
@@ -87,6 +94,15 @@ export class RedisAdapter implements Adapter {
     // On the command connection, which has no offline queue: while Redis is away the store's
     // commands fail at once (rate counters then count on this node alone).
     this.store = new RedisStore({ redis: this.#pub, prefix: `${this.keyPrefix}:`, log: () => this.#attached?.node.log })
+    this.history = new RedisHistory({
+      connection: this.#pub,
+      keys: this.#keys,
+      busId: this.#busId,
+      node: () => this.#attached?.node,
+      accepting: () => this.#state === 'attached' || this.#state === 'closing',
+      onFailure: (what, err, details) => this.#outages.failed(what, err, details),
+      onSuccess: (what) => this.#outages.recovered(what),
+    })
   }
 
   /** A snapshot of the adapter's counters. */

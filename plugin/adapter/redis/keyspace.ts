@@ -1,5 +1,9 @@
+import { createRequire } from 'node:module'
 import type { Target } from '../../hub/delivery.js'
 import type { InterestKind } from '../../hub/adapter.js'
+
+/** Redis Cluster's hash slot of a key or channel name (the package ioredis routes with; it ships no types). */
+const clusterSlot: (name: string) => number = createRequire(import.meta.url)('cluster-key-slot')
 
 /**
  * Every Redis channel and key the adapter and the Emitter use, under one prefix.
@@ -19,8 +23,12 @@ import type { InterestKind } from '../../hub/adapter.js'
  *   P:presence:<room>:<user>    set of node incarnations where the user is in the room
  *   P:node:<incarnation>:pres   set of the (room, user) pairs an incarnation has announced
  *   P:node:<incarnation>:reaped present for a day after a dead incarnation was cleaned up
- * Room and user names in keys are URI-encoded, so the `:` between them is unambiguous. No
- * command touches two keys at once, so Cluster needs no hash tags.
+ *   {T}…:hm / {T}…:hs           a room's stream (history rooms only): a hash { e: epoch, o: last
+ *                               offset } and a Redis Stream of its publications (ids `<offset>-0`)
+ * Room and user names in keys are URI-encoded, so the `:` between them is unambiguous. Only a
+ * room's stream script touches two keys and publishes: both keys carry a hash tag `{T}` that puts
+ * them in the Cluster slot of the room's channel, so SPUBLISH runs inside the script (see
+ * `stream`). Every other command touches one key.
  */
 export class Keyspace {
   readonly prefix: string
@@ -67,6 +75,21 @@ export class Keyspace {
     }
   }
 
+  /**
+   * One room's stream keys, in the Cluster hash slot of its channel (`P:r:<room>`, unchanged so
+   * Emitters and nodes of other versions keep talking): the tag is the part of the channel name
+   * Cluster hashes when that part holds no `}`, which is every room name without one. A room
+   * name with a `}` takes a short numeric tag of the same slot instead.
+   */
+  stream(room: string): RoomStreamKeys {
+    const channel = this.#room + room
+    const hashed = hashedPart(channel)
+    const tag = hashed.includes('}') ? slotTag(clusterSlot(channel)) : hashed
+    // With the channel's own hashed part as tag, the tag alone names the room; a slot tag does not.
+    const base = tag === hashed ? `{${tag}}` : `{${tag}}${channel}`
+    return { channel, meta: `${base}:hm`, entries: `${base}:hs` }
+  }
+
   /** Where the answers to one node's queries go. */
   node(busId: string): string {
     return `${this.prefix}:node:${busId}`
@@ -83,5 +106,39 @@ export class Keyspace {
   /** Set (with a day's expiry) once a dead incarnation's presence was cleaned up. */
   reapedMark(incarnation: string): string {
     return `${this.prefix}:node:${incarnation}:reaped`
+  }
+}
+
+/** The keys and channel of one room's stream; all three hash to one Cluster slot. */
+export interface RoomStreamKeys {
+  channel: string
+  /** Hash { e: epoch, o: last offset }. */
+  meta: string
+  /** Redis Stream of the publications, ids `<offset>-0`. */
+  entries: string
+}
+
+/** What Redis Cluster hashes of a name: the first non-empty `{…}` section, else the whole name. */
+export function hashedPart(name: string): string {
+  const open = name.indexOf('{')
+  if (open >= 0) {
+    const close = name.indexOf('}', open + 1)
+    if (close > open + 1) return name.slice(open + 1, close)
+  }
+  return name
+}
+
+const slotTags = new Map<number, string>()
+
+/** The shortest decimal string that hashes to `slot` (found once per slot, in a few thousand tries at most). */
+function slotTag(slot: number): string {
+  let tag = slotTags.get(slot)
+  if (tag !== undefined) return tag
+  for (let n = 0; ; n++) {
+    if (clusterSlot(String(n)) === slot) {
+      tag = String(n)
+      slotTags.set(slot, tag)
+      return tag
+    }
   }
 }

@@ -14,8 +14,7 @@ export function parseInfo(info: string | undefined): Set<InfoAttribute> {
   for (const raw of info.split(',')) {
     const attribute = raw.trim()
     if (attribute === '') continue
-    if (!(ATTRIBUTES as readonly string[]).includes(attribute))
-      throw badRequest(`Unknown info attribute "${attribute.slice(0, 50)}"; known: ${ATTRIBUTES.join(', ')}.`)
+    if (!(ATTRIBUTES as readonly string[]).includes(attribute)) throw badRequest(`Unknown info attribute "${attribute.slice(0, 50)}"; known: ${ATTRIBUTES.join(', ')}.`)
     wanted.add(attribute as InfoAttribute)
   }
   return wanted

@@ -41,19 +41,15 @@ export function checkEvent(app: PusherApp, body: EventBody, where = ''): Checked
   const given = body.channels ?? (body.channel === undefined ? [] : [body.channel])
   if (given.length === 0) throw badRequest(`${at}No channel given: send "channels" (a list) or "channel".`)
   const channels = [...new Set(given)]
-  if (channels.length > app.maxEventChannelsAtOnce)
-    throw badRequest(`${at}An event may be published to at most ${app.maxEventChannelsAtOnce} channels; got ${channels.length}.`)
+  if (channels.length > app.maxEventChannelsAtOnce) throw badRequest(`${at}An event may be published to at most ${app.maxEventChannelsAtOnce} channels; got ${channels.length}.`)
   for (const channel of channels) {
     if (!isValidChannelName(channel, app.maxChannelNameLength)) {
-      throw badRequest(
-        `${at}Invalid channel name ${JSON.stringify(channel.slice(0, 250))}: at most ${app.maxChannelNameLength} characters of A-Z a-z 0-9 _ - = @ , . ;`,
-      )
+      throw badRequest(`${at}Invalid channel name ${JSON.stringify(channel.slice(0, 250))}: at most ${app.maxChannelNameLength} characters of A-Z a-z 0-9 _ - = @ , . ;`)
     }
   }
   const name = body.name
   if (name.length > app.maxEventNameLength) throw badRequest(`${at}The event name is longer than ${app.maxEventNameLength} characters.`)
-  if (RESERVED_EVENT_PREFIXES.some((prefix) => name.startsWith(prefix)))
-    throw badRequest(`${at}Event names starting with "pusher:" or "pusher_internal:" are reserved for the protocol.`)
+  if (RESERVED_EVENT_PREFIXES.some((prefix) => name.startsWith(prefix))) throw badRequest(`${at}Event names starting with "pusher:" or "pusher_internal:" are reserved for the protocol.`)
   const data = body.data
   const size = Buffer.byteLength(typeof data === 'string' ? data : (JSON.stringify(data) ?? ''))
   if (size > app.maxEventPayloadKb * 1024) {

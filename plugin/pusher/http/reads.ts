@@ -26,8 +26,7 @@ export interface ReadResult<T> {
 const USER_COUNT_CONCURRENCY = 16
 
 export function checkReadChannel(app: PusherApp, channel: string): void {
-  if (isHiddenChannel(channel) || !isValidChannelName(channel, app.maxChannelNameLength))
-    throw badRequest(`Invalid channel name ${JSON.stringify(channel.slice(0, 250))}.`)
+  if (isHiddenChannel(channel) || !isValidChannelName(channel, app.maxChannelNameLength)) throw badRequest(`Invalid channel name ${JSON.stringify(channel.slice(0, 250))}.`)
 }
 
 /** `GET /channels`: occupied channels, optionally only those starting with `filter_by_prefix`. */
@@ -39,8 +38,7 @@ export async function listChannels(
 ): Promise<ReadResult<{ channels: Record<string, ChannelAttributes> }>> {
   const info = parseInfo(query.info)
   const filter = query.filter_by_prefix ?? ''
-  if (info.has('user_count') && !filter.startsWith('presence-'))
-    throw badRequest('user_count can only be requested for presence channels: add filter_by_prefix=presence-')
+  if (info.has('user_count') && !filter.startsWith('presence-')) throw badRequest('user_count can only be requested for presence channels: add filter_by_prefix=presence-')
   const answer = await hub.query({ type: 'roomSizes', prefix: app.roomPrefix + filter })
   // No prototype: "__proto__" is a valid channel name.
   const channels: Record<string, ChannelAttributes> = Object.create(null)
@@ -68,12 +66,7 @@ export async function listChannels(
 }
 
 /** `GET /channels/:channel`: occupied, subscription_count, and user_count for presence channels. */
-export async function channelState(
-  service: PusherService,
-  app: PusherApp,
-  channel: string,
-  query: { info?: string | undefined },
-): Promise<ReadResult<ChannelAttributes>> {
+export async function channelState(service: PusherService, app: PusherApp, channel: string, query: { info?: string | undefined }): Promise<ReadResult<ChannelAttributes>> {
   checkReadChannel(app, channel)
   const info = parseInfo(query.info)
   const presence = channelType(channel) === 'presence'
@@ -94,8 +87,7 @@ export async function channelUsers(
   checkReadChannel(app, channel)
   if (channelType(channel) !== 'presence') throw badRequest('Only presence channels have users.')
   const members = await service.members(app, channel)
-  const users = members.value.map((member) =>
-    withUserInfo && member.user_info !== undefined ? { id: member.user_id, user_info: member.user_info } : { id: member.user_id },
-  )
+  const users = members.value.map((member) => (withUserInfo && member.user_info !== undefined ? { id: member.user_id, user_info: member.user_info } : { id: member.user_id }))
   return { body: { users }, missing: members.missing }
 }
+

@@ -80,8 +80,6 @@ export function verifySignedRequest(app: PusherApp, request: SignedRequest, nowM
     if (safeEqual(signature, hmacSha256Hex(app.secret, stringToSign(request.method, path, params)))) matched = true
   }
   if (!matched) {
-    throw unauthorized(
-      `Invalid signature: expected the HMAC SHA256 hex digest of ${JSON.stringify(stringToSign(request.method, request.paths[0] ?? '/', params))}.`,
-    )
+    throw unauthorized(`Invalid signature: expected the HMAC SHA256 hex digest of ${JSON.stringify(stringToSign(request.method, request.paths[0] ?? '/', params))}.`)
   }
 }

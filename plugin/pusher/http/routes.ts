@@ -79,8 +79,7 @@ export async function registerPusherHttpRoutes(app: FastifyInstance, hub: Hub, s
           return reply.code(error.status).headers(error.headers).send(error.body)
         }
         // An app lookup that did not answer in time (logged where it timed out): try again later.
-        if (error instanceof HookTimeoutError)
-          return reply.code(PusherHttpStatus.Unavailable).send(errorBody(PusherHttpStatus.Unavailable, 'The app lookup did not answer in time.'))
+        if (error instanceof HookTimeoutError) return reply.code(PusherHttpStatus.Unavailable).send(errorBody(PusherHttpStatus.Unavailable, 'The app lookup did not answer in time.'))
         const status = error.statusCode ?? 500
         if (status === PusherHttpStatus.PayloadTooLarge) {
           return reply.code(status).send(errorBody(status, `The request body is larger than ${options.bodyLimit} bytes.`))

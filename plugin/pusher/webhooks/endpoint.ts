@@ -109,11 +109,7 @@ export class WebhookEndpoint {
     // several piled up behind a slow request.
     const taken = this.#events.splice(0, this.#options.batchWindowMs === 0 ? 1 : this.#options.maxBatchSize)
     // Pusher's time_ms is when the event happened, not when the request goes out.
-    const signed = signedBody(
-      this.target,
-      taken[0]!.timeMs,
-      taken.map((queued) => queued.event),
-    )
+    const signed = signedBody(this.target, taken[0]!.timeMs, taken.map((queued) => queued.event))
     this.#batch = { signed, count: taken.length, attempts: 0, firstAttemptAt: Date.now() }
     void this.#attempt()
   }
@@ -147,11 +143,7 @@ export class WebhookEndpoint {
       failure = `HTTP ${response.status}`
       retryAfter = parseRetryAfter(response.headers.get('retry-after'))
     } catch (err) {
-      failure = controller.signal.aborted
-        ? this.#closing
-          ? 'aborted at shutdown'
-          : `no answer within ${this.#options.requestTimeoutMs} ms`
-        : String((err as Error).cause ?? (err as Error).message)
+      failure = controller.signal.aborted ? (this.#closing ? 'aborted at shutdown' : `no answer within ${this.#options.requestTimeoutMs} ms`) : String((err as Error).cause ?? (err as Error).message)
     } finally {
       clearTimeout(timeout)
       this.#request = undefined
@@ -163,10 +155,7 @@ export class WebhookEndpoint {
       return
     }
     this.#report.retrying()
-    this.#log.warn(
-      { url: this.target.url, appId: this.target.appId, failure, attempt: batch.attempts, retryInMs: delay },
-      'roomcast: webhook request failed; retrying',
-    )
+    this.#log.warn({ url: this.target.url, appId: this.target.appId, failure, attempt: batch.attempts, retryInMs: delay }, 'roomcast: webhook request failed; retrying')
     this.#retryTimer = setTimeout(() => void this.#attempt(), delay)
   }
 
@@ -174,10 +163,7 @@ export class WebhookEndpoint {
     const batch = this.#batch!
     this.#batch = undefined
     this.#report.gaveUp(batch.count)
-    this.#log.error(
-      { url: this.target.url, appId: this.target.appId, failure, attempts: batch.attempts, events: batch.count },
-      'roomcast: webhook request failed; giving up on its events',
-    )
+    this.#log.error({ url: this.target.url, appId: this.target.appId, failure, attempts: batch.attempts, events: batch.count }, 'roomcast: webhook request failed; giving up on its events')
     this.#next()
   }
 }

@@ -10,13 +10,7 @@ import type { RetryPolicy } from './options.js'
  * collapses to zero yet the retries of many senders spread out. A receiver's `Retry-After`
  * (seconds) is honoured up to `maxDelayMs`.
  */
-export function retryDelay(
-  policy: RetryPolicy,
-  retry: number,
-  elapsedMs: number,
-  retryAfterSeconds?: number,
-  random: () => number = Math.random,
-): number | undefined {
+export function retryDelay(policy: RetryPolicy, retry: number, elapsedMs: number, retryAfterSeconds?: number, random: () => number = Math.random): number | undefined {
   if (retry >= policy.maxAttempts) return undefined
   const step = Math.min(policy.maxDelayMs, policy.initialDelayMs * 2 ** (retry - 1))
   let delay = step / 2 + (random() * step) / 2

@@ -206,9 +206,7 @@ export class WebhookSender {
     const queued = this.#endpoints.get(id)?.size ?? 0
     this.#log.error(
       { appId, url, queued, dropped: drops.count, totalQueued: this.#stats.queued },
-      full === 'the endpoint'
-        ? "roomcast: a webhook endpoint's queue is full; dropping its events"
-        : 'roomcast: the webhook queue is full for every endpoint; dropping events',
+      full === 'the endpoint' ? "roomcast: a webhook endpoint's queue is full; dropping its events" : 'roomcast: the webhook queue is full for every endpoint; dropping events',
     )
   }
 

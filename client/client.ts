@@ -1,14 +1,14 @@
 import { CloseCode, ErrorCode } from '../shared/codes.js'
-import {
+import type {
+  DroppedPayload,
+  Envelope,
+  HistoryPublication,
+  HistoryRequest,
+  JoinReply,
+  JoinRequest,
+  LeaveReply,
   MAX_HISTORY_READ,
-  type DroppedPayload,
-  type Envelope,
-  type HistoryPublication,
-  type HistoryRequest,
-  type JoinReply,
-  type JoinRequest,
-  type LeaveReply,
-  type StreamPosition,
+  StreamPosition,
 } from '../shared/envelope.js'
 import { RoomcastError } from '../shared/errors.js'
 import type { AnyEvents, EventsDefinition, ReplyData, ToServerData, ToServerEvent } from '../shared/events.js'
@@ -43,6 +43,11 @@ import { StateMachine, type ClientState } from './state.js'
 import { Watchdog } from './watchdog.js'
 
 const NO_META: MessageMeta = Object.freeze({})
+/**
+ * Publications per history read when filling a gap: the server's most. Typed by the shared
+ * constant (a value import would bring TypeBox into the browser bundle), so the two agree.
+ */
+const HISTORY_PAGE: typeof MAX_HISTORY_READ = 1000
 /** Reported for a connection given up by the client without a close handshake (RFC 6455's 1006). */
 const ABANDONED = 1006
 
@@ -516,7 +521,7 @@ export class RoomcastClient<E extends EventsDefinition = AnyEvents> {
   async #readGap(room: string, since: StreamPosition, request: Requester, progress: { replayed: number }): Promise<RecoveryInfo> {
     let from = since
     for (;;) {
-      const reply = await request(SystemEvent.History, { room, since: from, limit: MAX_HISTORY_READ } satisfies HistoryRequest)
+      const reply = await request(SystemEvent.History, { room, since: from, limit: HISTORY_PAGE } satisfies HistoryRequest)
       if (!isHistoryReply(reply)) throw new RoomcastError(ErrorCode.BadEnvelope, 'the server sent a malformed history reply')
       if (reply.epoch !== from.epoch || !reply.complete) {
         // Not all of it is there: continue from the stream's position; the application reloads.
@@ -527,7 +532,7 @@ export class RoomcastClient<E extends EventsDefinition = AnyEvents> {
       const last = reply.publications.at(-1)?.offset ?? from.offset
       const again = this.#holds.takeAgain(room)
       if (again !== undefined) from = { epoch: reply.epoch, offset: Math.min(again, last) }
-      else if (reply.publications.length === MAX_HISTORY_READ && last < reply.offset) from = { epoch: reply.epoch, offset: last }
+      else if (reply.publications.length === HISTORY_PAGE && last < reply.offset) from = { epoch: reply.epoch, offset: last }
       else return { room, recovered: true, replayed: progress.replayed }
     }
   }

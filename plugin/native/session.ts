@@ -407,7 +407,7 @@ export class NativeSession<E extends EventsDefinition> {
     if (!joinValidator.check(data)) {
       throw new Reply(
         ErrorCode.InvalidRoom,
-        'join expects { rooms: string[], recover?, rewind? } with 1 to 100 names of 1 to 200 characters, none of them a control character',
+        'join expects { rooms: string[] } with 1 to 100 names of 1 to 200 characters, none of them a control character',
         joinValidator.errors(data),
       )
     }

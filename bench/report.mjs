@@ -186,7 +186,7 @@ export function renderResultsMarkdown(results) {
     '',
     '```',
     'npm run bench                       # the standard suite, writes bench/results.json, bench/RESULTS.md, README',
-    'npm run bench -- --case fanout      # one case (fanout, latency, memory, storm, cluster); others are kept',
+    'npm run bench -- --case fanout      # one case (fanout, fanout-history, latency, memory, storm, cluster); others are kept',
     'npm run bench -- --quick            # small and short, one run, writes nothing',
     'npm run bench -- --case fanout --servers roomcast --profile   # CPU profiles into bench/profiles/',
     'node bench/report.mjs               # regenerate the Markdown from results.json',

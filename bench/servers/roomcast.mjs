@@ -2,7 +2,10 @@
 // A client authenticates in-band with the bench token, joins one room, and a `publish` event
 // fans its message out to every other member of the room.
 //
-//   node --expose-gc bench/servers/roomcast.mjs --port 0 [--redis-port P]
+//   node --expose-gc bench/servers/roomcast.mjs --port 0 [--redis-port P] [--history SIZE]
+//
+// --history SIZE: every room keeps its last SIZE publications (for a minute), so each
+// publication is stored and carries its position (the fan-out-with-history case).
 import Fastify from 'fastify'
 import * as roomcastPackage from 'roomcast'
 import { argument, portArgument, serveControl, TOKEN } from './control.mjs'
@@ -25,7 +28,14 @@ async function adapterOption() {
   return roomcastPackage.redisAdapter({ redis })
 }
 
+/** The `history` option when the runner asked for it: every room keeps the last SIZE publications. */
+function historyOption() {
+  const size = argument('history')
+  return size === undefined ? undefined : [{ match: '*', size: Number(size), ttl: 60_000 }]
+}
+
 const app = Fastify({ logger: false })
+const history = historyOption()
 const adapter = await adapterOption()
 await app.register(roomcast, {
   events,
@@ -36,6 +46,7 @@ await app.register(roomcast, {
   // The publisher sends as fast as the server takes messages; the other servers have no limit either.
   rateLimit: false,
   ...(adapter === undefined ? {} : { adapter }),
+  ...(history === undefined ? {} : { history }),
 })
 app.roomcast.on('publish', (connection, data) => {
   app.roomcast.rooms.to(data.room).except(connection.id).emit('msg', data.msg)

@@ -99,6 +99,66 @@ export function adapterContract(t: Test, name: string, subject: AdapterUnderTest
     t.ok(decision.resetMs > 0 && decision.resetMs <= 60_000, 'the window resets within its length')
   })
 
+  t.test(`${name}: a history room's publications get consecutive offsets in one epoch, are delivered with them, and read back`, async (t) => {
+    const { adapter, node } = await attached(t, subject, 'a')
+    const history = adapter.history
+    if (history === undefined) throw new Error(`${name} keeps no room streams`)
+    const policy = { size: 3, ttl: 60_000 }
+    const empty = await history.read('contract:chat', { limit: 10 }, policy)
+    t.same({ offset: empty.position.offset, oldest: empty.oldest, publications: empty.publications }, { offset: 0, oldest: 1, publications: [] })
+    const positions = []
+    for (let n = 1; n <= 4; n++) {
+      const delivery: Delivery = { target: { kind: 'rooms', rooms: ['contract:chat'] }, event: 'chat', data: String(n) }
+      positions.push(await history.publish('contract:chat', delivery, policy))
+      t.same(delivery.position, positions[n - 1], 'the delivery carries its position')
+    }
+    t.same(
+      positions.map((p) => p.offset),
+      [1, 2, 3, 4],
+    )
+    t.same(new Set(positions.map((p) => p.epoch)), new Set([empty.position.epoch]), 'the epoch a read created is kept')
+    t.same(
+      node.delivered.map((d) => [d.data, d.position?.offset]),
+      [
+        ['1', 1],
+        ['2', 2],
+        ['3', 3],
+        ['4', 4],
+      ],
+      'delivered locally once each, with the position',
+    )
+    const page = await history.read('contract:chat', { limit: 10 }, policy)
+    t.same(page.position, positions[3])
+    t.equal(page.oldest, 2, 'at most size kept')
+    t.same(page.publications, [
+      { offset: 2, event: 'chat', data: '2' },
+      { offset: 3, event: 'chat', data: '3' },
+      { offset: 4, event: 'chat', data: '4' },
+    ])
+    t.same(
+      (await history.read('contract:chat', { after: 2, limit: 1 }, policy)).publications.map((p) => p.offset),
+      [3],
+      'after and limit',
+    )
+    t.same(
+      (await history.read('contract:chat', { limit: 2, reverse: true }, policy)).publications.map((p) => p.offset),
+      [4, 3],
+      'reverse: the newest first',
+    )
+  })
+
+  t.test(`${name}: a history stream forgets it all TTL after its last publication: a new epoch`, async (t) => {
+    const { adapter } = await attached(t, subject, 'a')
+    const history = adapter.history!
+    const policy = { size: 10, ttl: 50 }
+    const delivery = (): Delivery => ({ target: { kind: 'rooms', rooms: ['contract:brief'] }, event: 'chat' })
+    const before = await history.publish('contract:brief', delivery(), policy)
+    await until(async () => (await history.read('contract:brief', { limit: 10 }, policy)).position.epoch !== before.epoch, 5000, 'the stream expires')
+    const after = await history.publish('contract:brief', delivery(), policy)
+    t.not(after.epoch, before.epoch)
+    t.equal(after.offset, 1)
+  })
+
   if (!subject.clustered) return
 
   t.test(`${name}: deliveries and queries cross to another node, which shares the store`, async (t) => {
@@ -120,5 +180,12 @@ export function adapterContract(t: Test, name: string, subject: AdapterUnderTest
     t.same(b.node.delivered[0], delivery)
     await a.adapter.store!.set('contract:shared', 'from a', Infinity)
     t.equal(await b.adapter.store!.get('contract:shared'), 'from a')
+
+    // Room streams are shared: the other node continues the stream and receives the position.
+    const policy = { size: 10, ttl: 60_000 }
+    const first = await a.adapter.history!.publish('lobby', { ...delivery, data: '2' }, policy)
+    const second = await b.adapter.history!.publish('lobby', { ...delivery, data: '3' }, policy)
+    t.same(second, { epoch: first.epoch, offset: first.offset + 1 })
+    await until(() => b.node.delivered.some((d) => d.position?.offset === first.offset), 10_000, 'the position crosses')
   })
 }

@@ -4,7 +4,7 @@ import { redisAdapter } from '../../plugin/index.js'
 import type { Delivery, Target } from '../../plugin/hub/delivery.js'
 import { decodeControl, encodeControl, type ControlMessage } from '../../plugin/adapter/cluster/control.js'
 import { Keyspace } from '../../plugin/adapter/redis/keyspace.js'
-import { decodeDelivery, encodeDelivery, WireFormatError } from '../../plugin/adapter/cluster/wire.js'
+import { decodeDelivery, encodeDelivery, encodeDeliveryAwaitingPosition, WireFormatError } from '../../plugin/adapter/cluster/wire.js'
 
 t.test('a delivery crosses the bus as a JSON header, a newline and the payload text untouched', async (t) => {
   const data = JSON.stringify({ text: 'line one\nline two \u2028 "quoted" \\ é 🎉' })
@@ -24,6 +24,19 @@ t.test('a delivery crosses the bus as a JSON header, a newline and the payload t
   }
 })
 
+t.test('a stream position crosses in the header; the history script completes a header awaiting it', async (t) => {
+  const delivery: Delivery = { target: { kind: 'rooms', rooms: ['chat'] }, event: 'chat', data: '{"n":1}', position: { epoch: 'e-1_x', offset: 7 } }
+  const text = encodeDelivery(delivery, 'o')
+  t.equal(text, '{"o":"o","k":"r","e":"chat","n":["chat"],"s":["e-1_x",7]}\n{"n":1}')
+  t.same(decodeDelivery(text).delivery, delivery)
+  const { data: _, ...withoutData } = delivery
+  for (const expected of [delivery, withoutData]) {
+    const { head, tail } = encodeDeliveryAwaitingPosition({ ...expected, position: undefined }, 'o')
+    // What the script does: append the position and close the header.
+    t.same(decodeDelivery(`${head},"s":["e-1_x",7]}${tail}`).delivery, expected)
+  }
+})
+
 t.test('malformed bus messages are refused with a WireFormatError', async (t) => {
   const bad = [
     '',
@@ -35,6 +48,10 @@ t.test('malformed bus messages are refused with a WireFormatError', async (t) =>
     '{"o":"x","e":"e","k":"r","n":[1]}',
     '{"o":"x","e":"e","k":"a","u":true}',
     '{"o":"x","e":"e","k":"a","m":"1"}',
+    '{"o":"x","e":"e","k":"r","n":["r"],"s":"e"}',
+    '{"o":"x","e":"e","k":"r","n":["r"],"s":["",1]}',
+    '{"o":"x","e":"e","k":"r","n":["r"],"s":["e",0]}',
+    '{"o":"x","e":"e","k":"r","n":["r"],"s":["e",1.5]}',
   ]
   for (const text of bad) t.throws(() => decodeDelivery(text), WireFormatError, JSON.stringify(text))
 })
@@ -55,6 +72,9 @@ t.test('channel and key names cannot collide whatever the names contain', async 
   t.equal(keys.interest('user', 'u:1'), 'app:u:u:1')
   t.not(keys.presence('a:b', 'c'), keys.presence('a', 'b:c'))
   t.equal(keys.presence('a:b', 'c'), 'app:presence:a%3Ab:c')
+  t.same(keys.stream('lobby'), { channel: 'app:r:lobby', meta: '{app:r:lobby}:hm', entries: '{app:r:lobby}:hs' }, 'tagged with the channel')
+  t.same(keys.stream('{x}y'), { channel: 'app:r:{x}y', meta: '{x}:hm', entries: '{x}:hs' }, "the channel's own tag")
+  t.not(keys.stream('a}b').meta, keys.stream('a}c').meta, 'a slot tag keeps the room name')
 })
 
 t.test('options are checked; an adapter serves one registration; an unused one holds nothing', async (t) => {

@@ -1,5 +1,15 @@
 import { CloseCode, ErrorCode } from '../shared/codes.js'
-import type { Envelope, JoinReply, LeaveReply } from '../shared/envelope.js'
+import type {
+  DroppedPayload,
+  Envelope,
+  HistoryPublication,
+  HistoryRequest,
+  JoinReply,
+  JoinRequest,
+  LeaveReply,
+  MAX_HISTORY_READ,
+  StreamPosition,
+} from '../shared/envelope.js'
 import { RoomcastError } from '../shared/errors.js'
 import type { AnyEvents, EventsDefinition, ReplyData, ToServerData, ToServerEvent } from '../shared/events.js'
 import { SystemEvent } from '../shared/system-events.js'
@@ -7,7 +17,8 @@ import { Backoff } from './backoff.js'
 import { describeClose, terminalError } from './close-policy.js'
 import { checkEvent, type Direction } from './event-check.js'
 import { ListenerRegistry } from './emitter.js'
-import type { EventHandler, ListenableEvent, MessageMeta } from './events.js'
+import type { EventHandler, HistoryOptions, HistoryResult, ListenableEvent, MessageMeta, Publication, RecoveryInfo } from './events.js'
+import { StreamHolds } from './holds.js'
 import { Link } from './link.js'
 import { NetworkHints } from './network.js'
 import { clientDefaults, resolveClientOptions, resolveUrl, withQuery, type ResolvedClientOptions, type RoomcastClientOptions } from './options.js'
@@ -18,6 +29,9 @@ import {
   errorOf,
   HEARTBEAT_FRAME,
   isConnectedPayload,
+  isDropped,
+  isHistoryReply,
+  isJoinReply,
   isMembership,
   isRelayedEvent,
   relayedEvents,
@@ -29,6 +43,11 @@ import { StateMachine, type ClientState } from './state.js'
 import { Watchdog } from './watchdog.js'
 
 const NO_META: MessageMeta = Object.freeze({})
+/**
+ * Publications per history read when filling a gap: the server's most. Typed by the shared
+ * constant (a value import would bring TypeBox into the browser bundle), so the two agree.
+ */
+const HISTORY_PAGE: typeof MAX_HISTORY_READ = 1000
 /** Reported for a connection given up by the client without a close handshake (RFC 6455's 1006). */
 const ABANDONED = 1006
 
@@ -38,6 +57,13 @@ export interface RequestOptions {
   /** Time to wait for the reply, in ms, counted from the call. Default: the client's `requestTimeout`. */
   timeout?: number
 }
+
+export interface JoinOptions extends RequestOptions {
+  /** For rooms with history: deliver the last N publications of each (at most 1000) before the join resolves. */
+  rewind?: number
+}
+
+type Requester = (event: string, data: unknown) => Promise<unknown>
 
 /**
  * The roomcast client. Typed by the application's `defineEvents` map:
@@ -64,6 +90,7 @@ export class RoomcastClient<E extends EventsDefinition = AnyEvents> {
   #connectTimer: ReturnType<typeof setTimeout> | undefined
   #retryTimer: ReturnType<typeof setTimeout> | undefined
   readonly #rooms = new RoomBook()
+  readonly #holds = new StreamHolds()
   #connectionId: string | undefined
   #userId: string | undefined
   /** The server's refusal of this attempt's `authenticate`, reported before its 4003 close. */
@@ -202,13 +229,41 @@ export class RoomcastClient<E extends EventsDefinition = AnyEvents> {
   /**
    * Joins rooms. Resolves with the server's answer (`refused` lists rooms not allowed when
    * others were); rejects with the server's code when none was allowed (`join_refused`,
-   * `room_limit`, `invalid_room`). Joined rooms are restored after every reconnection.
+   * `room_limit`, `invalid_room`). Joined rooms are restored after every reconnection, and
+   * those with history recover what they missed meanwhile (see the `recovery` event). With
+   * `rewind: N`, the last N publications of each room with history reach their listeners
+   * before this resolves.
    */
-  async join(rooms: string | readonly string[], options: RequestOptions = {}): Promise<JoinReply> {
+  async join(rooms: string | readonly string[], options: JoinOptions = {}): Promise<JoinReply> {
     const names = typeof rooms === 'string' ? [rooms] : [...rooms]
-    const reply = (await this.#call(SystemEvent.Join, { rooms: names }, options.timeout)) as JoinReply
+    const request: JoinRequest = options.rewind === undefined ? { rooms: names } : { rooms: names, rewind: options.rewind }
+    const reply = await this.#call(SystemEvent.Join, request, options.timeout)
+    if (!isJoinReply(reply)) throw new RoomcastError(ErrorCode.BadEnvelope, 'the server sent a malformed join reply')
     this.#rooms.entered(reply.joined)
+    this.#rooms.settleStreams(reply.streams)
     return reply
+  }
+
+  /**
+   * Reads a room's stored publications (rooms with history; the server authorizes it like a
+   * join). `since`: only those after a position (`complete: false` when some after it are no
+   * longer kept); `limit`: at most this many (default 100, at most 1000); `reverse`: newest
+   * first. Publications whose data fails its schema are left out and reported as `error` events.
+   */
+  async history(room: string, options: HistoryOptions = {}): Promise<HistoryResult<E>> {
+    const request: HistoryRequest = { room }
+    if (options.since !== undefined) request.since = options.since
+    if (options.limit !== undefined) request.limit = options.limit
+    if (options.reverse !== undefined) request.reverse = options.reverse
+    const reply = await this.#call(SystemEvent.History, request, options.timeout)
+    if (!isHistoryReply(reply)) throw new RoomcastError(ErrorCode.BadEnvelope, 'the server sent a malformed history reply')
+    const publications: Array<Publication<E>> = []
+    for (const publication of reply.publications) {
+      const refusal = this.#checkEvent('toClient', publication.event, publication.data)
+      if (refusal !== undefined) this.#listeners.emit('error', refusal)
+      else publications.push(publication as Publication<E>)
+    }
+    return { epoch: reply.epoch, offset: reply.offset, publications, complete: reply.complete }
   }
 
   /**
@@ -381,16 +436,105 @@ export class RoomcastClient<E extends EventsDefinition = AnyEvents> {
   #relay(event: RelayedEvent, data: unknown): void {
     if (relayedEvents[event](data)) this.#listeners.emit(event, data)
     else this.#listeners.emit('error', new RoomcastError(ErrorCode.BadEnvelope, `the server sent a malformed ${event} event`))
+    if (event === SystemEvent.Dropped && isDropped(data)) this.#onDropped(data)
   }
 
   #onAppEvent(envelope: Envelope): void {
-    const { event, data } = envelope
+    const { event, data, room, offset, epoch } = envelope
+    if (room === undefined || offset === undefined || epoch === undefined) {
+      this.#deliver(event, data, room === undefined ? NO_META : { room })
+      return
+    }
+    // A gap before it is being filled from history: it follows the missed publications.
+    if (this.#holds.hold(room, envelope)) return
+    const admission = this.#rooms.admit(room, { epoch, offset })
+    // Seen already: a replay that overlapped what had arrived.
+    if (admission === 'duplicate') return
+    // The stream began anew (its store was lost, or it expired): what came before may be gone.
+    if (admission === 'new-epoch') this.#listeners.emit('recovery', { room, recovered: false, reason: 'epoch_changed', replayed: 0 })
+    this.#deliver(event, data, { room, offset, epoch })
+  }
+
+  /** An application event to its listeners, once its data passed the schema. */
+  #deliver(event: string, data: unknown, meta: MessageMeta): void {
     const refusal = this.#checkEvent('toClient', event, data)
     if (refusal !== undefined) {
       this.#listeners.emit('error', refusal)
       return
     }
-    this.#listeners.emit(event, data, envelope.room === undefined ? NO_META : { room: envelope.room })
+    this.#listeners.emit(event, data, meta)
+  }
+
+  /** A stored publication read to fill a gap: delivered unless seen already; true when delivered. */
+  #deliverStored(room: string, epoch: string, publication: HistoryPublication): boolean {
+    if (this.#rooms.admit(room, { epoch, offset: publication.offset }) === 'duplicate') return false
+    this.#deliver(publication.event, publication.data, { room, offset: publication.offset, epoch })
+    return true
+  }
+
+  /** The server skipped publications for this client: fill each room's gap from its history. */
+  #onDropped(payload: DroppedPayload): void {
+    for (const [room, first] of Object.entries(payload.rooms ?? {})) {
+      if (!this.#rooms.has(room)) continue
+      const since = { epoch: first.epoch, offset: Math.max(0, first.offset - 1) }
+      const known = this.#rooms.position(room)
+      if (known !== undefined && known.epoch !== first.epoch) {
+        this.#rooms.settle(room, since, true)
+        this.#listeners.emit('recovery', { room, recovered: false, reason: 'epoch_changed', replayed: 0 })
+        continue
+      }
+      void this.#fillGap(room, since, (event, data) => this.#call(event, data))
+    }
+  }
+
+  /**
+   * Fills a gap in a room's stream from its history: live deliveries to the room are held back
+   * while the publications after `since` are read and delivered, then comes the `recovery`
+   * outcome, then the held deliveries. Never rejects. When the link dies meanwhile nothing is
+   * concluded: the next connection recovers from the same position.
+   */
+  async #fillGap(room: string, since: StreamPosition, request: Requester): Promise<void> {
+    if (!this.#holds.start(room)) {
+      // A fill is under way: it reads again from here before it ends.
+      this.#holds.widen(room, since.offset)
+      return
+    }
+    const progress = { replayed: 0 }
+    let outcome: RecoveryInfo
+    try {
+      outcome = await this.#readGap(room, since, request, progress)
+    } catch (error) {
+      const failure = asRoomcastError(error, ErrorCode.Internal, `could not read the history of ${room}`)
+      if (failure.code === ErrorCode.Disconnected) {
+        this.#holds.end(room)
+        return
+      }
+      this.#listeners.emit('error', failure)
+      outcome = { room, recovered: false, replayed: progress.replayed }
+    }
+    const held = this.#holds.end(room)
+    this.#listeners.emit('recovery', outcome)
+    for (const envelope of held) this.#onAppEvent(envelope)
+  }
+
+  /** Reads and delivers what a room's stream holds after `since`, page by page. */
+  async #readGap(room: string, since: StreamPosition, request: Requester, progress: { replayed: number }): Promise<RecoveryInfo> {
+    let from = since
+    for (;;) {
+      const reply = await request(SystemEvent.History, { room, since: from, limit: HISTORY_PAGE } satisfies HistoryRequest)
+      if (!isHistoryReply(reply)) throw new RoomcastError(ErrorCode.BadEnvelope, 'the server sent a malformed history reply')
+      if (reply.epoch !== from.epoch || !reply.complete) {
+        // Not all of it is there: continue from the stream's position; the application reloads.
+        this.#rooms.settle(room, reply, true)
+        return { room, recovered: false, reason: reply.epoch !== from.epoch ? 'epoch_changed' : 'too_far_behind', replayed: progress.replayed }
+      }
+      for (const publication of reply.publications) if (this.#deliverStored(room, reply.epoch, publication)) progress.replayed++
+      const last = reply.publications.at(-1)?.offset ?? from.offset
+      const again = this.#holds.takeAgain(room)
+      if (again !== undefined) from = { epoch: reply.epoch, offset: Math.min(again, last) }
+      else if (reply.publications.length === HISTORY_PAGE && last < reply.offset) from = { epoch: reply.epoch, offset: last }
+      else return { room, recovered: true, replayed: progress.replayed }
+    }
   }
 
   #onErrorFrame(envelope: Envelope): void {
@@ -423,9 +567,17 @@ export class RoomcastClient<E extends EventsDefinition = AnyEvents> {
   /** Puts the new connection back in the client's rooms before it counts as connected. */
   async #restoreRooms(link: Link, given: string[]): Promise<void> {
     const plan = this.#rooms.restore(given)
-    const request = (event: string, data: unknown): Promise<unknown> => this.#direct(link, event, data)
+    const request: Requester = (event, data) => this.#direct(link, event, data)
+    const joins = this.#rooms.carryOut(
+      plan,
+      request,
+      (error) => this.#listeners.emit('error', error),
+      (outcome) => this.#listeners.emit('recovery', outcome),
+    )
+    // The server's own rooms are not rejoined, so no `recover` for them: their gaps come from history.
+    const refills = plan.refill.map(({ room, since }) => this.#fillGap(room, since, request))
     try {
-      await this.#rooms.carryOut(plan, request, (error) => this.#listeners.emit('error', error))
+      await (refills.length === 0 ? joins : Promise.all([joins, ...refills]))
     } catch {
       return // the link died or stalled; its close or the connect timeout takes over
     }

@@ -1,4 +1,4 @@
-import type { DroppedPayload, MembershipPayload, PresencePayload } from '../shared/envelope.js'
+import type { DroppedPayload, MembershipPayload, PresencePayload, RecoveryFailure, StreamPosition } from '../shared/envelope.js'
 import type { RoomcastError } from '../shared/errors.js'
 import type { EventsDefinition, ToClientData, ToClientEvent } from '../shared/events.js'
 import type { ClientState } from './state.js'
@@ -7,6 +7,56 @@ import type { ClientState } from './state.js'
 export interface MessageMeta {
   /** The room the message was sent to, when it was a room delivery. */
   room?: string
+  /** For rooms with history: the publication's place in the room's stream (see `recovery`). */
+  offset?: number
+  epoch?: string
+}
+
+/**
+ * The outcome of filling a gap in a room's stream (rooms with history only): after a
+ * reconnection (the rejoin asks the server to replay what was missed), after the server's
+ * `dropped` notice (the client reads the gap from history), or when the stream began anew.
+ */
+export interface RecoveryInfo {
+  room: string
+  /** True when every missed publication was delivered (before this event, in order). */
+  recovered: boolean
+  /**
+   * Why not: the stream began anew (`epoch_changed`), more was missed than the history keeps
+   * (`too_far_behind`), or the room keeps no history (`no_history`). Absent when the request
+   * for the missed publications failed; that error is reported as an `error` event.
+   */
+  reason?: RecoveryFailure
+  /** How many missed publications were delivered before this event. */
+  replayed: number
+}
+
+/** One stored publication of a room, as `client.history()` returns it: typed by the events map. */
+export type Publication<E extends EventsDefinition> = {
+  [K in ToClientEvent<E>]: { offset: number; event: K; data: ToClientData<E, K> }
+}[ToClientEvent<E>]
+
+/** What `client.history()` resolves with. */
+export interface HistoryResult<E extends EventsDefinition> {
+  /** The stream's current position. */
+  epoch: string
+  offset: number
+  /** Oldest first, unless `reverse`. */
+  publications: Array<Publication<E>>
+  /** False when `since` lies before what the history still keeps, or in another epoch: publications were lost in between. */
+  complete: boolean
+}
+
+/** Options of `client.history()`. */
+export interface HistoryOptions {
+  /** Only publications after this position. */
+  since?: StreamPosition
+  /** At most this many (default 100, at most 1000). */
+  limit?: number
+  /** Newest first. */
+  reverse?: boolean
+  /** Time to wait for the reply, in ms. Default: the client's `requestTimeout`. */
+  timeout?: number
 }
 
 export interface StateChange {
@@ -68,6 +118,12 @@ export interface ClientEventMap {
    * `drop` backpressure policy); what arrives next follows a gap. Sent once the client caught up.
    */
   dropped: DroppedPayload
+  /**
+   * A room's stream was recovered, or could not be (`recovered: false`: reload what you show,
+   * e.g. with `client.history()`). The missed publications, when recovered, were delivered to
+   * their listeners before this event, in order and each once.
+   */
+  recovery: RecoveryInfo
 }
 
 export type ClientEventName = keyof ClientEventMap

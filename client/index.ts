@@ -1,4 +1,4 @@
-export { RoomcastClient, type RequestOptions } from './client.js'
+export { RoomcastClient, type JoinOptions, type RequestOptions } from './client.js'
 export type {
   AuthContext,
   AuthProvider,
@@ -14,9 +14,13 @@ export type {
   ConnectedInfo,
   DisconnectedInfo,
   EventHandler,
+  HistoryOptions,
+  HistoryResult,
   ListenableEvent,
   MessageMeta,
+  Publication,
   ReconnectingInfo,
+  RecoveryInfo,
   StateChange,
 } from './events.js'
 export type { ClientTransformFactory, FrameTransform, TransformHandshake } from './transform.js'
@@ -27,5 +31,15 @@ export type { BackoffOptions } from './backoff.js'
 export { CloseCode, ErrorCode, terminalCloseCodes } from '../shared/codes.js'
 export { ClientEvent } from '../shared/client-events.js'
 export { RoomcastError } from '../shared/errors.js'
-export type { ErrorDetail, JoinReply, LeaveReply, MembershipPayload, PresencePayload } from '../shared/envelope.js'
+export type {
+  DroppedPayload,
+  ErrorDetail,
+  JoinReply,
+  LeaveReply,
+  MembershipPayload,
+  PresencePayload,
+  RecoveryFailure,
+  StreamPosition,
+  StreamState,
+} from '../shared/envelope.js'
 export type { EventsDefinition, ToClientData, ToClientEvent, ToServerData, ToServerEvent, ReplyData } from '../shared/events.js'

@@ -10,9 +10,13 @@ import type {
   Envelope,
   ErrorDetail,
   ErrorPayload,
+  HistoryPublication,
+  HistoryReply,
+  JoinReply,
   MembershipPayload,
   PresencePayload,
   StreamPosition,
+  StreamState,
 } from '../shared/envelope.js'
 import { RoomcastError } from '../shared/errors.js'
 import { exceedsJsonDepth, MAX_JSON_DEPTH } from '../shared/json-depth.js'
@@ -87,6 +91,37 @@ function recordOf(check: Check): Check {
 export const isDropped = objectOf<DroppedPayload>({
   count: (count) => typeof count === 'number' && Number.isInteger(count) && count > 0,
   rooms: optional(recordOf(isStreamPosition)),
+})
+
+const isCount: Check = (value) => Number.isSafeInteger(value) && (value as number) >= 0
+const isBoolean: Check = (value) => typeof value === 'boolean'
+
+/** A joined room's stream in a join's ack. */
+export const isStreamState = objectOf<StreamState>({
+  epoch: isString,
+  offset: isCount,
+  recovered: optional(isBoolean),
+  reason: optional(oneOf('epoch_changed', 'too_far_behind', 'no_history')),
+  replayed: optional(isCount),
+})
+
+export const isJoinReply = objectOf<JoinReply>({
+  joined: listOf(isString),
+  refused: listOf(isString),
+  streams: optional(recordOf(isStreamState)),
+})
+
+export const isHistoryPublication = objectOf<HistoryPublication>({
+  offset: (offset) => Number.isSafeInteger(offset) && (offset as number) >= 1,
+  event: isString,
+  data: unread,
+})
+
+export const isHistoryReply = objectOf<HistoryReply>({
+  epoch: isString,
+  offset: isCount,
+  publications: listOf(isHistoryPublication),
+  complete: isBoolean,
 })
 
 /**

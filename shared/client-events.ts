@@ -9,6 +9,7 @@ export const ClientEvent = {
   Reconnecting: 'reconnecting',
   Disconnected: 'disconnected',
   Closed: 'closed',
+  Recovery: 'recovery',
 } as const
 export type ClientEvent = (typeof ClientEvent)[keyof typeof ClientEvent]
 

@@ -33,11 +33,15 @@ export async function buildChatApp(options: FastifyServerOptions = {}, chat: Cha
     },
     authorizeJoin: ({ rooms }) => rooms.filter((room) => /^[a-z0-9-]{1,32}$/.test(room)),
     defaultRooms: () => ['lobby'],
+    // Every room keeps its last 200 messages for an hour: a late joiner sees what was said, and a
+    // page that lost its connection for a moment gets what it missed when it is back.
+    history: [{ match: '*', size: 200, ttl: 3_600_000 }],
   })
 
-  app.roomcast.on('chat.send', (connection, data) => {
+  app.roomcast.on('chat.send', async (connection, data) => {
     if (!connection.rooms.has(data.room)) throw new RoomcastError('not_in_room', `join ${data.room} first`)
-    app.roomcast.rooms.to(data.room).emit('chat.message', { room: data.room, from: connection.userId!, text: data.text, at: Date.now() })
+    // Awaited: a message that could not be stored (Redis down) is reported to its sender as not sent.
+    await app.roomcast.rooms.to(data.room).emit('chat.message', { room: data.room, from: connection.userId!, text: data.text, at: Date.now() })
     return { delivered: true }
   })
 

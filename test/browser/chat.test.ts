@@ -21,7 +21,7 @@ if (!existsSync(CHROMIUM) && !process.env.CI) {
     { name: 'in plaintext', encryption: 'optional', query: '?e2e=0', encrypted: false },
     { name: 'end-to-end encrypted', encryption: 'required', query: '', encrypted: true },
   ] as const) {
-    t.test(`the chat example in two Chromium pages, ${variant.name}: messages, presence, a cut connection recovers`, async (t) => {
+    t.test(`the chat example in Chromium pages, ${variant.name}: messages, presence, a cut connection recovers`, async (t) => {
       const app = await buildChatApp({ logger: false }, { encryption: variant.encryption })
       t.teardown(() => app.close())
       const url = await app.listen({ port: 0, host: '127.0.0.1' })
@@ -102,8 +102,12 @@ if (!existsSync(CHROMIUM) && !process.env.CI) {
       await grace.context().setOffline(true)
       await grace.waitForSelector('body[data-state="reconnecting"]', { timeout: 10_000 })
       t.equal(await grace.textContent('#status-text'), 'waiting for the network…')
+      // Said while Grace is offline: the room's history hands it over when she is back.
+      await send(ada, 'Ping me when you are back online.')
       await grace.context().setOffline(false)
       await grace.waitForSelector('body[data-state="connected"]', { timeout: 10_000 })
+      await shows(grace, 'Ada', 'Ping me when you are back online.')
+      t.pass('a message sent while the page was offline shows once it is back')
       await send(grace, 'Yes, all good. Palette is up!')
       await shows(ada, 'Grace', 'Yes, all good. Palette is up!')
 
@@ -122,12 +126,23 @@ if (!existsSync(CHROMIUM) && !process.env.CI) {
         await shows(page === ada ? grace : ada, from, text)
       }
       t.equal(await ada.locator('#messages .message').count(), 4)
+
+      // A third page joins late: the room's recent messages are there, in order, not "No messages yet".
+      const linus = await open('Linus')
+      await join(linus, 'launch')
+      for (const [, from, text] of exchange) await shows(linus, from, text)
+      t.same(
+        await linus.$$eval('#messages .message .text', (items) => items.map((item) => item.textContent)),
+        exchange.map(([, , text]) => text),
+        'the late joiner sees the earlier messages, each once, in order',
+      )
+      t.equal(await linus.locator('#messages .empty').count(), 0)
       await ada.click('#room-list li[data-room="design"] button')
       await ada.waitForSelector('#room-list li[data-room="design"].active')
       t.equal(await ada.textContent('#room-title'), '# design')
       await ada.click('#room-list li[data-room="launch"] button')
 
-      t.same(pageErrors, [], 'no errors in either page')
+      t.same(pageErrors, [], 'no errors in any page')
 
       const events = wire.map((frame) => (JSON.parse(frame) as { event: string }).event)
       const plaintext = wire.filter((frame) => !/"event":"(key-exchange|encrypted)"/.test(frame))

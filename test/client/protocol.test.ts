@@ -1,8 +1,31 @@
 import type { TSchema } from '@sinclair/typebox'
 import { Value } from '@sinclair/typebox/value'
 import t from 'tap'
-import { decodeFrame, encodeMessage, HEARTBEAT_FRAME, isConnectedPayload, isEnvelope, isMembership, isPresence } from '../../client/protocol.js'
-import { ConnectedPayload, Envelope, MembershipPayload, PresencePayload } from '../../shared/envelope.js'
+import {
+  decodeFrame,
+  encodeMessage,
+  HEARTBEAT_FRAME,
+  isConnectedPayload,
+  isDropped,
+  isEnvelope,
+  isHistoryReply,
+  isJoinReply,
+  isMembership,
+  isPresence,
+  isStreamState,
+} from '../../client/protocol.js'
+import {
+  ConnectedPayload,
+  DroppedPayload,
+  Envelope,
+  HistoryReply,
+  HistoryRequest,
+  JoinReply,
+  JoinRequest,
+  MembershipPayload,
+  PresencePayload,
+  StreamState,
+} from '../../shared/envelope.js'
 import { RoomcastError } from '../../shared/errors.js'
 
 /**
@@ -107,6 +130,78 @@ const agreements: Agreement[] = [
     ],
     tolerated: [],
   },
+  {
+    name: 'dropped',
+    schema: DroppedPayload,
+    guard: isDropped,
+    valid: [{ count: 3 }, { count: 1, rooms: { chat: { epoch: 'e1', offset: 8 } } }],
+    invalid: [
+      null,
+      {},
+      { count: 0 },
+      { count: 2, rooms: { chat: { epoch: 'e1' } } },
+      { count: 2, rooms: { chat: { epoch: 'e1', offset: -1 } } },
+      { count: 2, rooms: [] },
+    ],
+    tolerated: [[{ count: 2, rooms: { chat: { epoch: 'e1', offset: 3, extra: 1 } } }, 'a property a newer server adds to a position']],
+  },
+  {
+    name: 'stream state',
+    schema: StreamState,
+    guard: isStreamState,
+    valid: [
+      { epoch: 'e1', offset: 0 },
+      { epoch: 'e1', offset: 9, recovered: true, replayed: 4 },
+      { epoch: 'e2', offset: 3, recovered: false, reason: 'epoch_changed', replayed: 0 },
+    ],
+    invalid: [
+      null,
+      { offset: 1 },
+      { epoch: 'e1', offset: -1 },
+      { epoch: 'e1', offset: 1.5 },
+      { epoch: 'e1', offset: 1, recovered: 'yes' },
+      { epoch: 'e1', offset: 1, recovered: false, reason: 'gone' },
+      { epoch: 'e1', offset: 1, replayed: -2 },
+    ],
+    tolerated: [],
+  },
+  {
+    name: 'join reply',
+    schema: JoinReply,
+    guard: isJoinReply,
+    valid: [
+      { joined: ['a'], refused: [] },
+      { joined: ['a'], refused: ['b'], streams: { a: { epoch: 'e1', offset: 2, replayed: 2 } } },
+    ],
+    invalid: [null, { joined: ['a'] }, { joined: 'a', refused: [] }, { joined: [], refused: [], streams: { a: { offset: 1 } } }],
+    tolerated: [],
+  },
+  {
+    name: 'history reply',
+    schema: HistoryReply,
+    guard: isHistoryReply,
+    valid: [
+      { epoch: 'e1', offset: 0, publications: [], complete: true },
+      {
+        epoch: 'e1',
+        offset: 7,
+        publications: [
+          { offset: 6, event: 'said', data: { text: 'hi' } },
+          { offset: 7, event: 'said' },
+        ],
+        complete: false,
+      },
+    ],
+    invalid: [
+      null,
+      { epoch: 'e1', offset: 0, publications: [] },
+      { epoch: 'e1', offset: 0, publications: {}, complete: true },
+      { epoch: 'e1', offset: 0, publications: [{ offset: 0, event: 'said' }], complete: true },
+      { epoch: 'e1', offset: 0, publications: [{ offset: 1 }], complete: true },
+      { epoch: 1, offset: 0, publications: [], complete: true },
+    ],
+    tolerated: [],
+  },
 ]
 
 for (const { name, schema, guard, valid, invalid, tolerated } of agreements) {
@@ -137,6 +232,10 @@ t.test('what the client sends passes the server schema', async (t) => {
     if (message instanceof RoomcastError) throw message
     t.ok(Value.Check(Envelope, JSON.parse(message.text)), message.text)
   }
+  // The stream requests the client builds (client.ts, rooms.ts) against their schemas.
+  t.ok(Value.Check(JoinRequest, { rooms: ['chat'], recover: { chat: { epoch: 'e1', offset: 4 } } }), 'a rejoin that recovers')
+  t.ok(Value.Check(JoinRequest, { rooms: ['chat'], rewind: 50 }), 'a join that rewinds')
+  t.ok(Value.Check(HistoryRequest, { room: 'chat', since: { epoch: 'e1', offset: 0 }, limit: 1000 }), 'a gap read')
   const cyclic: Record<string, unknown> = {}
   cyclic.self = cyclic
   t.match(encodeMessage('echo', cyclic, 1), { code: 'invalid_data' }, 'data that is not JSON is refused before sending')

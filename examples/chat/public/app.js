@@ -4,6 +4,8 @@ import { RoomcastClient, endToEndEncryption } from '/roomcast/roomcast-client.js
 
 const $ = (id) => document.getElementById(id)
 const MAX_MESSAGES = 200
+/** Messages a page shows from before it joined a room (the server keeps 200 per room). */
+const BACKLOG = 50
 const ROOM = /^[a-z0-9-]{1,32}$/
 
 const view = {
@@ -38,6 +40,8 @@ function start(name) {
     for (const room of info.rooms) ensureRoom(room)
     if (view.active === undefined || !info.rooms.includes(view.active)) view.active = info.rooms[0]
     for (const room of info.rooms) refreshPeople(room)
+    // The rooms the server put us in (the lobby) were not joined with a rewind: load what was said.
+    if (!info.reconnected) for (const room of info.rooms) if (view.messages.get(room).length === 0) reload(room)
     render()
     if (!info.reconnected) $('text').focus()
   })
@@ -53,10 +57,14 @@ function start(name) {
   })
   client.on('error', (error) => toast(error.message))
 
-  client.on('chat.message', (message) => {
-    addEntry(message.room, { kind: 'message', from: message.from, text: message.text, at: message.at })
+  // Missed messages (after a blip, or a gap the server reported) arrive here too, in order and once.
+  client.on('chat.message', (message, meta) => addEntry(message.room, messageEntry(message, meta)))
+  client.on('chat.notice', (notice, meta) => addEntry(notice.room, noticeEntry(notice, meta)))
+  client.on('recovery', ({ room, recovered }) => {
+    // The server could not hand over everything that was missed (its history was lost, or the gap
+    // was longer than it keeps): say so, and show what the room's history holds now.
+    if (!recovered) reload(room, 'history was lost, reloaded')
   })
-  client.on('chat.notice', (notice) => addEntry(notice.room, { kind: 'notice', text: notice.text }))
   client.on('presence', ({ room, userId, action }) => {
     const people = view.people.get(room) ?? new Set()
     view.people.set(room, people)
@@ -79,7 +87,34 @@ async function refreshPeople(room) {
   }
 }
 
+/** Replaces a room's messages with what its history holds now, keeping live ones that came after it. */
+async function reload(room, notice) {
+  try {
+    const history = await view.client.history(room, { limit: BACKLOG })
+    const entries = []
+    for (const publication of history.publications) {
+      const meta = { offset: publication.offset, epoch: history.epoch }
+      if (publication.event === 'chat.message') entries.push(messageEntry(publication.data, meta))
+      else if (publication.event === 'chat.notice') entries.push(noticeEntry(publication.data, meta))
+    }
+    if (notice !== undefined) entries.push({ kind: 'notice', text: notice, lost: true })
+    const newer = (view.messages.get(room) ?? []).filter((entry) => entry.epoch === history.epoch && entry.offset > history.offset)
+    view.messages.set(room, [...entries, ...newer])
+    if (room === view.active) renderMessages()
+  } catch (error) {
+    if (error.code !== 'not_in_room') toast(`Could not load ${room}: ${error.message}`)
+  }
+}
+
 // ------------------------------------------------------------------ state
+
+function messageEntry(message, meta) {
+  return { kind: 'message', from: message.from, text: message.text, at: message.at, offset: meta.offset, epoch: meta.epoch }
+}
+
+function noticeEntry(notice, meta) {
+  return { kind: 'notice', text: notice.text, offset: meta.offset, epoch: meta.epoch }
+}
 
 function ensureRoom(room) {
   if (!view.messages.has(room)) view.messages.set(room, [])
@@ -196,7 +231,7 @@ function messageItem(entry) {
 
 function noticeItem(entry) {
   const item = document.createElement('li')
-  item.className = 'notice'
+  item.className = entry.lost ? 'notice lost' : 'notice'
   item.textContent = entry.text
   return item
 }
@@ -278,7 +313,8 @@ $('join-form').addEventListener('submit', async (event) => {
     return
   }
   try {
-    await view.client.join(room)
+    // The room's recent messages arrive before the join resolves: no empty room for a late joiner.
+    await view.client.join(room, { rewind: BACKLOG })
     input.value = ''
     ensureRoom(room)
     select(room)

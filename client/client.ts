@@ -1,15 +1,5 @@
 import { CloseCode, ErrorCode } from '../shared/codes.js'
-import type {
-  DroppedPayload,
-  Envelope,
-  HistoryPublication,
-  HistoryRequest,
-  JoinReply,
-  JoinRequest,
-  LeaveReply,
-  MAX_HISTORY_READ,
-  StreamPosition,
-} from '../shared/envelope.js'
+import type { Envelope, HistoryRequest, JoinReply, JoinRequest, LeaveReply } from '../shared/envelope.js'
 import { RoomcastError } from '../shared/errors.js'
 import type { AnyEvents, EventsDefinition, ReplyData, ToServerData, ToServerEvent } from '../shared/events.js'
 import { SystemEvent } from '../shared/system-events.js'
@@ -17,8 +7,8 @@ import { Backoff } from './backoff.js'
 import { describeClose, terminalError } from './close-policy.js'
 import { checkEvent, type Direction } from './event-check.js'
 import { ListenerRegistry } from './emitter.js'
-import type { EventHandler, HistoryOptions, HistoryResult, ListenableEvent, MessageMeta, Publication, RecoveryInfo } from './events.js'
-import { StreamHolds } from './holds.js'
+import type { EventHandler, HistoryOptions, HistoryResult, ListenableEvent, MessageMeta, Publication } from './events.js'
+import { GapFiller, type Requester } from './gaps.js'
 import { Link } from './link.js'
 import { NetworkHints } from './network.js'
 import { clientDefaults, resolveClientOptions, resolveUrl, withQuery, type ResolvedClientOptions, type RoomcastClientOptions } from './options.js'
@@ -41,13 +31,9 @@ import { RequestTracker } from './requests.js'
 import { RoomBook } from './rooms.js'
 import { StateMachine, type ClientState } from './state.js'
 import { Watchdog } from './watchdog.js'
+import { asRoomcastError } from './wrap-error.js'
 
 const NO_META: MessageMeta = Object.freeze({})
-/**
- * Publications per history read when filling a gap: the server's most. Typed by the shared
- * constant (a value import would bring TypeBox into the browser bundle), so the two agree.
- */
-const HISTORY_PAGE: typeof MAX_HISTORY_READ = 1000
 /** Reported for a connection given up by the client without a close handshake (RFC 6455's 1006). */
 const ABANDONED = 1006
 
@@ -62,8 +48,6 @@ export interface JoinOptions extends RequestOptions {
   /** For rooms with history: deliver the last N publications of each (at most 1000) before the join resolves. */
   rewind?: number
 }
-
-type Requester = (event: string, data: unknown) => Promise<unknown>
 
 /**
  * The roomcast client. Typed by the application's `defineEvents` map:
@@ -90,7 +74,13 @@ export class RoomcastClient<E extends EventsDefinition = AnyEvents> {
   #connectTimer: ReturnType<typeof setTimeout> | undefined
   #retryTimer: ReturnType<typeof setTimeout> | undefined
   readonly #rooms = new RoomBook()
-  readonly #holds = new StreamHolds()
+  readonly #gaps = new GapFiller({
+    rooms: this.#rooms,
+    deliver: (event, data, meta) => this.#deliver(event, data, meta),
+    recovery: (info) => this.#listeners.emit('recovery', info),
+    error: (error) => this.#listeners.emit('error', error),
+    replay: (envelope) => this.#onAppEvent(envelope),
+  })
   #connectionId: string | undefined
   #userId: string | undefined
   /** The server's refusal of this attempt's `authenticate`, reported before its 4003 close. */
@@ -436,7 +426,7 @@ export class RoomcastClient<E extends EventsDefinition = AnyEvents> {
   #relay(event: RelayedEvent, data: unknown): void {
     if (relayedEvents[event](data)) this.#listeners.emit(event, data)
     else this.#listeners.emit('error', new RoomcastError(ErrorCode.BadEnvelope, `the server sent a malformed ${event} event`))
-    if (event === SystemEvent.Dropped && isDropped(data)) this.#onDropped(data)
+    if (event === SystemEvent.Dropped && isDropped(data)) this.#gaps.dropped(data, (event, data) => this.#call(event, data))
   }
 
   #onAppEvent(envelope: Envelope): void {
@@ -446,7 +436,7 @@ export class RoomcastClient<E extends EventsDefinition = AnyEvents> {
       return
     }
     // A gap before it is being filled from history: it follows the missed publications.
-    if (this.#holds.hold(room, envelope)) return
+    if (this.#gaps.hold(room, envelope)) return
     const admission = this.#rooms.admit(room, { epoch, offset })
     // Seen already: a replay that overlapped what had arrived.
     if (admission === 'duplicate') return
@@ -463,78 +453,6 @@ export class RoomcastClient<E extends EventsDefinition = AnyEvents> {
       return
     }
     this.#listeners.emit(event, data, meta)
-  }
-
-  /** A stored publication read to fill a gap: delivered unless seen already; true when delivered. */
-  #deliverStored(room: string, epoch: string, publication: HistoryPublication): boolean {
-    if (this.#rooms.admit(room, { epoch, offset: publication.offset }) === 'duplicate') return false
-    this.#deliver(publication.event, publication.data, { room, offset: publication.offset, epoch })
-    return true
-  }
-
-  /** The server skipped publications for this client: fill each room's gap from its history. */
-  #onDropped(payload: DroppedPayload): void {
-    for (const [room, first] of Object.entries(payload.rooms ?? {})) {
-      if (!this.#rooms.has(room)) continue
-      const since = { epoch: first.epoch, offset: Math.max(0, first.offset - 1) }
-      const known = this.#rooms.position(room)
-      if (known !== undefined && known.epoch !== first.epoch) {
-        this.#rooms.settle(room, since, true)
-        this.#listeners.emit('recovery', { room, recovered: false, reason: 'epoch_changed', replayed: 0 })
-        continue
-      }
-      void this.#fillGap(room, since, (event, data) => this.#call(event, data))
-    }
-  }
-
-  /**
-   * Fills a gap in a room's stream from its history: live deliveries to the room are held back
-   * while the publications after `since` are read and delivered, then comes the `recovery`
-   * outcome, then the held deliveries. Never rejects. When the link dies meanwhile nothing is
-   * concluded: the next connection recovers from the same position.
-   */
-  async #fillGap(room: string, since: StreamPosition, request: Requester): Promise<void> {
-    if (!this.#holds.start(room)) {
-      // A fill is under way: it reads again from here before it ends.
-      this.#holds.widen(room, since.offset)
-      return
-    }
-    const progress = { replayed: 0 }
-    let outcome: RecoveryInfo
-    try {
-      outcome = await this.#readGap(room, since, request, progress)
-    } catch (error) {
-      const failure = asRoomcastError(error, ErrorCode.Internal, `could not read the history of ${room}`)
-      if (failure.code === ErrorCode.Disconnected) {
-        this.#holds.end(room)
-        return
-      }
-      this.#listeners.emit('error', failure)
-      outcome = { room, recovered: false, replayed: progress.replayed }
-    }
-    const held = this.#holds.end(room)
-    this.#listeners.emit('recovery', outcome)
-    for (const envelope of held) this.#onAppEvent(envelope)
-  }
-
-  /** Reads and delivers what a room's stream holds after `since`, page by page. */
-  async #readGap(room: string, since: StreamPosition, request: Requester, progress: { replayed: number }): Promise<RecoveryInfo> {
-    let from = since
-    for (;;) {
-      const reply = await request(SystemEvent.History, { room, since: from, limit: HISTORY_PAGE } satisfies HistoryRequest)
-      if (!isHistoryReply(reply)) throw new RoomcastError(ErrorCode.BadEnvelope, 'the server sent a malformed history reply')
-      if (reply.epoch !== from.epoch || !reply.complete) {
-        // Not all of it is there: continue from the stream's position; the application reloads.
-        this.#rooms.settle(room, reply, true)
-        return { room, recovered: false, reason: reply.epoch !== from.epoch ? 'epoch_changed' : 'too_far_behind', replayed: progress.replayed }
-      }
-      for (const publication of reply.publications) if (this.#deliverStored(room, reply.epoch, publication)) progress.replayed++
-      const last = reply.publications.at(-1)?.offset ?? from.offset
-      const again = this.#holds.takeAgain(room)
-      if (again !== undefined) from = { epoch: reply.epoch, offset: Math.min(again, last) }
-      else if (reply.publications.length === HISTORY_PAGE && last < reply.offset) from = { epoch: reply.epoch, offset: last }
-      else return { room, recovered: true, replayed: progress.replayed }
-    }
   }
 
   #onErrorFrame(envelope: Envelope): void {
@@ -575,7 +493,7 @@ export class RoomcastClient<E extends EventsDefinition = AnyEvents> {
       (outcome) => this.#listeners.emit('recovery', outcome),
     )
     // The server's own rooms are not rejoined, so no `recover` for them: their gaps come from history.
-    const refills = plan.refill.map(({ room, since }) => this.#fillGap(room, since, request))
+    const refills = plan.refill.map(({ room, since }) => this.#gaps.fill(room, since, request))
     try {
       await (refills.length === 0 ? joins : Promise.all([joins, ...refills]))
     } catch {
@@ -732,11 +650,4 @@ export class RoomcastClient<E extends EventsDefinition = AnyEvents> {
     }
     this.#listeners.emit('error', asRoomcastError(error, ErrorCode.HandlerError, `a listener of "${event}" threw`, true))
   }
-}
-
-function asRoomcastError(error: unknown, code: string, message: string, wrap = false): RoomcastError {
-  if (error instanceof RoomcastError && !wrap) return error
-  const wrapped = new RoomcastError(code, error instanceof Error ? `${message}: ${error.message}` : message)
-  wrapped.cause = error
-  return wrapped
 }

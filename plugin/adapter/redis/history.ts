@@ -137,6 +137,11 @@ export interface RedisHistoryOptions {
   waitsForConnection?: boolean
   /** Whether Redis confirmed this node's subscription to a channel (see the file comment). */
   listening: (channel: string) => boolean
+  /**
+   * Resolves true once Redis confirmed this node's subscription to a channel it wants (at once
+   * when it wants none), false when that took too long. Absent: reads do not wait (the Emitter).
+   */
+  untilListening?: (channel: string) => Promise<boolean>
   /** Whether the adapter still publishes (attached, or closing). */
   accepting: () => boolean
   onFailure(what: string, error: Error, details: Record<string, unknown>): void
@@ -197,8 +202,21 @@ export class RedisHistory implements HistoryStore {
     return position
   }
 
+  /**
+   * A join reads the stream once its connection is in the room and its live publications are
+   * held. A publication stored after the read reaches the hold only if this node was already
+   * subscribed to the room's channel when it was published, so the read first waits until Redis
+   * has confirmed that subscription (when this node wants it): then every publication is either
+   * in the read or on its way through the bus, never lost in between. The script stores and
+   * publishes in one step, so there is no third case.
+   */
   async read(room: string, query: HistoryRead, policy: HistoryPolicy): Promise<HistoryPage> {
     const keys = this.#options.keys.stream(room)
+    if (this.#options.untilListening !== undefined && !(await this.#options.untilListening(keys.channel))) {
+      throw new Error(
+        `roomcast: redis adapter: the history of room ${JSON.stringify(room)} could not be read: Redis did not confirm this node's subscription to it in time`,
+      )
+    }
     let reply: unknown
     try {
       reply = await READ.run(

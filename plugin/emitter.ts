@@ -1,13 +1,17 @@
 import type { AnyEvents, EventsDefinition } from '../shared/events.js'
-import { isClusterClient, type RedisClient } from './adapter/redis/connection.js'
+import { isClusterClient, type BusConnection, type RedisClient } from './adapter/redis/connection.js'
+import { RedisHistory } from './adapter/redis/history.js'
 import { Keyspace } from './adapter/redis/keyspace.js'
 import { resolveKeyPrefix } from './adapter/redis/options.js'
 import { BusPublisher } from './adapter/redis/publisher.js'
 import { randomToken } from './adapter/redis/registry.js'
 import { encodeDelivery } from './adapter/cluster/wire.js'
 import type { Delivery } from './hub/delivery.js'
+import type { HistoryPolicy } from './hub/history.js'
 import { DeliveryApi } from './hub/delivery-api.js'
+import { historyResolver, type HistoryOption } from './hub/history-policy.js'
 import { handled, publishFailed, type PublishOutcome } from './hub/publish-outcome.js'
+import { publishToStreams } from './hub/stream-publish.js'
 import { NATIVE_PROTOCOL } from './native/codec.js'
 import { PusherEmitter } from './pusher/emitter.js'
 
@@ -34,6 +38,14 @@ export interface EmitterOptions<E extends EventsDefinition = AnyEvents> {
    * go. Default 10 000.
    */
   maxPending?: number
+  /**
+   * Which rooms keep history: the same rules (or function) as the plugin's `history` option, and
+   * it must agree with the nodes'. A publication to such a room is stored in the room's stream
+   * and published with its position by one script, like a node's `rooms.to(room).emit(...)`,
+   * and `emit` resolves with that position. Default: no room keeps history. Needs a client
+   * without a `keyPrefix` of its own (ioredis would prefix the stream's keys).
+   */
+  history?: HistoryOption
 }
 
 export interface EmitterStats {
@@ -54,8 +66,11 @@ export interface EmitterStats {
  *   const emitter = new Emitter({ redis, events })
  *   await emitter.to('lobby').emit('chat.message', { from: 'cron', text: 'tick' })
  *
+ * With `history`, publications to history rooms are stored and published with their position
+ * by the same script as a node's (see `RedisHistory`), split per history room like the hub does.
+ *
  * `emit` resolves once Redis took the message (a message waiting in the client's offline
- * queue resolves when it is sent) and rejects with `RoomcastError('publish_failed')` when it
+ * queue resolves when it is sent), with its position for a history room, and rejects with `RoomcastError('publish_failed')` when it
  * cannot be published (past `maxPending`, or the client gave it up); ignoring it is safe.
  */
 export class Emitter<E extends EventsDefinition = AnyEvents> extends DeliveryApi<E> {
@@ -78,11 +93,37 @@ export class Emitter<E extends EventsDefinition = AnyEvents> extends DeliveryApi
     if (!Number.isInteger(maxPending) || maxPending <= 0) throw new TypeError('roomcast: Emitter maxPending must be a positive integer')
     const publisher = new BusPublisher(options.redis, { failFastWhenDown: false, maxInFlight: maxPending, onFailure: (err) => onError?.(err) })
     let sequence = 0
-    const publish = (delivery: Delivery) => {
+    const publishPlain = (delivery: Delivery): PublishOutcome => {
       const channels = keys.deliveryChannels(delivery.target)
       const text = encodeDelivery(delivery, origin, channels.length > 1 ? ++sequence : undefined)
-      // Resolves with nothing: the Emitter publishes to rooms without history (see the README).
-      return handled(publisher.publishAll(channels, text, emitterPublishFailed) as PublishOutcome)
+      // Resolves with nothing: no position outside history rooms.
+      return publisher.publishAll(channels, text, emitterPublishFailed) as PublishOutcome
+    }
+    const history = historyResolver(options.history)
+    let publish = (delivery: Delivery): PublishOutcome => handled(publishPlain(delivery))
+    if (history !== undefined) {
+      if (!isClusterClient(options.redis) && (options.redis.options.keyPrefix ?? '') !== '') {
+        throw new TypeError('roomcast: an Emitter with history needs a client without its own keyPrefix (use the Emitter keyPrefix option)')
+      }
+      const streams = new RedisHistory({
+        // The script's reply (an array of two) reads the same in either reply mapping.
+        connection: options.redis as BusConnection,
+        keys,
+        busId: origin,
+        // No recipients here, so no loopback to ask for: every node delivers it from the bus.
+        listening: () => false,
+        accepting: () => true,
+        waitsForConnection: true,
+        // Counted and reported by the publisher, like every other message of the Emitter.
+        onFailure: () => {},
+        onSuccess: () => {},
+      })
+      // Through the publisher, so stored publications count in `stats`, `maxPending` and `flush`.
+      const store = {
+        publish: (room: string, delivery: Delivery, policy: HistoryPolicy) =>
+          publisher.command(keys.stream(room).channel, () => streams.publish(room, delivery, policy)),
+      }
+      publish = (delivery) => handled(publishToStreams(delivery, history, store, publishPlain) ?? publishPlain(delivery))
     }
     super(publish, options.events, NATIVE_PROTOCOL)
     this.keyPrefix = keys.prefix

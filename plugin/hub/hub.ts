@@ -1,6 +1,6 @@
 import type { FastifyBaseLogger } from 'fastify'
 import { CloseCode } from '../../shared/codes.js'
-import { isSystemEvent, SystemEvent } from '../../shared/envelope.js'
+import { SystemEvent } from '../../shared/envelope.js'
 import type { AnyEvents, EventsDefinition } from '../../shared/events.js'
 import type { Adapter, AdapterNode, InterestKind } from './adapter.js'
 import { PreparedFrame } from './frame.js'
@@ -11,9 +11,10 @@ import type { HistoryPage, HistoryPolicy, HistoryRead } from './history.js'
 import type { HistoryResolver } from './history-policy.js'
 import { Hooks, type PresenceChange } from './hooks.js'
 import { isProtocolName } from './namespace.js'
-import { handled, PUBLISHED, publishFailed, type PublishOutcome } from './publish-outcome.js'
+import { handled, PUBLISHED, type PublishOutcome } from './publish-outcome.js'
 import type { ClusterAnswer, Query, QueryResult, RoomMember } from './queries.js'
 import type { Sink } from './sink.js'
+import { publishToStreams } from './stream-publish.js'
 
 export interface HeartbeatOptions {
   /** How often the server checks liveness and sends heartbeats, in ms. Default 30 000. */
@@ -193,41 +194,12 @@ export class Hub<E extends EventsDefinition = AnyEvents> implements ConnectionHo
    */
   publish(delivery: Delivery): PublishOutcome {
     const history = this.options.history
-    if (history !== undefined && delivery.target.kind === 'rooms' && !isSystemEvent(delivery.event)) {
-      const outcome = this.#publishToStreams(delivery, delivery.target.rooms, history)
+    if (history !== undefined) {
+      const outcome = publishToStreams(delivery, history, this.adapter.history!, (plain) => this.adapter.publish(plain) ?? PUBLISHED)
       if (outcome !== undefined) return handled(outcome)
     }
     // `?? PUBLISHED`: an adapter written before publish reported its outcome returns nothing.
     return handled(this.adapter.publish(delivery) ?? PUBLISHED)
-  }
-
-  /**
-   * A publication whose rooms include rooms with history: stored and published once per such
-   * room (each gets its own position); the rooms without history share one plain publication.
-   * Undefined when none of the rooms keeps history. Resolves with the first history room's
-   * position. Presence notices and other protocols' rooms are never stored.
-   */
-  #publishToStreams(delivery: Delivery, rooms: readonly string[], history: HistoryResolver): PublishOutcome | undefined {
-    let streams: Array<[string, HistoryPolicy]> | undefined
-    let plain: string[] | undefined
-    for (const room of rooms) {
-      const policy = isProtocolName(room) ? undefined : history(room)
-      if (policy !== undefined) (streams ??= []).push([room, policy])
-      else (plain ??= []).push(room)
-    }
-    if (streams === undefined) return undefined
-    const store = this.adapter.history!
-    const outcomes: PublishOutcome[] = streams.map(([room, policy]) => {
-      const single: Delivery = rooms.length === 1 ? delivery : { ...delivery, target: { kind: 'rooms', rooms: [room] } }
-      try {
-        return store.publish(room, single, policy)
-      } catch (err) {
-        return Promise.reject(publishFailed(err instanceof Error ? err : new Error(String(err)), 'the publication could not be stored'))
-      }
-    })
-    if (plain !== undefined) outcomes.push(this.adapter.publish({ ...delivery, target: { kind: 'rooms', rooms: plain } }) ?? PUBLISHED)
-    if (outcomes.length === 1) return outcomes[0]!
-    return Promise.all(outcomes).then((positions) => positions[0])
   }
 
   /** The history policy of a room, or undefined when it keeps none. */

@@ -101,6 +101,7 @@ export class RedisAdapter implements Adapter {
       busId: this.#busId,
       node: () => this.#attached?.node,
       listening: (channel) => this.#subscriptions.listening(channel),
+      untilListening: (channel) => this.#subscriptions.untilListening(channel, this.#options.requestTimeout),
       accepting: () => this.#state === 'attached' || this.#state === 'closing',
       onFailure: (what, err, details) => this.#outages.failed(what, err, details),
       onSuccess: (what) => this.#outages.recovered(what),

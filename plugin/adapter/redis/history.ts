@@ -124,10 +124,24 @@ export interface RedisHistoryOptions {
   keys: Keyspace
   /** This adapter's bus id: its own messages come back to it and are skipped. */
   busId: string
-  /** The attached node (undefined before `attach`). */
-  node: () => AdapterNode | undefined
+  /**
+   * The attached node (undefined before `attach`). Absent for a store with no recipients of its
+   * own (the standalone Emitter): it only stores and publishes.
+   */
+  node?: () => AdapterNode | undefined
+  /**
+   * Hand the script to a connection that is not ready yet instead of failing at once: for the
+   * Emitter, whose client is the application's (its offline queue holds the script while Redis
+   * is away). The adapter's own connection has no offline queue: default false.
+   */
+  waitsForConnection?: boolean
   /** Whether Redis confirmed this node's subscription to a channel (see the file comment). */
   listening: (channel: string) => boolean
+  /**
+   * Resolves true once Redis confirmed this node's subscription to a channel it wants (at once
+   * when it wants none), false when that took too long. Absent: reads do not wait (the Emitter).
+   */
+  untilListening?: (channel: string) => Promise<boolean>
   /** Whether the adapter still publishes (attached, or closing). */
   accepting: () => boolean
   onFailure(what: string, error: Error, details: Record<string, unknown>): void
@@ -148,12 +162,13 @@ export class RedisHistory implements HistoryStore {
    * Redis has answered (see the file comment). Nothing is delivered when it fails.
    */
   async publish(room: string, delivery: Delivery, policy: HistoryPolicy): Promise<StreamPosition> {
-    const node = this.#options.node()
-    if (node === undefined || !this.#options.accepting()) {
+    const node = this.#options.node?.()
+    if ((this.#options.node !== undefined && node === undefined) || !this.#options.accepting()) {
       throw publishFailed(new Error('the redis adapter is not attached'), STORE_FAILED)
     }
     const connection = this.#options.connection
-    if (connection.status !== 'ready') throw this.#failed(new Error(`Redis connection is ${connection.status}`), room)
+    if (connection.status !== 'ready' && this.#options.waitsForConnection !== true)
+      throw this.#failed(new Error(`Redis connection is ${connection.status}`), room)
     const keys = this.#options.keys.stream(room)
     // Decided before the script runs: then the message is sure to come back.
     const loopback = this.#options.listening(keys.channel)
@@ -183,12 +198,25 @@ export class RedisHistory implements HistoryStore {
     const [epoch, offset] = reply as [string, number]
     const position: StreamPosition = { epoch, offset: Number(offset) }
     delivery.position = position
-    if (!loopback) node.deliver(delivery)
+    if (!loopback) node?.deliver(delivery)
     return position
   }
 
+  /**
+   * A join reads the stream once its connection is in the room and its live publications are
+   * held. A publication stored after the read reaches the hold only if this node was already
+   * subscribed to the room's channel when it was published, so the read first waits until Redis
+   * has confirmed that subscription (when this node wants it): then every publication is either
+   * in the read or on its way through the bus, never lost in between. The script stores and
+   * publishes in one step, so there is no third case.
+   */
   async read(room: string, query: HistoryRead, policy: HistoryPolicy): Promise<HistoryPage> {
     const keys = this.#options.keys.stream(room)
+    if (this.#options.untilListening !== undefined && !(await this.#options.untilListening(keys.channel))) {
+      throw new Error(
+        `roomcast: redis adapter: the history of room ${JSON.stringify(room)} could not be read: Redis did not confirm this node's subscription to it in time`,
+      )
+    }
     let reply: unknown
     try {
       reply = await READ.run(

@@ -83,7 +83,29 @@ export class BusPublisher {
     })
   }
 
+  /**
+   * Another command that publishes on `channel` (a room stream's script), counted, bounded and
+   * awaited by `idle` like a message: resolves with its reply, rejects with `asError` of the reason.
+   */
+  command<T>(channel: string, send: () => Promise<T>, asError: (cause: Error) => Error = (cause) => cause): Promise<T> {
+    return new Promise((resolve, reject) => {
+      let reply: T
+      this.#send(
+        channel,
+        () =>
+          send().then((value) => {
+            reply = value
+          }),
+        (error) => (error === undefined ? resolve(reply) : reject(asError(error))),
+      )
+    })
+  }
+
   #publish(channel: string, message: string, settle: Settle): void {
+    this.#send(channel, () => (this.sharded ? this.#client.spublish(channel, message) : this.#client.publish(channel, message)), settle)
+  }
+
+  #send(channel: string, command: () => Promise<unknown>, settle: Settle): void {
     if (this.#options.failFastWhenDown && this.#client.status !== 'ready') {
       settle(this.#failed(new Error(`Redis connection is ${this.#client.status}`), channel))
       return
@@ -95,7 +117,7 @@ export class BusPublisher {
     }
     let sent: Promise<unknown>
     try {
-      sent = this.sharded ? this.#client.spublish(channel, message) : this.#client.publish(channel, message)
+      sent = command()
     } catch (err) {
       settle(this.#failed(err instanceof Error ? err : new Error(String(err)), channel))
       return

@@ -48,6 +48,8 @@ export class Subscriptions {
   readonly #failed = new Set<string>()
   #retryTimer: NodeJS.Timeout | undefined
   #retryDelay = RETRY_DELAY_MS
+  /** Who waits in `untilListening`, per channel: woken when it is confirmed or no longer wanted. */
+  readonly #waiters = new Map<string, Set<() => void>>()
 
   constructor(connection: BusConnection, onError: (error: Error) => void) {
     this.#client = connection as unknown as SubscribingClient
@@ -71,6 +73,31 @@ export class Subscriptions {
     return this.#confirmed.has(channel) && this.#client.status === 'ready'
   }
 
+  /**
+   * Resolves true once Redis has confirmed the subscription (at once when it has), or when the
+   * channel is not wanted (nothing to wait for); false when `timeoutMs` passes first, and at
+   * once while the connection is down (no confirmation can come before it is back).
+   */
+  untilListening(channel: string, timeoutMs: number): Promise<boolean> {
+    if (this.listening(channel) || !this.#wanted.has(channel)) return Promise.resolve(true)
+    if (this.#client.status !== 'ready') return Promise.resolve(false)
+    return new Promise((resolve) => {
+      let waiters = this.#waiters.get(channel)
+      if (waiters === undefined) this.#waiters.set(channel, (waiters = new Set()))
+      const settle = (ready: boolean): void => {
+        clearTimeout(timer)
+        waiters.delete(wake)
+        if (waiters.size === 0 && this.#waiters.get(channel) === waiters) this.#waiters.delete(channel)
+        resolve(ready)
+      }
+      const wake = (): void => {
+        if (this.listening(channel) || !this.#wanted.has(channel)) settle(true)
+      }
+      const timer = setTimeout(() => settle(false), timeoutMs)
+      waiters.add(wake)
+    })
+  }
+
   add(channel: string): void {
     if (this.#wanted.has(channel)) return
     this.#wanted.add(channel)
@@ -80,6 +107,7 @@ export class Subscriptions {
   remove(channel: string): void {
     if (!this.#wanted.delete(channel)) return
     this.#mark(channel)
+    this.#wake(channel)
   }
 
   /** The connection is new (first connect or reconnect): it has no subscriptions yet. */
@@ -102,6 +130,7 @@ export class Subscriptions {
   clear(): void {
     this.#cancelRetry()
     this.#wanted.clear()
+    for (const channel of [...this.#waiters.keys()]) this.#wake(channel)
     this.#dirty.clear()
     this.#active.clear()
     this.#confirmed.clear()
@@ -128,6 +157,11 @@ export class Subscriptions {
     this.#retryTimer = undefined
     this.#failed.clear()
     this.#retryDelay = RETRY_DELAY_MS
+  }
+
+  #wake(channel: string): void {
+    const waiters = this.#waiters.get(channel)
+    if (waiters !== undefined) for (const wake of [...waiters]) wake()
   }
 
   #mark(channel: string): void {
@@ -180,7 +214,11 @@ export class Subscriptions {
       const tracked: Promise<unknown> = sent.then(
         () => {
           if (!subscribing || epoch !== this.#epoch) return
-          for (const channel of group) if (this.#active.has(channel)) this.#confirmed.add(channel)
+          for (const channel of group) {
+            if (!this.#active.has(channel)) continue
+            this.#confirmed.add(channel)
+            this.#wake(channel)
+          }
           if (this.#failed.size === 0) this.#retryDelay = RETRY_DELAY_MS
         },
         (err: unknown) => {

@@ -105,26 +105,10 @@ export interface RoomcastOptions<E extends EventsDefinition = AnyEvents> {
   pusher?: PusherOptions
 }
 
+/** The options once defaulted and checked: the native protocol's slice, and what the rest of the plugin reads. */
 export interface ResolvedOptions<E extends EventsDefinition> extends NativeOptions<E> {
-  events: E | undefined
-  path: string
-  authenticateRequest: RoomcastOptions<E>['authenticateRequest']
-  authenticate: RoomcastOptions<E>['authenticate']
-  authTimeout: number
-  authorizeJoin: RoomcastOptions<E>['authorizeJoin']
-  defaultRooms: RoomcastOptions<E>['defaultRooms']
-  hookTimeout: number
-  maxRoomsPerConnection: number
-  heartbeat: HeartbeatOptions
-  maxPayload: number
-  /** Largest frame on the wire: `maxPayload`, or what a message of that size becomes once sealed when encryption is on. */
-  maxFrame: number
-  rateLimit: RateLimitOptions | false
-  backpressure: BackpressureOptions
   presenceEvents: boolean
   history: HistoryResolver | undefined
-  encryption: EncryptionMode
-  encryptionBatchSize: number
   encryptionIdentity: JsonWebKey | undefined
   compression: boolean
   closeGracePeriod: number

@@ -1,7 +1,9 @@
 import { createServer, connect, type Server, type Socket } from 'node:net'
 import type { RoomcastClient } from '../../client/index.js'
 import type { RecoveryInfo } from '../../client/events.js'
-import type { TestEvents } from '../helpers/client.js'
+import type { Test } from 'tap'
+import { nextEvent, type TestEvents } from '../helpers/client.js'
+import { until } from '../helpers/server.js'
 
 /**
  * A TCP proxy between a client and a server that a test can cut: `cut()` destroys every
@@ -106,4 +108,40 @@ export function stream(send: (n: number) => Promise<unknown>, every: number): { 
     failures,
     stop: () => clearInterval(timer),
   }
+}
+
+type Feed = ReturnType<typeof stream>
+
+/** 50 messages a second, as the issue's stream. */
+export const EVERY_MS = 20
+/** About one second of the stream is published while the network is cut. */
+export const DURING_CUT = 50
+/** Publications in a whole cut-and-recover run. */
+export const TOTAL = 200
+
+/**
+ * Cuts the client's network until `DURING_CUT` more publications of `feed` went out, then lets
+ * it reconnect (to `retargetPort` when given: another node); resolves with its `connected` info.
+ */
+export async function cutDuringStream(client: RoomcastClient<TestEvents>, proxy: CutProxy, feed: Feed, retargetPort?: number): Promise<unknown> {
+  const lost = nextEvent(client, 'reconnecting', 10_000)
+  proxy.cut()
+  await lost
+  const cutAt = feed.sent
+  await until(() => feed.sent >= cutAt + DURING_CUT, 10_000, 'a second of the stream passes')
+  if (retargetPort !== undefined) proxy.retarget(retargetPort)
+  const back = nextEvent(client, 'connected', 10_000)
+  proxy.restore()
+  return back
+}
+
+/** Lets the stream run to `TOTAL`, then asserts the client got every publication once, in order. */
+export async function expectWholeStream(t: Test, feed: Feed, received: readonly number[]): Promise<void> {
+  await until(() => feed.sent >= TOTAL, 10_000, 'the stream goes on')
+  feed.stop()
+  const published = feed.sent
+  await until(() => received.length >= published, 10_000, 'every published message arrives')
+  t.same(feed.failures, [], 'every publication was stored')
+  t.equal(received.length, published, 'each message once: no duplicates')
+  t.same(received, sequence(published), 'every message, in order')
 }

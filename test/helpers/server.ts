@@ -197,3 +197,20 @@ export async function within<T>(promise: Promise<T>, ms: number, message: string
     clearTimeout(timer)
   }
 }
+
+/**
+ * A client of a server whose `echo` handler returns its data; `errors` collects the codes of
+ * the errors the server reports through its `error` hook. Both end with the test.
+ */
+export async function echoClient(t: { teardown(fn: () => unknown): void }): Promise<{ client: RawClient; errors: string[] }> {
+  const errors: string[] = []
+  const { app, url } = await startServer({})
+  app.roomcast.on('echo', (_connection, data) => data)
+  app.roomcast.addHook('error', (error) => {
+    errors.push((error as { code?: string }).code ?? error.message)
+  })
+  t.teardown(() => app.close())
+  const { client } = await connect(url)
+  t.teardown(() => client.close())
+  return { client, errors }
+}

@@ -3,21 +3,13 @@ import Fastify from 'fastify'
 import t from 'tap'
 import roomcast from '../../plugin/index.js'
 import { CloseCode } from '../../shared/codes.js'
-import { RawClient, connect, delay, startServer, until } from '../helpers/server.js'
+import { RawClient, connect, delay, echoClient, startServer, until } from '../helpers/server.js'
 import { rawPusher, startPusherServer } from '../helpers/pusher.js'
 
 const envelopeMessage = 'the frame is not an envelope { event, data?, id? }'
 
 t.test('not JSON: bad_json, and the connection stays open and working', async (t) => {
-  const errors: string[] = []
-  const { app, url } = await startServer({})
-  app.roomcast.on('echo', (_connection, data) => data)
-  app.roomcast.addHook('error', (error) => {
-    errors.push((error as { code?: string }).code ?? error.message)
-  })
-  t.teardown(() => app.close())
-  const { client } = await connect(url)
-  t.teardown(() => client.close())
+  const { client, errors } = await echoClient(t)
   for (const text of ['{', 'hello', '{"event":"echo",}', '']) {
     client.send(text)
     t.same(await client.next('error'), { event: 'error', data: { code: 'bad_json', message: 'the frame is not valid JSON' } }, JSON.stringify(text))

@@ -1,19 +1,11 @@
 import t from 'tap'
 import { MAX_JSON_DEPTH } from '../../shared/index.js'
-import { connect, startServer } from '../helpers/server.js'
+import { echoClient } from '../helpers/server.js'
 
 const nested = (depth: number): string => '['.repeat(depth) + ']'.repeat(depth)
 
 t.test('a frame nested deeper than MAX_JSON_DEPTH: too_deep, answered before parsing, and the connection stays open', async (t) => {
-  const errors: string[] = []
-  const { app, url } = await startServer({})
-  app.roomcast.on('echo', (_connection, data) => data)
-  app.roomcast.addHook('error', (error) => {
-    errors.push((error as { code?: string }).code ?? error.message)
-  })
-  t.teardown(() => app.close())
-  const { client } = await connect(url)
-  t.teardown(() => client.close())
+  const { client, errors } = await echoClient(t)
   const tooDeep = { event: 'error', data: { code: 'too_deep', message: `the frame is nested deeper than ${MAX_JSON_DEPTH} levels` } }
   // Used to reach the handler, whose ack could not be serialized.
   client.send(`{"event":"echo","id":1,"data":${nested(6000)}}`)

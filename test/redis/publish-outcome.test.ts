@@ -57,6 +57,15 @@ function update(n: number): (frame: Frame) => boolean {
   return (frame) => frame.event === 'update' && (JSON.parse(frame.data as string) as { n?: number }).n === n
 }
 
+/** Rejections nobody handled while the test runs: an ignored publish outcome must never be one. */
+function watchUnhandledRejections(t: Test): unknown[] {
+  const unhandled: unknown[] = []
+  const onUnhandled = (reason: unknown): void => void unhandled.push(reason)
+  process.on('unhandledRejection', onUnhandled)
+  t.teardown(() => void process.off('unhandledRejection', onUnhandled))
+  return unhandled
+}
+
 async function publishFailure(promise: Promise<unknown>): Promise<RoomcastError> {
   try {
     await promise
@@ -67,10 +76,7 @@ async function publishFailure(promise: Promise<unknown>): Promise<RoomcastError>
 }
 
 t.test('Redis down: the HTTP API answers 503, emit() rejects with publish_failed, ignored outcomes stay handled; Redis back: publishes succeed', async (t) => {
-  const unhandled: unknown[] = []
-  const onUnhandled = (reason: unknown): void => void unhandled.push(reason)
-  process.on('unhandledRejection', onUnhandled)
-  t.teardown(() => void process.off('unhandledRejection', onUnhandled))
+  const unhandled = watchUnhandledRejections(t)
 
   const redis = await startRedis()
   t.teardown(() => redis.stop())
@@ -151,10 +157,7 @@ t.test('Redis down: the HTTP API answers 503, emit() rejects with publish_failed
 })
 
 t.test('the Emitter: a message waiting in the offline queue resolves once sent; past maxPending it rejects with publish_failed', async (t) => {
-  const unhandled: unknown[] = []
-  const onUnhandled = (reason: unknown): void => void unhandled.push(reason)
-  process.on('unhandledRejection', onUnhandled)
-  t.teardown(() => void process.off('unhandledRejection', onUnhandled))
+  const unhandled = watchUnhandledRejections(t)
 
   const redis = await startRedis()
   t.teardown(() => redis.stop())

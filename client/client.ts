@@ -1,3 +1,4 @@
+import { AuthRefusedError } from '../shared/auth-refusal.js'
 import { CloseCode, ErrorCode } from '../shared/codes.js'
 import type { Envelope, HistoryRequest, JoinReply, JoinRequest, LeaveReply } from '../shared/envelope.js'
 import { RoomcastError } from '../shared/errors.js'
@@ -343,8 +344,8 @@ export class RoomcastClient<E extends EventsDefinition = AnyEvents> {
         received: (text) => {
           if (this.#link === link) this.#onFrame(link, text)
         },
-        closed: (code, reason) => {
-          if (this.#link === link) this.#lost(code, reason)
+        closed: (code, reason, upgradeStatus) => {
+          if (this.#link === link) this.#lost(code, reason, false, upgradeStatus)
         },
         failed: (error, fatal) => {
           if (this.#link !== link) return
@@ -385,7 +386,7 @@ export class RoomcastClient<E extends EventsDefinition = AnyEvents> {
       this.#direct(link, SystemEvent.Authenticate, result.data).catch((error: RoomcastError) => {
         // `connected` resolves this request. An already-authenticated server (pre-upgrade auth)
         // says `connected` first and then refuses the redundant `authenticate`: harmless.
-        if (error.code === ErrorCode.AuthRefused) this.#refusal = error
+        if (error.code === ErrorCode.AuthRefused) this.#refusal = new AuthRefusedError(error.message)
         else if (error.code !== ErrorCode.AlreadyAuthenticated && error.code !== ErrorCode.Timeout && error.code !== ErrorCode.Disconnected) {
           this.#listeners.emit('error', error)
         }
@@ -551,12 +552,12 @@ export class RoomcastClient<E extends EventsDefinition = AnyEvents> {
 
   /**
    * The current link is gone: reject what was on it, then reconnect or stop for good. `local`
-   * when this side closed it (`#drop`).
+   * when this side closed it (`#drop`); `upgradeStatus` when the server refused the upgrade over HTTP.
    */
-  #lost(code: number, reason: string, local = false): void {
+  #lost(code: number, reason: string, local = false, upgradeStatus?: number): void {
     this.#releaseLink()
     this.#requests.rejectAll(new RoomcastError(ErrorCode.Disconnected, `the connection closed (${describeClose(code, reason)})`), true)
-    const terminal = terminalError({ code, reason, local }, { transformed: this.#options.transform !== undefined, refusal: this.#refusal })
+    const terminal = terminalError({ code, reason, local }, { transformed: this.#options.transform !== undefined, refusal: this.#refusal, upgradeStatus })
     if (terminal !== undefined) {
       this.#stop('disconnected', terminal, code, reason)
       return
@@ -634,7 +635,10 @@ export class RoomcastClient<E extends EventsDefinition = AnyEvents> {
       this.#listeners.emit('closed', undefined)
       return
     }
-    this.#listeners.emit('disconnected', { code, reason, error })
+    this.#listeners.emit(
+      'disconnected',
+      error instanceof AuthRefusedError && error.status !== undefined ? { code, reason, error, status: error.status } : { code, reason, error },
+    )
     if (dropped > 0) {
       this.#listeners.emit('error', new RoomcastError(ErrorCode.NotSent, `${dropped} queued message(s) were not sent: ${error.message}`))
     }

@@ -86,10 +86,16 @@ export interface ReconnectingInfo {
 }
 
 export interface DisconnectedInfo {
+  /** The close code: 4003 for a refusal, 1006 for an upgrade refused over HTTP (`refuseUpgradeWith: 'http'`). */
   code: number
   reason: string
-  /** `auth_refused` for 4003; `disconnected` for other terminal codes and exhausted retries. */
+  /**
+   * `auth_refused` (an `AuthRefusedError`) for a refused authentication; `disconnected` for other
+   * terminal codes and exhausted retries.
+   */
   error: RoomcastError
+  /** The HTTP status (401, 403) an upgrade was refused with, when it is known. */
+  status?: number
 }
 
 /** The client's own events, on the same emitter as the application's. */

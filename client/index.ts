@@ -31,6 +31,7 @@ export type { BackoffOptions } from './backoff.js'
 export { CloseCode, ErrorCode, terminalCloseCodes } from '../shared/codes.js'
 export { ClientEvent } from '../shared/client-events.js'
 export { RoomcastError } from '../shared/errors.js'
+export { AuthRefusedError } from '../shared/auth-refusal.js'
 export type {
   DroppedPayload,
   ErrorDetail,

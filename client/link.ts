@@ -8,8 +8,11 @@ export interface LinkHandlers {
   opened(): void
   /** One received frame, decoded: the JSON text of an envelope. */
   received(text: string): void
-  /** The socket closed on its own (server, network). Not called after `close()`. */
-  closed(code: number, reason: string): void
+  /**
+   * The socket closed on its own (server, network). Not called after `close()`. `upgradeStatus`:
+   * the HTTP status the server refused the upgrade with, when the WebSocket implementation tells.
+   */
+  closed(code: number, reason: string, upgradeStatus: number | undefined): void
   /** Something went wrong on this link; when `fatal`, the client must drop it. */
   failed(error: RoomcastError, fatal: boolean): void
 }
@@ -29,6 +32,8 @@ export class Link {
   #inbound: Promise<void> = Promise.resolve()
   #outbound: Promise<void> = Promise.resolve()
   #done = false
+  /** The HTTP status of a refused upgrade, as `ws` reports it in its error (browsers never tell). */
+  #upgradeStatus: number | undefined
 
   constructor(url: string, WebSocket: WebSocketConstructor, factory: ClientTransformFactory | undefined, handlers: LinkHandlers) {
     this.#handlers = handlers
@@ -40,7 +45,9 @@ export class Link {
     socket.addEventListener('close', (event) => this.#onClose(event.code, event.reason))
     // A failing socket always closes as well; the close reports it. This listener must stay
     // so that `ws` never sees an 'error' without a listener.
-    socket.addEventListener('error', () => {})
+    socket.addEventListener('error', (event) => {
+      this.#upgradeStatus ??= upgradeStatusOf(event)
+    })
   }
 
   /** Whether frames on this link pass through a transform. */
@@ -153,7 +160,7 @@ export class Link {
   #onClose(code: number, reason: string): void {
     if (this.#done) return
     this.#end()
-    this.#handlers.closed(code, reason)
+    this.#handlers.closed(code, reason, this.#upgradeStatus)
   }
 
   #fail(code: string, message: string, cause: unknown): void {
@@ -162,6 +169,17 @@ export class Link {
     error.cause = cause
     this.#handlers.failed(error, true)
   }
+}
+
+/** What `ws` says when the server answers the upgrade with anything but 101 (ws/lib/websocket.js). */
+const UNEXPECTED_RESPONSE = /^Unexpected server response: (\d{3})$/
+
+/** The HTTP status in a `ws` error event about a refused upgrade; undefined for any other error, and in browsers. */
+function upgradeStatusOf(event: unknown): number | undefined {
+  const message = (event as { message?: unknown } | null)?.message
+  if (typeof message !== 'string') return undefined
+  const match = UNEXPECTED_RESPONSE.exec(message)
+  return match === null ? undefined : Number(match[1])
 }
 
 /** The raw frame channel a transform handshake talks through. */

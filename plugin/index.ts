@@ -6,7 +6,7 @@ import roomcast from './plugin.js'
 export default roomcast
 export { roomcast }
 export type { RoomcastTypes, RegisteredEvents } from './plugin.js'
-export type { RoomcastOptions, Refusal, JoinRequest, RateLimitOptions } from './options.js'
+export type { RoomcastOptions, Refusal, JoinRequest, RateLimitOptions, UpgradeRefusalMode } from './options.js'
 export { RoomcastServer } from './server.js'
 export type { ConnectionsApi } from './api/connections.js'
 export type { RoomsApi, RoomHistoryQuery } from './api/rooms.js'

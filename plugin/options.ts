@@ -5,14 +5,14 @@ import type { AnyEvents, EventsDefinition } from '../shared/events.js'
 import type { AdapterOption } from './hub/adapter.js'
 import type { Connection, Identity } from './hub/connection.js'
 import type { EncryptionMode } from './native/encryption.js'
-import type { JoinRequest, NativeOptions, Refusal } from './native/options.js'
+import type { JoinRequest, NativeOptions, Refusal, UpgradeRefusalMode } from './native/options.js'
 import type { RateLimitOptions } from './hub/rate-window.js'
 import type { HeartbeatOptions } from './hub/hub.js'
 import { historyResolver, type HistoryOption, type HistoryResolver } from './hub/history-policy.js'
 import { resolvePusherOptions, type PusherOptions, type ResolvedPusherOptions } from './pusher/options.js'
 import type { BackpressureOptions } from './ws/socket-sink.js'
 
-export type { Refusal, JoinRequest } from './native/options.js'
+export type { Refusal, JoinRequest, UpgradeRefusalMode } from './native/options.js'
 export type { RateLimitOptions } from './hub/rate-window.js'
 
 export interface RoomcastOptions<E extends EventsDefinition = AnyEvents> {
@@ -22,10 +22,17 @@ export interface RoomcastOptions<E extends EventsDefinition = AnyEvents> {
   path?: string
   /**
    * Runs before the upgrade. Return the identity to accept the connection as authenticated,
-   * `undefined` to defer to in-band `authenticate`, or `null` / a `Refusal` to answer with an
-   * HTTP error and never open a socket.
+   * `undefined` to defer to in-band `authenticate`, or `null` / a `Refusal` to refuse it (see
+   * `refuseUpgradeWith`).
    */
   authenticateRequest?: (request: FastifyRequest) => Identity | null | undefined | Refusal | Promise<Identity | null | undefined | Refusal>
+  /**
+   * How a 401 or 403 refusal of `authenticateRequest` is answered. `close` (default): the upgrade
+   * completes and the socket is closed at once with 4003 and the reason `auth_refused:<status>
+   * <message>`, so that browsers, which see only 1006 for a refused upgrade, learn why and stop.
+   * `http`: the HTTP status with a JSON body, never a socket. Other statuses are always HTTP.
+   */
+  refuseUpgradeWith?: UpgradeRefusalMode
   /** In-band authentication: the client's `authenticate` data → identity, or null to refuse (close 4003). */
   authenticate?: (data: unknown, request: FastifyRequest) => Identity | null | Promise<Identity | null>
   /** Time allowed for in-band authentication before closing with 4001, in ms. Default 5000. */
@@ -111,7 +118,6 @@ export interface ResolvedOptions<E extends EventsDefinition> extends NativeOptio
   history: HistoryResolver | undefined
   encryptionIdentity: JsonWebKey | undefined
   compression: boolean
-  closeGracePeriod: number
   upgradeTimeout: number
   nodeId: string
   pusher: ResolvedPusherOptions | undefined
@@ -140,6 +146,12 @@ function backpressurePolicy(policy: BackpressureOptions['policy'] | undefined): 
   return policy
 }
 
+function upgradeRefusalMode(mode: UpgradeRefusalMode | undefined): UpgradeRefusalMode {
+  if (mode === undefined) return 'close'
+  if (mode !== 'close' && mode !== 'http') throw new TypeError("roomcast: refuseUpgradeWith must be 'close' or 'http'")
+  return mode
+}
+
 function encryptionMode(mode: EncryptionMode | undefined): EncryptionMode {
   if (mode === undefined) return 'off'
   if (mode !== 'off' && mode !== 'optional' && mode !== 'required') throw new TypeError("roomcast: encryption must be 'off', 'optional' or 'required'")
@@ -161,6 +173,7 @@ export function resolveOptions<E extends EventsDefinition>(options: RoomcastOpti
     events: options.events,
     path,
     authenticateRequest: options.authenticateRequest,
+    refuseUpgradeWith: upgradeRefusalMode(options.refuseUpgradeWith),
     authenticate: options.authenticate,
     authTimeout: positive('authTimeout', options.authTimeout ?? 5_000),
     authorizeJoin: options.authorizeJoin,

@@ -236,9 +236,9 @@ t.test('authenticateRequest: an identity connects at once, with its userId', asy
   })
 })
 
-t.test('authenticateRequest: null is HTTP 401 with a JSON body and no socket', async (t) => {
+t.test("authenticateRequest under refuseUpgradeWith 'http': null is HTTP 401 with a JSON body and no socket", async (t) => {
   let sockets = 0
-  const { app, url } = await startServer({ authenticateRequest: () => null })
+  const { app, url } = await startServer({ authenticateRequest: () => null, refuseUpgradeWith: 'http' })
   app.roomcast.addHook('connection', () => {
     sockets++
   })
@@ -249,9 +249,10 @@ t.test('authenticateRequest: null is HTTP 401 with a JSON body and no socket', a
   t.equal(app.roomcast.connections.count(), 0)
 })
 
-t.test('authenticateRequest: a refusal carries its status and message', async (t) => {
+t.test("authenticateRequest under refuseUpgradeWith 'http': a refusal carries its status and message", async (t) => {
   const { app, url } = await startServer({
     authenticateRequest: async () => ({ refuse: true as const, statusCode: 403, message: 'banned' }),
+    refuseUpgradeWith: 'http',
   })
   t.teardown(() => app.close())
   t.same(await expectRefusedUpgrade(url), { statusCode: 403, body: { error: 'Forbidden', code: 'auth_refused', message: 'banned' } })
@@ -277,6 +278,7 @@ t.test('authenticateRequest: undefined falls through to in-band authenticate', a
 t.test('injectWS: pre-upgrade identity and refusal without a listening server', async (t) => {
   const { app } = await startServer({
     authenticateRequest: (request) => (request.headers['x-user'] === undefined ? null : { userId: String(request.headers['x-user']) }),
+    refuseUpgradeWith: 'http',
     // injectWS's in-memory stream never reports the TCP close, so shutdown waits out the grace period.
     closeGracePeriod: 50,
   })

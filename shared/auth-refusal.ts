@@ -3,7 +3,7 @@ import { RoomcastError } from './errors.js'
 
 /** Starts the close reason of an upgrade that `authenticateRequest` refused (close code 4003). */
 const REASON_PREFIX = 'auth_refused:'
-const REASON = /^auth_refused:(\d{3})(?: ([^]*))?$/
+const REASON = /^auth_refused:(\d{3})(?: (.*))?$/s
 
 /**
  * The close reason that carries an upgrade refusal to clients that cannot read the HTTP status of

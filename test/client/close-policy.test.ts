@@ -2,10 +2,11 @@ import { readFile } from 'node:fs/promises'
 import t from 'tap'
 import { describeClose, terminalError } from '../../client/close-policy.js'
 import { CloseAction, CloseCode, closePolicy, terminalCloseCodes } from '../../shared/codes.js'
+import { AuthRefusedError } from '../../shared/auth-refusal.js'
 import { RoomcastError } from '../../shared/errors.js'
 
 const fromServer = (code: number, reason = '') => ({ code, reason, local: false })
-const plain = { transformed: false, refusal: undefined }
+const plain = { transformed: false, refusal: undefined, upgradeStatus: undefined }
 
 t.test('the README close-code table is the shared close policy', async (t) => {
   const readme = await readFile(new URL('../../README.md', import.meta.url), 'utf8')
@@ -41,4 +42,15 @@ t.test('the client applies the policy: reconnect, or the error it ends with', as
   t.match(terminalError(fromServer(CloseCode.AuthRefused, 'nope'), plain), { code: 'auth_refused', message: 'nope' })
   t.match(terminalError(fromServer(CloseCode.AuthRefused), plain), { code: 'auth_refused', message: 'authentication refused' })
   t.equal(describeClose(4004, ''), 'code 4004')
+})
+
+t.test('refused upgrades: the status from the close reason or from the HTTP answer', async (t) => {
+  const closed = terminalError(fromServer(CloseCode.AuthRefused, 'auth_refused:403 banned'), plain)
+  t.ok(closed instanceof AuthRefusedError)
+  t.match(closed, { code: 'auth_refused', status: 403, message: 'banned' })
+  t.match(terminalError(fromServer(CloseCode.AuthRefused, 'auth_refused:401'), plain), { status: 401, message: 'authentication refused' })
+  t.match(terminalError(fromServer(CloseCode.AuthRefused, 'auth_refused: not a status'), plain), { status: undefined, message: 'auth_refused: not a status' })
+  t.match(terminalError(fromServer(1006), { ...plain, upgradeStatus: 401 }), { code: 'auth_refused', status: 401 })
+  t.match(terminalError(fromServer(1006), { ...plain, upgradeStatus: 403 }), { code: 'auth_refused', status: 403 })
+  for (const status of [404, 429, 500, 503]) t.equal(terminalError(fromServer(1006), { ...plain, upgradeStatus: status }), undefined, `${status} reconnects`)
 })

@@ -4,6 +4,7 @@ import { SystemEvent } from '../../shared/envelope.js'
 import type { AnyEvents, EventsDefinition } from '../../shared/events.js'
 import type { Adapter, AdapterNode, InterestKind } from './adapter.js'
 import { PreparedFrame } from './frame.js'
+import { logConnection } from './connection-log.js'
 import type { Connection, ConnectionHost, Identity } from './connection.js'
 import { encodeData, type Delivery, type Target } from './delivery.js'
 import { FrameCache } from './frame-cache.js'
@@ -104,6 +105,7 @@ export class Hub<E extends EventsDefinition = AnyEvents> implements ConnectionHo
   register(connection: Connection<E>): void {
     this.connections.set(connection.id, connection)
     this.adapter.watch('connection', connection.id)
+    logConnection(connection, 'debug', 'roomcast: connection opened', { remoteAddress: connection.remoteAddress })
     this.hooks.run('connection', connection)
   }
 
@@ -112,6 +114,7 @@ export class Hub<E extends EventsDefinition = AnyEvents> implements ConnectionHo
     connection.metadata = identity.metadata ?? {}
     connection.state = 'authenticated'
     if (identity.userId !== undefined) this.#index(this.#users, 'user', identity.userId, connection)
+    logConnection(connection, 'debug', 'roomcast: connection authenticated', { userId: identity.userId })
     this.hooks.run('authenticated', connection)
   }
 
@@ -123,6 +126,7 @@ export class Hub<E extends EventsDefinition = AnyEvents> implements ConnectionHo
     if (connection.state !== 'authenticated' || connection.userId !== undefined) return
     connection.userId = userId
     this.#index(this.#users, 'user', userId, connection)
+    logConnection(connection, 'debug', 'roomcast: connection signed in', { userId })
     for (const room of connection.rooms) {
       if (!this.#userInRoom(connection, room)) this.#presence(room, userId, 'join')
     }
@@ -183,6 +187,7 @@ export class Hub<E extends EventsDefinition = AnyEvents> implements ConnectionHo
       void sink.closed().then(() => this.#closingSinks.delete(sink))
     }
     for (const onRemoved of this.#drains) onRemoved(connection)
+    logConnection(connection, 'debug', 'roomcast: connection closed', { code, reason })
     this.hooks.run('disconnect', connection, { code, reason })
   }
 

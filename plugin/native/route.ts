@@ -6,9 +6,10 @@ import { CloseCode } from '../../shared/codes.js'
 import { SystemEvent } from '../../shared/envelope.js'
 import type { EventsDefinition } from '../../shared/events.js'
 import { Connection, type Identity } from '../hub/connection.js'
+import { logConnection } from '../hub/connection-log.js'
 import type { Hub } from '../hub/hub.js'
 import type { NativeOptions, Refusal } from './options.js'
-import { nativeCodec, nativeFrame } from './codec.js'
+import { NATIVE_PROTOCOL, nativeCodec, nativeFrame } from './codec.js'
 import type { HandlerRegistry } from './handlers.js'
 import { NativeSession } from './session.js'
 import { EncryptionQueue } from './encryption-queue.js'
@@ -61,7 +62,7 @@ function admitUpgrade<E extends EventsDefinition>(
       if (verdict === null || isRefusal(verdict)) {
         const statusCode = isRefusal(verdict) ? (verdict.statusCode ?? 401) : 401
         const message = (isRefusal(verdict) ? verdict.message : undefined) ?? 'authentication refused'
-        request.log.info({ statusCode, mode: options.refuseUpgradeWith }, 'roomcast: upgrade refused by authenticateRequest')
+        request.log.info({ protocol: NATIVE_PROTOCOL, statusCode, mode: options.refuseUpgradeWith }, 'roomcast: upgrade refused by authenticateRequest')
         if (options.refuseUpgradeWith === 'close' && (statusCode === 401 || statusCode === 403)) {
           // Browsers see only 1006 for a refused upgrade and would retry forever: they get a 4003 close instead.
           admissions.refusals.set(request, authRefusalReason(statusCode, message))
@@ -133,9 +134,15 @@ export function registerNativeRoute<E extends EventsDefinition>(
         request,
         codec: nativeCodec,
         sink: new SocketSink(socket, options.backpressure, {
-          overflow: () => connection.close(CloseCode.PolicyViolation, 'backpressure: the socket fell too far behind'),
-          caughtUp: (count, rooms) =>
-            connection.writeText(nativeFrame(SystemEvent.Dropped, JSON.stringify(rooms === undefined ? { count } : { count, rooms }))),
+          overflow: () => {
+            logConnection(connection, 'warn', 'roomcast: connection fell too far behind, closing', { dropped: connection.dropped })
+            connection.close(CloseCode.PolicyViolation, 'backpressure: the socket fell too far behind')
+          },
+          caughtUp: (count, rooms) => {
+            // Once per episode, when it ends: a slow reader must not cost a line per dropped message.
+            logConnection(connection, 'warn', 'roomcast: messages dropped for a slow connection', { dropped: count })
+            connection.writeText(nativeFrame(SystemEvent.Dropped, JSON.stringify(rooms === undefined ? { count } : { count, rooms })))
+          },
         }),
         host: hub,
         events: options.events,
@@ -150,6 +157,7 @@ export function registerNativeRoute<E extends EventsDefinition>(
         // @fastify/websocket itself may allow more, so it is checked here as well.
         const size = byteLengthOf(data)
         if (size > options.maxFrame) {
+          logConnection(connection, 'warn', 'roomcast: message too big, closing', { size, maxPayload: options.maxFrame })
           connection.close(CloseCode.MessageTooBig, 'message too big')
           return
         }
@@ -160,6 +168,7 @@ export function registerNativeRoute<E extends EventsDefinition>(
       })
       onPeerClosing(socket, (code, reason) => {
         const report = closeReport(code, reason)
+        if (report.code !== code) logConnection(connection, 'warn', 'roomcast: frame refused by the WebSocket layer', { code: report.code, reason: report.reason })
         hub.remove(connection, report.code, report.reason)
       })
       session.start(admissions.identities.get(request))

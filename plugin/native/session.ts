@@ -21,6 +21,7 @@ import type { NativeOptions } from './options.js'
 import { nativeFrame } from './codec.js'
 import type { HandlerRegistry } from './handlers.js'
 import { RateWindow } from '../hub/rate-window.js'
+import { logConnection } from '../hub/connection-log.js'
 import { ConnectionEncryption, isKeyExchangeHello, type EncryptionSetup } from './encryption.js'
 import type { DeadlineQueue } from '../hub/deadlines.js'
 import { HookTimeoutError, withHookTimeout } from '../hub/hook-timeout.js'
@@ -106,6 +107,7 @@ export class NativeSession<E extends EventsDefinition> {
     if (this.#stopped || connection.state === 'closing' || connection.state === 'closed') return
     // Frames between maxPayload and maxFrame are only allowed sealed; the message inside is checked once opened.
     if (size > this.#options.maxPayload && this.#encryption?.established !== true) {
+      logConnection(connection, 'warn', 'roomcast: message too big, closing', { size, maxPayload: this.#options.maxPayload })
       connection.close(CloseCode.MessageTooBig, 'message too big')
       return
     }
@@ -180,6 +182,7 @@ export class NativeSession<E extends EventsDefinition> {
     const state = this.#connection.state
     if (this.#stopped || state === 'closing' || state === 'closed') return
     if (text.length * 3 > this.#options.maxPayload && Buffer.byteLength(text) > this.#options.maxPayload) {
+      logConnection(this.#connection, 'warn', 'roomcast: message too big, closing', { maxPayload: this.#options.maxPayload })
       this.#connection.close(CloseCode.MessageTooBig, 'message too big')
       return
     }
@@ -352,6 +355,7 @@ export class NativeSession<E extends EventsDefinition> {
   }
 
   #refuse(id: number | undefined, message: string): void {
+    logConnection(this.#connection, 'info', 'roomcast: authentication refused', { reason: message })
     this.#sendError(id, { code: ErrorCode.AuthRefused, message, event: SystemEvent.Authenticate })
     this.#closeAfterFlush(CloseCode.AuthRefused, message)
   }
@@ -437,6 +441,7 @@ export class NativeSession<E extends EventsDefinition> {
     if (connection.state !== 'authenticated') throw new Reply(ErrorCode.Disconnected, 'the connection closed')
     const refused = wanted.filter((room) => !allowed.includes(room))
     if (allowed.length === 0 && refused.length > 0) {
+      logConnection(connection, 'info', 'roomcast: join refused', { rooms: refused })
       throw new Reply(ErrorCode.JoinRefused, `not allowed to join ${refused.join(', ')}`)
     }
     // Checked again: another join of this connection may have completed while authorizeJoin ran.
@@ -447,6 +452,7 @@ export class NativeSession<E extends EventsDefinition> {
     const streams = this.#hub.options.history === undefined ? undefined : openStreams(this.#hub, connection, request, adding, releases)
     this.#hub.join(connection, allowed)
     const reply: JoinReply = { joined: names.filter((room) => connection.rooms.has(room)), refused }
+    logConnection(connection, 'debug', 'roomcast: joined', refused.length === 0 ? { rooms: reply.joined } : { rooms: reply.joined, refused })
     if (streams === undefined) return reply
     return streams(reply.joined).then((states) => {
       if (states !== undefined) reply.streams = states
@@ -485,6 +491,7 @@ export class NativeSession<E extends EventsDefinition> {
     }
     const left = data.rooms.filter((room) => this.#connection.rooms.has(room))
     this.#hub.leave(this.#connection, left)
+    logConnection(this.#connection, 'debug', 'roomcast: left', { rooms: left })
     return { left }
   }
 
@@ -564,8 +571,9 @@ export class NativeSession<E extends EventsDefinition> {
     this.#sendError(id, { code: ErrorCode.HandlerError, message: `the handler of "${event}" failed`, event })
   }
 
-  /** Bad input: the client gets the error, the application's `error` hook hears of it. */
+  /** Bad input: the client gets the error, the application's `error` hook hears of it, the log warns. */
   #rejectInput(id: number | undefined, payload: ErrorPayload): void {
+    logConnection(this.#connection, 'warn', 'roomcast: input refused', { code: payload.code, detail: payload.message })
     this.#sendError(id, payload)
     this.#hub.hooks.run('error', new RoomcastError(payload.code, payload.message, payload.details), this.#connection)
   }

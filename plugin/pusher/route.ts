@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type WebSocket from 'ws'
 import { Connection } from '../hub/connection.js'
+import { logConnection } from '../hub/connection-log.js'
 import type { Hub } from '../hub/hub.js'
 import { HookTimeoutError } from '../hub/hook-timeout.js'
 import type { PusherApp } from './apps.js'
@@ -8,6 +9,7 @@ import { appConnectionsRoom } from './channels.js'
 import { MAX_PROTOCOL_VERSION, MIN_PROTOCOL_VERSION, PusherCode, PusherMessage } from './codes.js'
 import { errorFrame, pusherCodec } from './codec.js'
 import type { PusherService } from './service.js'
+import { PUSHER_PROTOCOL } from './protocol.js'
 import { newSocketId } from './socket-id.js'
 import { closeSocket } from '../ws/close.js'
 import { limitIncomingPayload } from '../ws/payload-limit.js'
@@ -49,7 +51,8 @@ async function admit(
   return { app }
 }
 
-function refuse(socket: WebSocket, code: number, message: string): void {
+function refuse(socket: WebSocket, request: FastifyRequest, code: number, message: string): void {
+  request.log.info({ protocol: PUSHER_PROTOCOL, code, reason: message }, 'roomcast: pusher connection refused')
   socket.send(errorFrame(code, message))
   closeSocket(socket, code, message)
 }
@@ -81,11 +84,11 @@ export function registerPusherRoute(
     handler: (socket: WebSocket, request: FastifyRequest) => {
       const admission = admissions.get(request)
       if (!hub.accepting || admission === undefined) {
-        refuse(socket, PusherCode.Reconnect, PusherMessage.serverClosing)
+        refuse(socket, request, PusherCode.Reconnect, PusherMessage.serverClosing)
         return
       }
       if (!('app' in admission)) {
-        refuse(socket, admission.code, admission.message)
+        refuse(socket, request, admission.code, admission.message)
         return
       }
       const connection: Connection = new Connection({
@@ -95,7 +98,10 @@ export function registerPusherRoute(
         // pusher-js has no event for a gap, so a Pusher client is only ever closed, with a code
         // after which pusher-js reconnects after a backoff.
         sink: new SocketSink(socket, backpressure, {
-          overflow: () => connection.close(PusherCode.OverCapacity, 'backpressure: the socket fell too far behind'),
+          overflow: () => {
+            logConnection(connection, 'warn', 'roomcast: connection fell too far behind, closing', { dropped: connection.dropped })
+            connection.close(PusherCode.OverCapacity, 'backpressure: the socket fell too far behind')
+          },
         }),
         host: hub,
       })
@@ -110,6 +116,7 @@ export function registerPusherRoute(
       onPeerClosing(socket, (code, reason) => {
         service.closeSession(session)
         const report = closeReport(code, reason)
+        if (report.code !== code) logConnection(connection, 'warn', 'roomcast: frame refused by the WebSocket layer', { code: report.code, reason: report.reason })
         hub.remove(connection, report.code, report.reason)
       })
       session.start()

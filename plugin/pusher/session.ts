@@ -10,6 +10,7 @@ import type { Delivery } from '../hub/delivery.js'
 import type { Hub } from '../hub/hub.js'
 import type { RateLimitOptions } from '../hub/rate-window.js'
 import { RateWindow } from '../hub/rate-window.js'
+import { logConnection } from '../hub/connection-log.js'
 import {
   appConnectionsRoom,
   channelType,
@@ -100,6 +101,7 @@ export class PusherSession {
     if (this.#frames !== undefined && !this.#frames.take(now) && !this.#reconnectBurst(raw, isBinary)) {
       // 4100 "over capacity": pusher-js reconnects after a backoff. A 43xx close would make it
       // give up for good, and this is a client sending too fast, not one that must never return.
+      logConnection(connection, 'warn', 'roomcast: rate limit exceeded, closing')
       connection.close(PusherCode.OverCapacity, 'Too many messages.')
       return
     }
@@ -305,6 +307,7 @@ export class PusherSession {
     // Delivery to the user channel follows the sign-in, not the subscription; there is no reply either way.
     if (channelType(channel) === 'server-to-user') return
     this.#hub.leave(this.connection, [roomOf(this.app, channel)])
+    logConnection(this.connection, 'debug', 'roomcast: unsubscribed', { channel })
   }
 
   // ------------------------------------------------------------------ client events
@@ -361,20 +364,20 @@ export class PusherSession {
     const connection = this.connection
     const userData = request?.user_data
     if (typeof userData !== 'string' || !verifyUserAuth(this.app, connection.id, userData, request!.auth)) {
-      connection.close(PusherCode.Unauthorized, PusherMessage.unauthorized)
+      this.#refuseSignin(PusherMessage.unauthorized)
       return
     }
     if (exceedsJsonDepth(userData)) {
-      connection.close(PusherCode.Unauthorized, `The user_data is nested deeper than ${MAX_JSON_DEPTH} levels.`)
+      this.#refuseSignin(`The user_data is nested deeper than ${MAX_JSON_DEPTH} levels.`)
       return
     }
     const parsed = parseUserData(userData)
     if (parsed === undefined) {
-      connection.close(PusherCode.Unauthorized, 'The user_data must be a JSON object with a non-empty "id" field.')
+      this.#refuseSignin('The user_data must be a JSON object with a non-empty "id" field.')
       return
     }
     if (this.#user !== undefined && this.#user.id !== parsed.id) {
-      connection.close(PusherCode.Unauthorized, 'The connection is already signed in as another user.')
+      this.#refuseSignin('The connection is already signed in as another user.')
       return
     }
     if (this.#user === undefined) {
@@ -387,17 +390,27 @@ export class PusherSession {
     connection.writeText(eventFrame('pusher:signin_success', undefined, JSON.stringify({ user_data: userData })))
   }
 
+  /** A sign-in that cannot be accepted closes the connection with 4009, as Pusher does. */
+  #refuseSignin(reason: string): void {
+    logConnection(this.connection, 'info', 'roomcast: sign-in refused', { reason })
+    this.connection.close(PusherCode.Unauthorized, reason)
+  }
+
   // ------------------------------------------------------------------ replies
 
   #succeeded(channel: string, dataJson: string): void {
+    logConnection(this.connection, 'debug', 'roomcast: subscribed', { channel })
     this.connection.writeText(eventFrame('pusher_internal:subscription_succeeded', channel, dataJson))
   }
 
   #subscriptionError(channel: string, error: SubscriptionErrorData): void {
+    logConnection(this.connection, 'info', 'roomcast: subscription refused', { channel, status: error.status, reason: error.error })
     this.connection.writeText(subscriptionErrorFrame(channel, error))
   }
 
+  /** Bad input, answered with `pusher:error`; the connection stays. */
   #error(code: number | null, message: string, channel?: string): void {
+    logConnection(this.connection, 'warn', 'roomcast: input refused', { code, detail: message })
     this.connection.writeText(errorFrame(code, message, channel))
   }
 }

@@ -13,7 +13,12 @@ export type ConnectionLogLevel = 'debug' | 'info' | 'warn'
 export function logConnection(connection: Connection, level: ConnectionLogLevel, message: string, fields?: Record<string, unknown>): void {
   const log = connection.request.log
   if (!isLevelEnabled(log, level)) return
-  log[level](fields === undefined ? { connectionId: connection.id, protocol: connection.protocol } : { connectionId: connection.id, protocol: connection.protocol, ...fields }, message)
+  log[level](
+    fields === undefined
+      ? { connectionId: connection.id, protocol: connection.protocol }
+      : { connectionId: connection.id, protocol: connection.protocol, ...fields },
+    message,
+  )
 }
 
 /** pino's `isLevelEnabled`; a logger without it (an application's own) decides for itself. */

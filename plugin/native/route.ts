@@ -168,7 +168,8 @@ export function registerNativeRoute<E extends EventsDefinition>(
       })
       onPeerClosing(socket, (code, reason) => {
         const report = closeReport(code, reason)
-        if (report.code !== code) logConnection(connection, 'warn', 'roomcast: frame refused by the WebSocket layer', { code: report.code, reason: report.reason })
+        if (report.code !== code)
+          logConnection(connection, 'warn', 'roomcast: frame refused by the WebSocket layer', { code: report.code, reason: report.reason })
         hub.remove(connection, report.code, report.reason)
       })
       session.start(admissions.identities.get(request))

@@ -116,7 +116,8 @@ export function registerPusherRoute(
       onPeerClosing(socket, (code, reason) => {
         service.closeSession(session)
         const report = closeReport(code, reason)
-        if (report.code !== code) logConnection(connection, 'warn', 'roomcast: frame refused by the WebSocket layer', { code: report.code, reason: report.reason })
+        if (report.code !== code)
+          logConnection(connection, 'warn', 'roomcast: frame refused by the WebSocket layer', { code: report.code, reason: report.reason })
         hub.remove(connection, report.code, report.reason)
       })
       session.start()

@@ -96,12 +96,13 @@ export function registerPusherRoute(
         request,
         codec: pusherCodec,
         // pusher-js has no event for a gap, so a Pusher client is only ever closed, with a code
-        // after which pusher-js reconnects after a backoff.
+        // after which pusher-js reconnects after a backoff; a gap it survived is only logged.
         sink: new SocketSink(socket, backpressure, {
           overflow: () => {
             logConnection(connection, 'warn', 'roomcast: connection fell too far behind, closing', { dropped: connection.dropped })
             connection.close(PusherCode.OverCapacity, 'backpressure: the socket fell too far behind')
           },
+          caughtUp: (count) => logConnection(connection, 'warn', 'roomcast: messages dropped for a slow connection', { dropped: count }),
         }),
         host: hub,
       })

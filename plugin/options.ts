@@ -30,7 +30,8 @@ export interface RoomcastOptions<E extends EventsDefinition = AnyEvents> {
    * How a 401 or 403 refusal of `authenticateRequest` is answered. `close` (default): the upgrade
    * completes and the socket is closed at once with 4003 and the reason `auth_refused:<status>
    * <message>`, so that browsers, which see only 1006 for a refused upgrade, learn why and stop.
-   * `http`: the HTTP status with a JSON body, never a socket. Other statuses are always HTTP.
+   * `http`: the HTTP status with a JSON body, never a socket. Other statuses, and plain HTTP
+   * requests to the route, are always answered over HTTP.
    */
   refuseUpgradeWith?: UpgradeRefusalMode
   /** In-band authentication: the client's `authenticate` data → identity, or null to refuse (close 4003). */

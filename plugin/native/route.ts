@@ -63,8 +63,9 @@ function admitUpgrade<E extends EventsDefinition>(
         const statusCode = isRefusal(verdict) ? (verdict.statusCode ?? 401) : 401
         const message = (isRefusal(verdict) ? verdict.message : undefined) ?? 'authentication refused'
         request.log.info({ protocol: NATIVE_PROTOCOL, statusCode, mode: options.refuseUpgradeWith }, 'roomcast: upgrade refused by authenticateRequest')
-        if (options.refuseUpgradeWith === 'close' && (statusCode === 401 || statusCode === 403)) {
+        if (options.refuseUpgradeWith === 'close' && request.ws === true && (statusCode === 401 || statusCode === 403)) {
           // Browsers see only 1006 for a refused upgrade and would retry forever: they get a 4003 close instead.
+          // A plain HTTP request to the route (no upgrade) still gets the status.
           admissions.refusals.set(request, authRefusalReason(statusCode, message))
           done()
           return

@@ -56,6 +56,12 @@ t.test("refuseUpgradeWith 'close' (default): the upgrade completes and closes at
   t.ok(Buffer.byteLength(reason) <= 123, `the reason fits a close frame (${Buffer.byteLength(reason)} bytes)`)
   t.notOk(reason.includes('\uFFFD'), 'cut at a character boundary')
 
+  // A plain HTTP request (no upgrade) has no socket to close: it gets the status.
+  refusal = null
+  const plainHttp = await server.app.inject({ method: 'GET', url: '/ws' })
+  t.equal(plainHttp.statusCode, 401)
+  t.same(plainHttp.json(), { error: 'Unauthorized', code: 'auth_refused', message: 'authentication refused' })
+
   // Not an authentication refusal: the client should come back later, so it stays HTTP.
   refusal = { refuse: true, statusCode: 429, message: 'slow down' }
   t.same(await expectRefusedUpgrade(server.url), { statusCode: 429, body: { error: 'Unauthorized', code: 'auth_refused', message: 'slow down' } })

@@ -129,7 +129,7 @@ export class RoomcastClient<E extends EventsDefinition = AnyEvents> {
     return this.#userId
   }
 
-  /** Whether the current connection runs through a transform (end-to-end encryption). */
+  /** Whether the current connection runs through a transform (client-to-server encryption). */
   get encrypted(): boolean {
     return this.#machine.current === 'connected' && this.#link?.transformed === true
   }

@@ -15,7 +15,7 @@ export interface Close {
 
 /** What the client knows about itself that the policy depends on. */
 export interface CloseContext {
-  /** Whether the client runs a transform (end-to-end encryption). */
+  /** Whether the client runs a transform (client-to-server encryption). */
   transformed: boolean
   /** The server's refusal of this attempt's `authenticate`, sent before its 4003 close. */
   refusal: RoomcastError | undefined

@@ -71,7 +71,7 @@ export interface ConnectedInfo {
   rooms: string[]
   /** False for the first connection, true for every later one. */
   reconnected: boolean
-  /** Whether this connection runs through a transform (end-to-end encryption). */
+  /** Whether this connection runs through a transform (client-to-server encryption). */
   encrypted: boolean
 }
 

@@ -24,7 +24,7 @@ export type {
   StateChange,
 } from './events.js'
 export type { ClientTransformFactory, FrameTransform, TransformHandshake } from './transform.js'
-export { endToEndEncryption, type EndToEndOptions } from './e2e.js'
+export { clientEncryption, type ClientEncryptionOptions, endToEndEncryption, type EndToEndOptions } from './encryption.js'
 export { generateServerIdentity } from '../shared/e2e/identity.js'
 export type { WebSocketConstructor, WebSocketLike } from './socket.js'
 export type { BackoffOptions } from './backoff.js'

@@ -50,7 +50,7 @@ export interface RoomcastClientOptions<E extends EventsDefinition = EventsDefini
   queue?: number
   /** Check outgoing `data` (and incoming payloads) against the event schemas. Default true; needs `events`. */
   validate?: boolean
-  /** Per-connection frame transform (end-to-end encryption). */
+  /** Per-connection frame transform (client-to-server encryption). */
   transform?: ClientTransformFactory
   /** Connect right away. Default true; otherwise call `connect()`. */
   autoConnect?: boolean

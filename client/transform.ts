@@ -1,5 +1,5 @@
 /**
- * The seam for per-connection frame transformation (end-to-end encryption). A factory runs a
+ * The seam for per-connection frame transformation (client-to-server encryption, `clientEncryption()`). A factory runs a
  * handshake on every new socket, after it opens and before `authenticate`, and may return a
  * transform that every later frame passes through, in both directions, in order. The client's
  * public API does not change with or without one: handlers still get typed payloads.

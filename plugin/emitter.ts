@@ -1,5 +1,6 @@
 import type { AnyEvents, EventsDefinition } from '../shared/events.js'
-import { isClusterClient, type BusConnection, type RedisClient } from './adapter/redis/connection.js'
+import type { RedisClient } from './adapter/redis/client.js'
+import { isClusterClient } from './adapter/redis/connection.js'
 import { RedisHistory } from './adapter/redis/history.js'
 import { Keyspace } from './adapter/redis/keyspace.js'
 import { resolveKeyPrefix } from './adapter/redis/options.js'
@@ -107,7 +108,7 @@ export class Emitter<E extends EventsDefinition = AnyEvents> extends DeliveryApi
       }
       const streams = new RedisHistory({
         // The script's reply (an array of two) reads the same in either reply mapping.
-        connection: options.redis as BusConnection,
+        connection: options.redis,
         keys,
         busId: origin,
         // No recipients here, so no loopback to ask for: every node delivers it from the bus.

@@ -30,7 +30,7 @@ export { MemoryAdapter, memoryAdapter } from './adapter/memory.js'
 export { RedisAdapter, redisAdapter } from './adapter/redis/adapter.js'
 export type { RedisAdapterOptions } from './adapter/redis/options.js'
 export type { RedisAdapterStats } from './adapter/redis/stats.js'
-export type { RedisClient } from './adapter/redis/connection.js'
+export type { RedisClient } from './adapter/redis/client.js'
 export { Emitter, type EmitterOptions, type EmitterStats } from './emitter.js'
 export type { PusherEmitter } from './pusher/emitter.js'
 

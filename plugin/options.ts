@@ -82,9 +82,13 @@ export interface RoomcastOptions<E extends EventsDefinition = AnyEvents> {
    */
   history?: HistoryOption
   /**
-   * End-to-end encryption of each connection's frames (ECDH P-256 → HKDF-SHA256 → AES-256-GCM,
-   * see the README). `optional`: clients may encrypt; `required`: a client that does not
-   * complete the key exchange within `authTimeout` is closed with 4010. Default `off`.
+   * Client-to-server encryption of each native connection's frames, on top of TLS (ECDH P-256 →
+   * HKDF-SHA256 → AES-256-GCM, see the README): what sits between a client and this server
+   * (TLS-terminating proxies, load balancers, CDNs) sees only sealed frames. It is not end-to-end:
+   * this server decrypts, reads and re-encrypts every message for each recipient, messages
+   * cross Redis between nodes in plaintext, and Pusher protocol connections are not covered.
+   * `optional`: clients may encrypt; `required`: a client that does not complete the key
+   * exchange within `authTimeout` is closed with 4010. Default `off`.
    */
   encryption?: EncryptionMode
   /** Encryptions started per event-loop turn during fan-out to encrypted members. Default 256. */
@@ -92,7 +96,7 @@ export interface RoomcastOptions<E extends EventsDefinition = AnyEvents> {
   /**
    * The server's long-term identity (the private JWK from `generateServerIdentity()`): every key
    * exchange is signed with it, so clients that pin its public key
-   * (`endToEndEncryption({ serverIdentity })`) detect a middlebox that rewrites the handshake.
+   * (`clientEncryption({ serverIdentity })`) detect a middlebox that rewrites the handshake.
    */
   encryptionIdentity?: JsonWebKey
   /**

@@ -33,7 +33,7 @@ export const CloseCode = {
   Kicked: 4004,
   /** Closed by a gradual `drain()`; reconnect, ideally to another node. */
   Draining: 4005,
-  /** The server requires end-to-end encryption and the handshake did not complete in time. */
+  /** The server requires client-to-server encryption and the handshake did not complete in time. */
   EncryptionRequired: 4010,
   /** An encrypted frame failed to decrypt, was replayed or out of order, or plaintext was sent after the handshake. */
   EncryptionViolation: 4011,
@@ -116,7 +116,7 @@ export const CloseAction = {
    * own close with this code, for an attempt it gave up on (a failing auth function), is retried.
    */
   EndWhenServerCloses: 'end-when-server-closes',
-  /** Stop when the client has no end-to-end transform, without which no attempt can complete. */
+  /** Stop when the client has no encryption transform, without which no attempt can complete. */
   EndWithoutTransform: 'end-without-transform',
 } as const
 
@@ -158,7 +158,7 @@ export const closePolicy = {
   [CloseCode.EncryptionRequired]: {
     action: CloseAction.EndWithoutTransform,
     error: ErrorCode.EncryptionFailed,
-    says: 'the server requires end-to-end encryption: pass `transform: endToEndEncryption()`',
+    says: 'the server requires client-to-server encryption: pass `transform: clientEncryption()`',
   },
   [CloseCode.EncryptionViolation]: { action: CloseAction.End, error: ErrorCode.EncryptionFailed, says: 'encryption failed, the connection was ended for good' },
 } as const satisfies Record<CloseCode, ClosePolicy>

@@ -13,9 +13,17 @@ declare module '../../plugin/index.js' {
 }
 
 const NAME = /^[\p{L}\p{N}_ .-]{1,32}$/u
+/**
+ * The rooms this chat lets people join: lowercase letters, digits and dashes, up to 32. The
+ * page's room field checks the same rule (its `pattern` attribute, index.html) before asking.
+ */
+export const ROOM_NAME = /^[a-z0-9-]{1,32}$/
 
 export interface ChatOptions {
-  /** The page encrypts end to end unless opened with `?e2e=0`; `optional` lets both kinds in. */
+  /**
+   * The page encrypts its connection to this server (`clientEncryption()`) unless opened with
+   * `?encryption=off`; `optional` lets both kinds in.
+   */
   encryption?: 'off' | 'optional' | 'required'
 }
 
@@ -31,7 +39,7 @@ export async function buildChatApp(options: FastifyServerOptions = {}, chat: Cha
       if (typeof name !== 'string' || !NAME.test(name.trim())) return null
       return { userId: name.trim(), metadata: { name: name.trim() } }
     },
-    authorizeJoin: ({ rooms }) => rooms.filter((room) => /^[a-z0-9-]{1,32}$/.test(room)),
+    authorizeJoin: ({ rooms }) => rooms.filter((room) => ROOM_NAME.test(room)),
     defaultRooms: () => ['lobby'],
     // Every room keeps its last 200 messages for an hour: a late joiner sees what was said, and a
     // page that lost its connection for a moment gets what it missed when it is back.

@@ -22,7 +22,7 @@ export interface ConnectionHost {
 }
 
 /**
- * A replacement for the sink, installed by a per-connection transform (end-to-end
+ * A replacement for the sink, installed by a per-connection transform (client-to-server
  * encryption): it receives every outgoing frame's text in order, instead of the socket, and
  * answers like the sink: false when the message was not taken (backpressure, closed).
  */

@@ -1,5 +1,13 @@
 import { CloseCode } from '../../shared/codes.js'
-import { E2E_VERSION, encryptedFrame, KeyExchange, KeyExchangeHello, signHandshake, type KeyExchangeReply, type SecureChannel } from '../../shared/e2e/index.js'
+import {
+  ENCRYPTION_VERSION,
+  encryptedFrame,
+  KeyExchange,
+  KeyExchangeHello,
+  signHandshake,
+  type KeyExchangeReply,
+  type SecureChannel,
+} from '../../shared/e2e/index.js'
 import { SystemEvent } from '../../shared/envelope.js'
 import type { EventsDefinition } from '../../shared/events.js'
 import { validatorFor } from '../../shared/validator.js'
@@ -26,7 +34,7 @@ export function isKeyExchangeHello(data: unknown): data is KeyExchangeHello {
 }
 
 /**
- * One connection's end-to-end encryption (the handshake is specified in shared/e2e). Once
+ * One connection's client-to-server encryption (the handshake is specified in shared/e2e). Once
  * established, every frame for the connection (direct sends, room fan-out, acks, errors,
  * heartbeats) passes through the connection's outbound transform and leaves as an `encrypted`
  * frame; the socket never carries plaintext again.
@@ -59,7 +67,7 @@ export class ConnectionEncryption<E extends EventsDefinition> {
     const channel = await exchange.complete(hello, connection.id)
     const signature = this.#identity === undefined ? undefined : await signHandshake(this.#identity, hello, exchange, connection.id)
     if (connection.state === 'closing' || connection.state === 'closed') return
-    const reply: KeyExchangeReply = { version: E2E_VERSION, publicKey: exchange.publicKey, nonce: exchange.nonce, connectionId: connection.id }
+    const reply: KeyExchangeReply = { version: ENCRYPTION_VERSION, publicKey: exchange.publicKey, nonce: exchange.nonce, connectionId: connection.id }
     if (signature !== undefined) reply.signature = signature
     connection.sink.write(new PreparedFrame(nativeFrame(SystemEvent.KeyExchange, JSON.stringify(reply), id === undefined ? undefined : { id })))
     this.#channel = channel
@@ -89,7 +97,7 @@ export class ConnectionEncryption<E extends EventsDefinition> {
     return new Promise((resolve) => this.#queue.push(() => void channel.idle().then(resolve)))
   }
 
-  /** Decrypts one `encrypted` frame's data; rejects with an E2EError when it must be refused. */
+  /** Decrypts one `encrypted` frame's data; rejects with an EncryptionError when it must be refused. */
   open(sealed: string): Promise<string> {
     return this.#channel!.receive(sealed)
   }

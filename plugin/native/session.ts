@@ -25,7 +25,7 @@ import { logConnection } from '../hub/connection-log.js'
 import { ConnectionEncryption, isKeyExchangeHello, type EncryptionSetup } from './encryption.js'
 import type { DeadlineQueue } from '../hub/deadlines.js'
 import { HookTimeoutError, withHookTimeout } from '../hub/hook-timeout.js'
-import { E2EError, E2E_QUERY_PARAMETER } from '../../shared/e2e/index.js'
+import { EncryptionError, ENCRYPTION_QUERY_PARAMETER } from '../../shared/e2e/index.js'
 import { textOf } from '../ws/raw-data.js'
 import { exceedsJsonDepth, MAX_JSON_DEPTH } from '../../shared/json-depth.js'
 import { openStreams, readHistory } from './streams.js'
@@ -133,7 +133,7 @@ export class NativeSession<E extends EventsDefinition> {
       }
       encryption.open(message.data).then(
         (text) => this.#receiveDecrypted(text),
-        (err: unknown) => this.#encryptionViolation(err instanceof E2EError ? err.message : 'the encrypted frame was rejected'),
+        (err: unknown) => this.#encryptionViolation(err instanceof EncryptionError ? err.message : 'the encrypted frame was rejected'),
       )
       return
     }
@@ -238,7 +238,7 @@ export class NativeSession<E extends EventsDefinition> {
     const mode = this.#options.encryption
     if (mode === 'required') return true
     if (mode === 'off') return false
-    return (this.#connection.request.query as Record<string, unknown> | undefined)?.[E2E_QUERY_PARAMETER] === '1'
+    return (this.#connection.request.query as Record<string, unknown> | undefined)?.[ENCRYPTION_QUERY_PARAMETER] === '1'
   }
 
   /** Tampered, replayed, reordered or plaintext frames: refused, never handed to the app. */

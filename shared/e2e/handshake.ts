@@ -2,7 +2,10 @@ import { base64ToBytes, bytesToBase64, concatBytes } from './base64.js'
 import { SecureChannel } from './secure-channel.js'
 
 /**
- * End-to-end encryption handshake, version 1.
+ * Client-to-server encryption handshake, version 1. The encryption runs between each client
+ * and the roomcast server (which decrypts), on top of TLS; the `roomcast-e2e` labels and the
+ * `e2e` query parameter are the wire names of version 1 and stay as they are, so clients and
+ * servers of every release agree.
  *
  * 1. The client sends `key-exchange` with a fresh ECDH P-256 public key (raw, uncompressed,
  *    base64) and 16 random bytes.
@@ -18,12 +21,16 @@ import { SecureChannel } from './secure-channel.js'
  * covers the connection id and both public keys, so a recorded handshake replayed into another
  * connection yields different keys and every frame of the recording fails to authenticate.
  */
-export const E2E_VERSION = 1
+export const ENCRYPTION_VERSION = 1
+/** @deprecated Renamed `ENCRYPTION_VERSION`; the encryption ends at the server, not at the other clients. */
+export const E2E_VERSION = ENCRYPTION_VERSION
 /**
  * A client that will encrypt adds `e2e=1` to the WebSocket URL's query, so that a server in
  * `optional` mode holds everything (even `connected`) until the key exchange is done.
  */
-export const E2E_QUERY_PARAMETER = 'e2e'
+export const ENCRYPTION_QUERY_PARAMETER = 'e2e'
+/** @deprecated Renamed `ENCRYPTION_QUERY_PARAMETER`. */
+export const E2E_QUERY_PARAMETER = ENCRYPTION_QUERY_PARAMETER
 const NONCE_BYTES = 16
 const CURVE: EcKeyImportParams = { name: 'ECDH', namedCurve: 'P-256' }
 

@@ -1,5 +1,5 @@
-export { E2E_QUERY_PARAMETER, E2E_VERSION, KeyExchange } from './handshake.js'
+export { ENCRYPTION_QUERY_PARAMETER, ENCRYPTION_VERSION, E2E_QUERY_PARAMETER, E2E_VERSION, KeyExchange } from './handshake.js'
 export { KeyExchangeHello, KeyExchangeReply } from './schemas.js'
-export { SecureChannel, E2EError, type E2EFailure } from './secure-channel.js'
+export { SecureChannel, EncryptionError, type EncryptionFailure, E2EError, type E2EFailure } from './secure-channel.js'
 export { encryptedFrame, encryptedFrameLength } from './frame.js'
 export { generateServerIdentity, importIdentitySigningKey, importIdentityVerifyingKey, signHandshake, verifyHandshake, type HandshakeSide } from './identity.js'

@@ -1,10 +1,10 @@
 import { Type, type Static } from '@sinclair/typebox'
-import { E2E_VERSION } from './handshake.js'
+import { ENCRYPTION_VERSION } from './handshake.js'
 
 /** Wire shapes of the key exchange (see handshake.ts), for the server's validation. */
 export const KeyExchangeHello = Type.Object(
   {
-    version: Type.Literal(E2E_VERSION),
+    version: Type.Literal(ENCRYPTION_VERSION),
     publicKey: Type.String({ minLength: 80, maxLength: 100 }),
     nonce: Type.String({ minLength: 20, maxLength: 30 }),
   },
@@ -14,7 +14,7 @@ export type KeyExchangeHello = Static<typeof KeyExchangeHello>
 
 export const KeyExchangeReply = Type.Object(
   {
-    version: Type.Literal(E2E_VERSION),
+    version: Type.Literal(ENCRYPTION_VERSION),
     publicKey: Type.String({ minLength: 80, maxLength: 100 }),
     nonce: Type.String({ minLength: 20, maxLength: 30 }),
     connectionId: Type.String({ minLength: 1, maxLength: 200 }),

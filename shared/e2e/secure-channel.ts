@@ -1,16 +1,23 @@
 import { base64ToBytes, bytesToBase64 } from './base64.js'
 
 /** Why an incoming encrypted frame was rejected. */
-export type E2EFailure = 'malformed' | 'replayed' | 'out_of_order' | 'tampered'
+export type EncryptionFailure = 'malformed' | 'replayed' | 'out_of_order' | 'tampered'
+/** @deprecated Renamed `EncryptionFailure`. */
+export type E2EFailure = EncryptionFailure
 
-export class E2EError extends Error {
-  readonly reason: E2EFailure
-  constructor(reason: E2EFailure, message: string) {
+/** An incoming encrypted frame was refused; `reason` says why. */
+export class EncryptionError extends Error {
+  readonly reason: EncryptionFailure
+  constructor(reason: EncryptionFailure, message: string) {
     super(message)
-    this.name = 'E2EError'
+    this.name = 'EncryptionError'
     this.reason = reason
   }
 }
+/** @deprecated Renamed `EncryptionError` (the same class); the encryption ends at the server, not at the other clients. */
+export const E2EError = EncryptionError
+/** @deprecated Renamed `EncryptionError`. */
+export type E2EError = EncryptionError
 
 const COUNTER_BYTES = 8
 const TAG_BYTES = 16
@@ -59,7 +66,7 @@ export class SecureChannel {
 
   /**
    * Checks and decrypts one frame's data; resolves in arrival order. Rejects with an
-   * `E2EError` on a malformed, replayed, reordered or tampered frame; after a rejection the
+   * `EncryptionError` on a malformed, replayed, reordered or tampered frame; after a rejection the
    * channel must be abandoned.
    */
   receive(sealed: string): Promise<string> {
@@ -67,22 +74,22 @@ export class SecureChannel {
     try {
       bytes = base64ToBytes(sealed)
     } catch {
-      return Promise.reject(new E2EError('malformed', 'the encrypted frame is not base64'))
+      return Promise.reject(new EncryptionError('malformed', 'the encrypted frame is not base64'))
     }
     if (bytes.length < COUNTER_BYTES + TAG_BYTES) {
-      return Promise.reject(new E2EError('malformed', 'the encrypted frame is truncated'))
+      return Promise.reject(new EncryptionError('malformed', 'the encrypted frame is truncated'))
     }
     const counter = readCounter(bytes)
     const expected = this.#receiveCounter
     if (counter !== expected) {
-      const reason: E2EFailure = counter < expected ? 'replayed' : 'out_of_order'
-      return Promise.reject(new E2EError(reason, `frame counter ${counter}, expected ${expected}`))
+      const reason: EncryptionFailure = counter < expected ? 'replayed' : 'out_of_order'
+      return Promise.reject(new EncryptionError(reason, `frame counter ${counter}, expected ${expected}`))
     }
     this.#receiveCounter++
     const opened = crypto.subtle.decrypt({ name: 'AES-GCM', iv: nonceOf(counter) }, this.#receiveKey, bytes.subarray(COUNTER_BYTES)).then(
       (plain) => new TextDecoder('utf-8', { fatal: true }).decode(plain),
       () => {
-        throw new E2EError('tampered', 'the encrypted frame failed authentication')
+        throw new EncryptionError('tampered', 'the encrypted frame failed authentication')
       },
     )
     // Frames are checked concurrently but answered in order: a later frame can fail before the

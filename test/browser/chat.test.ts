@@ -3,13 +3,24 @@ import { existsSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { chromium, type Browser, type Page } from 'playwright-core'
 import t from 'tap'
-import { buildChatApp } from '../../examples/chat/app.js'
+import { buildChatApp, ROOM_NAME } from '../../examples/chat/app.js'
 import { CloseCode } from '../../shared/codes.js'
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
 const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync']
 const root = fileURLToPath(new URL('../../', import.meta.url))
 const screenshot = fileURLToPath(new URL('../../examples/chat/screenshot.png', import.meta.url))
+
+/** Records a page's uncaught errors and its console errors and warnings, each prefixed with `name`. */
+function watchConsole(page: Page, name: string, problems: string[]): void {
+  page.on('pageerror', (error) => problems.push(`${name}: ${error.message}`))
+  page.on('console', (message) => {
+    if (message.type() === 'error' || message.type() === 'warning') {
+      const { url } = message.location()
+      problems.push(`${name}: console ${message.type()}: ${message.text()}${url ? ` (${url})` : ''}`)
+    }
+  })
+}
 
 if (!existsSync(CHROMIUM) && !process.env.CI) {
   t.plan(0, `Chromium is not installed at ${CHROMIUM} (apt-get install chromium); CI installs it and runs this test`)
@@ -18,8 +29,8 @@ if (!existsSync(CHROMIUM) && !process.env.CI) {
   execFileSync('npm', ['run', '--silent', 'build:browser'], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] })
 
   for (const variant of [
-    { name: 'in plaintext', encryption: 'optional', query: '?e2e=0', encrypted: false },
-    { name: 'end-to-end encrypted', encryption: 'required', query: '', encrypted: true },
+    { name: 'in plaintext', encryption: 'optional', query: '?encryption=off', encrypted: false },
+    { name: 'encrypted to the server', encryption: 'required', query: '', encrypted: true },
   ] as const) {
     t.test(`the chat example in Chromium pages, ${variant.name}: messages, presence, a cut connection recovers`, async (t) => {
       const app = await buildChatApp({ logger: false }, { encryption: variant.encryption })
@@ -28,6 +39,7 @@ if (!existsSync(CHROMIUM) && !process.env.CI) {
 
       const browser: Browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ARGS })
       t.teardown(() => browser.close())
+      /** Uncaught errors, and console errors and warnings (failed loads and invalid markup included), of every page. */
       const pageErrors: string[] = []
       /** Every WebSocket frame either page sent or received, as the network saw it. */
       const wire: string[] = []
@@ -35,7 +47,7 @@ if (!existsSync(CHROMIUM) && !process.env.CI) {
       async function open(name: string): Promise<Page> {
         const context = await browser.newContext({ viewport: { width: 1180, height: 620 }, deviceScaleFactor: 1 })
         const page = await context.newPage()
-        page.on('pageerror', (error) => pageErrors.push(`${name}: ${error.message}`))
+        watchConsole(page, name, pageErrors)
         page.on('websocket', (socket) => {
           socket.on('framesent', ({ payload }) => wire.push(String(payload)))
           socket.on('framereceived', ({ payload }) => wire.push(String(payload)))
@@ -142,12 +154,12 @@ if (!existsSync(CHROMIUM) && !process.env.CI) {
       t.equal(await ada.textContent('#room-title'), '# design')
       await ada.click('#room-list li[data-room="launch"] button')
 
-      t.same(pageErrors, [], 'no errors in any page')
+      t.same(pageErrors, [], 'no errors or warnings in any page, console included')
 
       const events = wire.map((frame) => (JSON.parse(frame) as { event: string }).event)
       const plaintext = wire.filter((frame) => !/"event":"(key-exchange|encrypted)"/.test(frame))
       if (variant.encrypted) {
-        t.equal(await ada.textContent('#status-text'), 'connected · end-to-end encrypted')
+        t.equal(await ada.textContent('#status-text'), 'connected · encrypted to the server')
         t.ok(events.filter((event) => event === 'key-exchange').length >= 6, 'a key exchange on every connection, both ways')
         t.same(plaintext, [], 'nothing but key exchanges and encrypted frames on the wire')
         t.notOk(wire.join('').includes('Ship it'), 'message text never on the wire')
@@ -163,4 +175,55 @@ if (!existsSync(CHROMIUM) && !process.env.CI) {
       }
     })
   }
+
+  t.test('the chat example at 420 px wide: no sideways scrolling, the people panel opens, the room field checks names', async (t) => {
+    const app = await buildChatApp({ logger: false })
+    t.teardown(() => app.close())
+    const url = await app.listen({ port: 0, host: '127.0.0.1' })
+    const browser: Browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ARGS })
+    t.teardown(() => browser.close())
+    const problems: string[] = []
+    const context = await browser.newContext({ viewport: { width: 420, height: 800 }, deviceScaleFactor: 1 })
+    const page = await context.newPage()
+    watchConsole(page, 'Ada', problems)
+    await page.goto(url)
+    const fits = () => page.evaluate(() => document.documentElement.scrollWidth)
+    t.ok((await fits()) <= 420, 'the sign-in page fits in 420 px')
+    await page.fill('#name', 'Ada')
+    await page.click('#login-form button[type=submit]')
+    await page.waitForSelector('body[data-state="connected"]', { timeout: 10_000 })
+    await page.waitForSelector('#room-list li[data-room="lobby"].active')
+    t.ok((await fits()) <= 420, `the chat fits in 420 px (scrollWidth ${await fits()})`)
+
+    // The people panel is out of the way until asked for, then reachable and listing the user.
+    t.notOk(await page.isVisible('#people li[data-user="Ada"]'), 'the people panel starts closed on a narrow screen')
+    t.equal(await page.getAttribute('#people-toggle', 'aria-expanded'), 'false')
+    await page.click('#people-toggle')
+    await page.waitForSelector('#people li[data-user="Ada"]', { state: 'visible' })
+    t.equal(await page.getAttribute('#people-toggle', 'aria-expanded'), 'true')
+    const box = await page.locator('.people').boundingBox()
+    t.ok(box !== null && box.x >= 0 && box.x + box.width <= 420, `the open panel lies within the screen (${JSON.stringify(box)})`)
+    t.ok((await fits()) <= 420, 'still no sideways scrolling with the panel open')
+    await page.click('#people-close')
+    await page.waitForSelector('#people li[data-user="Ada"]', { state: 'hidden' })
+    t.equal(await page.getAttribute('#people-toggle', 'aria-expanded'), 'false', 'and it closes again')
+
+    // The room field's pattern is the server's rule for room names, valid in Chromium's `v` mode.
+    const names = ['design', 'launch-2', 'a', 'x'.repeat(32), 'Design', 'two words', 'x'.repeat(33), 'a_b', 'a(b)', 'a[b]', 'a|b', 'a/b', 'caf\u00e9', '-']
+    for (const name of names) {
+      const valid = await page.evaluate((value) => {
+        const input = document.getElementById('room-name') as HTMLInputElement
+        input.value = value
+        return input.checkValidity()
+      }, name)
+      t.equal(valid, ROOM_NAME.test(name), `${JSON.stringify(name)}: the page says ${valid ? 'valid' : 'invalid'}, like the server`)
+    }
+    await page.fill('#room-name', 'news')
+    await page.click('#join-form button[type=submit]')
+    await page.waitForSelector('#room-list li[data-room="news"].active')
+    t.pass('a valid name joins the room')
+    t.ok((await fits()) <= 420, 'no sideways scrolling after joining a room')
+
+    t.same(problems, [], 'no errors or warnings in the page, console included')
+  })
 }

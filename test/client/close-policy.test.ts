@@ -16,7 +16,7 @@ t.test('the README close-code table is the shared close policy', async (t) => {
     [CloseAction.Reconnect]: 'yes',
     [CloseAction.End]: 'no',
     [CloseAction.EndWhenServerCloses]: 'no',
-    [CloseAction.EndWithoutTransform]: 'yes with `endToEndEncryption()`, no without',
+    [CloseAction.EndWithoutTransform]: 'yes with `clientEncryption()`, no without',
   }
   const expected = new Map(Object.values(CloseCode).map((code) => [code as number, column[closePolicy[code].action]]))
   t.same(rows, expected)
@@ -34,7 +34,7 @@ t.test('the client applies the policy: reconnect, or the error it ends with', as
   t.equal(terminalError({ code: CloseCode.Normal, reason: 'the auth function failed', local: true }, plain), undefined, 'its own 1000 is retried')
   t.match(terminalError(fromServer(CloseCode.Kicked), plain), { code: 'disconnected', message: 'the server ended the connection for good (code 4004)' })
   t.match(terminalError(fromServer(CloseCode.UnsupportedData), plain), { code: 'disconnected' })
-  t.match(terminalError(fromServer(CloseCode.EncryptionRequired), plain), { code: 'encryption_failed', message: /endToEndEncryption\(\)/ })
+  t.match(terminalError(fromServer(CloseCode.EncryptionRequired), plain), { code: 'encryption_failed', message: /clientEncryption\(\)/ })
   t.equal(terminalError(fromServer(CloseCode.EncryptionRequired), { ...plain, transformed: true }), undefined, '4010 with a transform reconnects')
   t.match(terminalError({ code: CloseCode.EncryptionViolation, reason: 'bad frame', local: true }, plain), { code: 'encryption_failed' })
   const refusal = new RoomcastError('auth_refused', 'token expired')

@@ -205,7 +205,7 @@ t.test('a server that requires encryption ends a client without a transform (401
   const info = await nextEvent(client, 'disconnected')
   t.equal(info.code, CloseCode.EncryptionRequired)
   t.equal(info.error.code, 'encryption_failed')
-  t.match(info.error.message, /endToEndEncryption/)
+  t.match(info.error.message, /clientEncryption/)
   await delay(60)
   t.equal(client.state, 'disconnected')
 })

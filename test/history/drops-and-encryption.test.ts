@@ -1,6 +1,6 @@
 import type { Socket } from 'node:net'
 import t from 'tap'
-import { EncryptedRawClient } from '../helpers/e2e.js'
+import { EncryptedRawClient } from '../helpers/encryption.js'
 import { connect, socketOf, until } from '../helpers/server.js'
 import { historyServer, publish } from './support.js'
 

@@ -1,9 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process'
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import t from 'tap'
+import t, { type Test } from 'tap'
 
 /**
  * The package as an application gets it: `npm pack` of this checkout, installed into a new
@@ -165,21 +165,53 @@ console.log(JSON.stringify({ reply, message: await message }))
 client.close()
 `
 
-// `skipLibCheck` as `tsc --init` writes it: the declarations of the Redis adapter name ioredis's
-// types, which an application without ioredis cannot check (its own code type-checks in full).
+// No `skipLibCheck`: roomcast's declarations must type-check as they are, and they name no
+// ioredis type (the Redis options take roomcast's structural `RedisClient`), so an application
+// without ioredis checks them in full.
 const tsconfig = {
   compilerOptions: {
     target: 'ES2022',
     module: 'NodeNext',
     moduleResolution: 'NodeNext',
     strict: true,
-    skipLibCheck: true,
+    skipLibCheck: false,
     outDir: 'dist',
     rootDir: 'src',
     types: ['node'],
   },
   include: ['src'],
 }
+
+/** Scale-out code written against roomcast's types alone: it must compile without ioredis installed. */
+const redisTypesOnly = `import { Emitter, redisAdapter, redisChannelCache, redisRateLimiter, type RedisClient } from 'roomcast'
+
+export function scaleOut(redis: RedisClient) {
+  return {
+    adapter: redisAdapter({ redis, keyPrefix: 'chat' }),
+    emitter: new Emitter({ redis }),
+    cache: redisChannelCache({ redis }),
+    limiter: redisRateLimiter({ redis }),
+  }
+}
+`
+
+/** The same options given real ioredis clients, in both reply mappings, single node and Cluster. */
+const redisWithIoredis = `import { Cluster, Redis } from 'ioredis'
+import { Emitter, redisAdapter, redisChannelCache, redisRateLimiter, type RedisClient } from 'roomcast'
+
+const redis = new Redis({ lazyConnect: true })
+const resp3 = new Redis({ lazyConnect: true, replyMapping: 'resp3' })
+const cluster = new Cluster([{ host: '127.0.0.1', port: 7000 }], { lazyConnect: true })
+const clusterResp3 = new Cluster<'resp3'>([{ host: '127.0.0.1', port: 7000 }], { lazyConnect: true })
+
+export const adapters = [redisAdapter({ redis }), redisAdapter({ redis: resp3 }), redisAdapter({ redis: cluster }), redisAdapter({ redis: clusterResp3 })]
+export const emitters = [new Emitter({ redis }), new Emitter({ redis: cluster })]
+export const cache = redisChannelCache({ redis })
+export const limiter = redisRateLimiter({ redis: cluster })
+export const clients: RedisClient[] = [redis, resp3, cluster, clusterResp3]
+// @ts-expect-error an object without the client's members is refused at compile time
+export const refused = redisAdapter({ redis: { duplicate: () => undefined } })
+`
 
 /** Resolves with the first stdout line of a child, or rejects with its output if it exits first. */
 function firstLine(child: ChildProcess): Promise<string> {
@@ -203,14 +235,60 @@ t.before(async () => {
   if (build.code !== 0) throw new Error(`npm run build failed (${build.code}): ${build.stderr}`)
 })
 
-t.test('npm pack: the tarball installs offline into a typed application without ioredis, compiles with tsc --strict and runs', async (t) => {
+interface Packed {
+  dir: string
+  filename: string
+  files: string[]
+}
+
+/** `npm pack` of this checkout into a temporary directory. */
+async function pack(t: Test): Promise<Packed> {
   const dir = mkdtempSync(join(tmpdir(), 'roomcast-install-'))
   t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  const packing = await run('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', dir], root)
+  t.equal(packing.code, 0, 'npm pack succeeds')
+  const [packed] = JSON.parse(packing.stdout) as Array<{ filename: string; files: Array<{ path: string }> }>
+  return { dir, filename: packed!.filename, files: packed!.files.map((file) => file.path) }
+}
 
-  const pack = await run('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', dir], root)
-  t.equal(pack.code, 0, 'npm pack succeeds')
-  const [packed] = JSON.parse(pack.stdout) as Array<{ filename: string; files: Array<{ path: string }> }>
-  const files = packed!.files.map((file) => file.path)
+/**
+ * A new application in `packed.dir/name` with roomcast from the tarball, Fastify, ws and TypeScript,
+ * installed offline with `npm ci`, and its sources under src/.
+ */
+async function application(t: Test, packed: Packed, name: string, sources: Record<string, string>): Promise<string> {
+  const app = join(packed.dir, name)
+  mkdirSync(join(app, 'src'), { recursive: true })
+  const manifest = {
+    name: `roomcast-install-${name}`,
+    private: true,
+    type: 'module',
+    dependencies: { roomcast: `file:../${packed.filename}`, fastify: installedVersion('fastify'), ws: installedVersion('ws') },
+    devDependencies: {
+      typescript: installedVersion('typescript'),
+      '@types/node': installedVersion('@types/node'),
+      '@types/ws': installedVersion('@types/ws'),
+    },
+    overrides: rootManifest.overrides,
+  }
+  writeFileSync(join(app, 'package.json'), JSON.stringify(manifest, null, 2))
+  writeFileSync(join(app, 'package-lock.json'), JSON.stringify(applicationLock(manifest, `../${packed.filename}`), null, 2))
+  writeFileSync(join(app, 'tsconfig.json'), JSON.stringify(tsconfig, null, 2))
+  for (const [file, text] of Object.entries(sources)) writeFileSync(join(app, 'src', file), text)
+
+  const install = await run('npm', ['ci', '--offline', '--no-audit', '--no-fund'], app)
+  t.equal(install.code, 0, `npm ci --offline succeeds${install.code === 0 ? '' : `: ${install.stderr}`}`)
+  t.notMatch(install.stderr, /EBADENGINE/, 'no engine warnings on this Node')
+  t.ok(existsSync(join(app, 'node_modules/roomcast/dist/plugin/index.js')), 'roomcast is installed with its build')
+  return app
+}
+
+function compile(app: string): Promise<Run> {
+  return run(process.execPath, [join(app, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.json'], app)
+}
+
+t.test('npm pack: the tarball installs offline into a typed application without ioredis, compiles with tsc --strict and runs', async (t) => {
+  const packed = await pack(t)
+  const files = packed.files
   for (const path of [
     'package.json',
     'README.md',
@@ -231,32 +309,14 @@ t.test('npm pack: the tarball installs offline into a typed application without 
     'nothing else: no sources, tests, bench, example build or TypeScript source maps',
   )
 
-  const app = join(dir, 'app')
-  mkdirSync(join(app, 'src'), { recursive: true })
-  const manifest = {
-    name: 'roomcast-install-check',
-    private: true,
-    type: 'module',
-    dependencies: { roomcast: `file:../${packed!.filename}`, fastify: installedVersion('fastify'), ws: installedVersion('ws') },
-    devDependencies: {
-      typescript: installedVersion('typescript'),
-      '@types/node': installedVersion('@types/node'),
-      '@types/ws': installedVersion('@types/ws'),
-    },
-    overrides: rootManifest.overrides,
-  }
-  writeFileSync(join(app, 'package.json'), JSON.stringify(manifest, null, 2))
-  writeFileSync(join(app, 'package-lock.json'), JSON.stringify(applicationLock(manifest, `../${packed!.filename}`), null, 2))
-  writeFileSync(join(app, 'tsconfig.json'), JSON.stringify(tsconfig, null, 2))
-  writeFileSync(join(app, 'src/events.ts'), events)
-  writeFileSync(join(app, 'src/server.ts'), server)
-  writeFileSync(join(app, 'src/client.ts'), client)
-
-  const install = await run('npm', ['ci', '--offline', '--no-audit', '--no-fund'], app)
-  t.equal(install.code, 0, `npm ci --offline succeeds${install.code === 0 ? '' : `: ${install.stderr}`}`)
-  t.notMatch(install.stderr, /EBADENGINE/, 'no engine warnings on this Node')
-  t.ok(existsSync(join(app, 'node_modules/roomcast/dist/plugin/index.js')), 'roomcast is installed with its build')
+  const app = await application(t, packed, 'app', { 'events.ts': events, 'server.ts': server, 'client.ts': client, 'redis.ts': redisTypesOnly })
   t.notOk(existsSync(join(app, 'node_modules/ioredis')), 'ioredis is not installed')
+  const declarations = files.filter((path) => path.endsWith('.d.ts'))
+  t.same(
+    declarations.filter((path) => /from ['"]ioredis['"]|import\(['"]ioredis['"]\)/.test(readFileSync(join(app, 'node_modules/roomcast', path), 'utf8'))),
+    [],
+    `none of the ${declarations.length} declaration files imports ioredis`,
+  )
 
   const imported = await run(
     process.execPath,
@@ -265,8 +325,12 @@ t.test('npm pack: the tarball installs offline into a typed application without 
   )
   t.equal(imported.code, 0, `roomcast, roomcast/client and roomcast/shared import without ioredis${imported.code === 0 ? '' : `: ${imported.stderr}`}`)
 
-  const compile = await run(process.execPath, [join(app, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.json'], app)
-  t.equal(compile.code, 0, `tsc --strict compiles the server and the client${compile.code === 0 ? '' : `: ${compile.stdout}`}`)
+  const compiled = await compile(app)
+  t.equal(
+    compiled.code,
+    0,
+    `tsc --strict without skipLibCheck compiles the server, the client and Redis scale-out code${compiled.code === 0 ? '' : `: ${compiled.stdout}`}`,
+  )
 
   const serverProcess = spawn(process.execPath, ['dist/server.js'], { cwd: app, stdio: ['ignore', 'pipe', 'pipe'] })
   t.teardown(() => serverProcess.kill('SIGKILL'))
@@ -282,4 +346,24 @@ t.test('npm pack: the tarball installs offline into a typed application without 
   const stopped = new Promise<number | null>((resolve) => serverProcess.once('exit', resolve))
   serverProcess.kill('SIGTERM')
   t.equal(await stopped, 0, 'the server closes and exits 0')
+
+  // Then the same application with ioredis (this repository's copy, the version the lockfile
+  // pins, linked in instead of a second install): its clients fit the Redis options, other
+  // objects do not. Compiled on its own; roomcast's declarations were checked in full above, so
+  // this run skips checking the libraries' declarations (ioredis's are large).
+  symlinkSync(join(root, 'node_modules/ioredis'), join(app, 'node_modules/ioredis'), 'dir')
+  mkdirSync(join(app, 'with-ioredis'))
+  writeFileSync(join(app, 'with-ioredis/redis.ts'), redisWithIoredis)
+  const config = {
+    ...tsconfig,
+    compilerOptions: { ...tsconfig.compilerOptions, noEmit: true, skipLibCheck: true, rootDir: 'with-ioredis' },
+    include: ['with-ioredis'],
+  }
+  writeFileSync(join(app, 'tsconfig.ioredis.json'), JSON.stringify(config, null, 2))
+  const withIoredis = await run(process.execPath, [join(app, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.ioredis.json'], app)
+  t.equal(
+    withIoredis.code,
+    0,
+    `with ioredis, Redis and Cluster clients in both reply mappings are accepted and other objects refused${withIoredis.code === 0 ? '' : `: ${withIoredis.stdout}`}`,
+  )
 })

@@ -1,6 +1,6 @@
 // The chat page: one RoomcastClient, rooms in the sidebar, people on the right.
 // Everything user-provided is rendered with textContent, never as HTML.
-import { RoomcastClient, endToEndEncryption } from '/roomcast/roomcast-client.js'
+import { RoomcastClient, clientEncryption } from '/roomcast/roomcast-client.js'
 
 const $ = (id) => document.getElementById(id)
 const MAX_MESSAGES = 200
@@ -24,9 +24,10 @@ const view = {
 
 function start(name) {
   view.name = name
-  // End-to-end encrypted unless the page is opened with ?e2e=0 (the server allows both).
-  const encrypt = new URLSearchParams(location.search).get('e2e') !== '0'
-  const client = new RoomcastClient('/ws', { auth: () => ({ name }), transform: encrypt ? endToEndEncryption() : undefined })
+  // The connection to the server is encrypted (on top of TLS) unless the page is opened with
+  // ?encryption=off; the server allows both. The server itself reads every message.
+  const encrypt = new URLSearchParams(location.search).get('encryption') !== 'off'
+  const client = new RoomcastClient('/ws', { auth: () => ({ name }), transform: encrypt ? clientEncryption() : undefined })
   view.client = client
   window.roomcastChat = view
 
@@ -153,7 +154,7 @@ function renderStatus(state, detail) {
   const labels = {
     connecting: 'connecting…',
     authenticating: 'signing in…',
-    connected: view.client?.encrypted ? 'connected · end-to-end encrypted' : 'connected',
+    connected: view.client?.encrypted ? 'connected · encrypted to the server' : 'connected',
     reconnecting: 'reconnecting…',
     closed: 'not connected',
     disconnected: 'disconnected',
@@ -241,6 +242,7 @@ function renderPeople() {
   list.replaceChildren()
   const people = [...(view.people.get(view.active) ?? [])].sort((a, b) => a.localeCompare(b))
   $('people-count').textContent = String(people.length)
+  $('people-toggle-count').textContent = String(people.length)
   for (const person of people) {
     const item = document.createElement('li')
     item.dataset.user = person
@@ -284,6 +286,7 @@ function showLogin(message) {
   view.messages.clear()
   view.people.clear()
   view.unread.clear()
+  showPeople(false)
   $('chat').hidden = true
   $('me').hidden = true
   $('login').hidden = false
@@ -292,7 +295,29 @@ function showLogin(message) {
   $('name').focus()
 }
 
+/** On narrow screens the people panel is a drawer, opened and closed from the conversation's head. */
+function showPeople(open) {
+  document.body.classList.toggle('people-open', open)
+  $('people-toggle').setAttribute('aria-expanded', String(open))
+}
+
 // ------------------------------------------------------------------ forms
+
+$('people-toggle').addEventListener('click', () => {
+  const open = !document.body.classList.contains('people-open')
+  showPeople(open)
+  if (open) $('people-close').focus()
+})
+$('people-close').addEventListener('click', () => {
+  showPeople(false)
+  $('people-toggle').focus()
+})
+document.addEventListener('keydown', (event) => {
+  if (event.key === 'Escape' && document.body.classList.contains('people-open')) {
+    showPeople(false)
+    $('people-toggle').focus()
+  }
+})
 
 $('login-form').addEventListener('submit', (event) => {
   event.preventDefault()

@@ -1,12 +1,27 @@
+// Types only, and only inside function bodies: no declaration this module publishes names
+// ioredis, so applications without it still type-check roomcast's declarations.
 import type { Cluster, Redis } from 'ioredis'
+import type { RedisClient } from './client.js'
 
-/** What an application hands over: a single-node or Sentinel `Redis`, or a `Cluster`, in either reply mapping. */
-export type RedisClient = Redis | Redis<'resp3'> | Cluster | Cluster<'resp3'>
+export type { RedisClient }
 
-/** A connection the adapter opened itself. Replies always use the RESP2-compatible shapes. */
-export type BusConnection = Redis | Cluster
+/**
+ * A connection the adapter opened itself (an ioredis `Redis` or `Cluster`, see
+ * duplicateConnection). Replies always use the RESP2-compatible shapes. Typed by what the
+ * adapter calls on it; the modules that send commands narrow it further to what they send.
+ */
+export interface BusConnection extends RedisClient {
+  on(event: 'message' | 'smessage', listener: (channel: string, message: string) => void): unknown
+  on(event: 'ready', listener: () => void): unknown
+  on(event: 'error', listener: (error: Error) => void): unknown
+  once(event: 'ready', listener: () => void): unknown
+  off(event: 'ready', listener: () => void): unknown
+  connect(): Promise<unknown>
+  quit(): Promise<unknown>
+  disconnect(): void
+}
 
-export function isClusterClient(client: RedisClient | BusConnection): client is Cluster {
+export function isClusterClient(client: RedisClient): boolean {
   return client.isCluster === true
 }
 
@@ -43,15 +58,15 @@ export function duplicateConnection(client: RedisClient, role: ConnectionRole): 
     connectionName,
   } as const
   if (isClusterClient(client)) {
-    return (client as Cluster).duplicate([], {
+    return (client as unknown as Cluster).duplicate([], {
       lazyConnect: true,
       enableOfflineQueue: false,
       keyPrefix: '',
       shardedSubscribers: role === 'subscriber',
       redisOptions: nodeOptions,
-    }) as Cluster
+    })
   }
-  return (client as Redis).duplicate({ lazyConnect: true, enableOfflineQueue: false, ...nodeOptions }) as Redis
+  return (client as unknown as Redis).duplicate({ lazyConnect: true, enableOfflineQueue: false, ...nodeOptions })
 }
 
 /** Resolves true once the connection is ready, or false after `timeoutMs` (it keeps trying in the background). */

@@ -25,7 +25,8 @@ import type { Delivery } from '../../hub/delivery.js'
 import type { HistoryPage, HistoryPolicy, HistoryRead, HistoryStore, StoredPublication } from '../../hub/history.js'
 import { publishFailed } from '../../hub/publish-outcome.js'
 import { encodeDeliveryAwaitingPosition } from '../cluster/wire.js'
-import { isClusterClient, type BusConnection } from './connection.js'
+import type { RedisClient } from './client.js'
+import { isClusterClient } from './connection.js'
 import type { Keyspace } from './keyspace.js'
 import { LuaScript } from './lua.js'
 import { randomToken } from './registry.js'
@@ -120,7 +121,8 @@ type RawEntry = [id: string, fields: string[]]
 type RawPage = [epoch: string, last: number, oldest: number, entries: RawEntry[]]
 
 export interface RedisHistoryOptions {
-  connection: BusConnection
+  /** The adapter's command connection, or the Emitter's (the application's) client. */
+  connection: RedisClient
   keys: Keyspace
   /** This adapter's bus id: its own messages come back to it and are skipped. */
   busId: string

@@ -1,10 +1,8 @@
 import { createHash } from 'node:crypto'
-import type { BusConnection } from './connection.js'
+import type { RedisClient } from './client.js'
 
-interface ScriptingClient {
-  evalsha(sha: string, numberOfKeys: number, ...keysAndArgs: Array<string | number>): Promise<unknown>
-  eval(source: string, numberOfKeys: number, ...keysAndArgs: Array<string | number>): Promise<unknown>
-}
+/** What running a script needs of a client: the application's, or a connection of the adapter's. */
+type ScriptingClient = Pick<RedisClient, 'evalsha' | 'eval'>
 
 /**
  * A Lua script run atomically by Redis: EVALSHA first (only the digest crosses the wire), and
@@ -20,8 +18,7 @@ export class LuaScript {
     this.#sha = createHash('sha1').update(source).digest('hex')
   }
 
-  async run(connection: BusConnection, keys: string[], args: Array<string | number>): Promise<unknown> {
-    const client = connection as unknown as ScriptingClient
+  async run(client: ScriptingClient, keys: string[], args: Array<string | number>): Promise<unknown> {
     try {
       return await client.evalsha(this.#sha, keys.length, ...keys, ...args)
     } catch (err) {

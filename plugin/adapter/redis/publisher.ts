@@ -1,11 +1,8 @@
-import { isClusterClient, type BusConnection, type RedisClient } from './connection.js'
+import type { RedisClient } from './client.js'
+import { isClusterClient } from './connection.js'
 
 /** What publishing needs of a client; both `Redis` and `Cluster` have it. */
-interface PublishingClient {
-  status: string
-  publish(channel: string, message: string): Promise<unknown>
-  spublish(channel: string, message: string): Promise<unknown>
-}
+type PublishingClient = Pick<RedisClient, 'status' | 'publish' | 'spublish'>
 
 export interface PublisherOptions {
   /**
@@ -47,9 +44,9 @@ export class BusPublisher {
   #inFlight = 0
   #idleWaiters: Array<() => void> = []
 
-  constructor(client: BusConnection | RedisClient, options: PublisherOptions) {
+  constructor(client: RedisClient, options: PublisherOptions) {
     this.sharded = isClusterClient(client)
-    this.#client = client as unknown as PublishingClient
+    this.#client = client
     this.#options = options
   }
 

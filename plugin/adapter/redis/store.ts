@@ -9,10 +9,9 @@
  * outage into an API outage, while local delivery still works.
  */
 import type { FastifyBaseLogger } from 'fastify'
-import type { Redis } from 'ioredis'
 import type { SharedStore } from '../../hub/adapter.js'
 import { RateWindows, type RateDecision } from '../../hub/rate-windows.js'
-import type { BusConnection, RedisClient } from './connection.js'
+import type { RedisClient } from './client.js'
 import { LuaScript } from './lua.js'
 
 export type { RedisClient }
@@ -46,25 +45,25 @@ export interface RedisStoreOptions {
 
 export class RedisStore implements SharedStore {
   /** Only GET, SET and EVAL/EVALSHA of one key, whose replies are the same in every ioredis reply mapping. */
-  readonly #redis: BusConnection
+  readonly #redis: RedisClient
   readonly #prefix: string
   readonly #log: () => FastifyBaseLogger | undefined
   readonly #fallback = new RateWindows()
   #unreachable = false
 
   constructor(options: RedisStoreOptions) {
-    this.#redis = options.redis as BusConnection
+    this.#redis = options.redis
     this.#prefix = options.prefix
     this.#log = options.log ?? (() => undefined)
   }
 
   async get(key: string): Promise<string | undefined> {
-    const text = await (this.#redis as Pick<Redis, 'get'>).get(this.#prefix + key)
+    const text = (await this.#redis.get(this.#prefix + key)) as string | null
     return text ?? undefined
   }
 
   async set(key: string, value: string, ttlMs: number): Promise<void> {
-    const redis = this.#redis as Pick<Redis, 'set'>
+    const redis = this.#redis
     // An unlimited TTL keeps the value until the next one replaces it.
     if (ttlMs === Infinity) await redis.set(this.#prefix + key, value)
     else await redis.set(this.#prefix + key, value, 'EX', Math.max(1, Math.ceil(ttlMs / 1000)))

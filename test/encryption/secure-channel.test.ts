@@ -1,5 +1,5 @@
 import t from 'tap'
-import { E2EError, KeyExchange, type SecureChannel } from '../../shared/e2e/index.js'
+import { EncryptionError, KeyExchange, type SecureChannel } from '../../shared/e2e/index.js'
 
 async function pair(connectionId = 'conn-1'): Promise<{ client: SecureChannel; server: SecureChannel }> {
   const client = await KeyExchange.create('client')
@@ -16,11 +16,11 @@ function sealed(channel: SecureChannel, text: string): Promise<string> {
   })
 }
 
-async function rejection(promise: Promise<unknown>): Promise<E2EError> {
+async function rejection(promise: Promise<unknown>): Promise<EncryptionError> {
   try {
     await promise
   } catch (err) {
-    if (err instanceof E2EError) return err
+    if (err instanceof EncryptionError) return err
     throw err
   }
   throw new Error('expected a rejection')

@@ -1,5 +1,5 @@
 import { ErrorCode } from '../shared/codes.js'
-import { E2E_QUERY_PARAMETER, E2E_VERSION, KeyExchange } from '../shared/e2e/handshake.js'
+import { ENCRYPTION_QUERY_PARAMETER, ENCRYPTION_VERSION, KeyExchange } from '../shared/e2e/handshake.js'
 import { encryptedFrame } from '../shared/e2e/frame.js'
 import { importIdentityVerifyingKey, verifyHandshake } from '../shared/e2e/identity.js'
 import { SystemEvent } from '../shared/system-events.js'
@@ -18,7 +18,7 @@ function isReply(data: unknown): data is ReplyData {
   if (typeof data !== 'object' || data === null) return false
   const reply = data as Record<string, unknown>
   return (
-    reply.version === E2E_VERSION &&
+    reply.version === ENCRYPTION_VERSION &&
     typeof reply.publicKey === 'string' &&
     typeof reply.nonce === 'string' &&
     typeof reply.connectionId === 'string' &&
@@ -31,12 +31,15 @@ function failure(message: string): RoomcastError {
 }
 
 /**
- * End-to-end encryption for `RoomcastClient` (`transform: endToEndEncryption()`): a fresh ECDH
- * P-256 key exchange with the server on every connection, then AES-256-GCM on every frame in
- * both directions (the scheme is described in shared/e2e). Handlers and `emit` see plaintext;
- * the socket never does. Uses WebCrypto (`globalThis.crypto.subtle`) only.
+ * Client-to-server encryption for `RoomcastClient` (`transform: clientEncryption()`): a fresh
+ * ECDH P-256 key exchange with the server on every connection, then AES-256-GCM on every frame
+ * in both directions (the scheme is described in shared/e2e). It protects frames between
+ * this client and the roomcast server, on top of TLS, from whatever sits in between (proxies,
+ * load balancers, CDNs that end TLS); the server decrypts every frame, so it is not end-to-end
+ * between users. Handlers and `emit` see plaintext; the socket never does. Uses WebCrypto
+ * (`globalThis.crypto.subtle`) only.
  */
-export interface EndToEndOptions {
+export interface ClientEncryptionOptions {
   /**
    * The server identity's public key (base64, from `generateServerIdentity()`). When given, a
    * key exchange not signed by it is refused (`encryption_failed`, not retried): a middlebox
@@ -46,11 +49,14 @@ export interface EndToEndOptions {
   serverIdentity?: string
 }
 
-export function endToEndEncryption(options: EndToEndOptions = {}): ClientTransformFactory {
+/** @deprecated Renamed `ClientEncryptionOptions`. */
+export type EndToEndOptions = ClientEncryptionOptions
+
+export function clientEncryption(options: ClientEncryptionOptions = {}): ClientTransformFactory {
   // Imported once per client, checked at the first handshake.
   let pinned: Promise<CryptoKey> | undefined
   return {
-    query: { [E2E_QUERY_PARAMETER]: '1' },
+    query: { [ENCRYPTION_QUERY_PARAMETER]: '1' },
     async handshake(channel): Promise<FrameTransform> {
       const serverIdentity = options.serverIdentity
       const pin =
@@ -60,7 +66,9 @@ export function endToEndEncryption(options: EndToEndOptions = {}): ClientTransfo
               throw failure('serverIdentity is not a base64 P-256 public key')
             }))
       const exchange = await KeyExchange.create('client')
-      channel.send(JSON.stringify({ event: SystemEvent.KeyExchange, data: { version: E2E_VERSION, publicKey: exchange.publicKey, nonce: exchange.nonce } }))
+      channel.send(
+        JSON.stringify({ event: SystemEvent.KeyExchange, data: { version: ENCRYPTION_VERSION, publicKey: exchange.publicKey, nonce: exchange.nonce } }),
+      )
       const frame = JSON.parse(await channel.receive()) as { event?: unknown; data?: unknown }
       if (frame.event === SystemEvent.Error) {
         const error = frame.data as { code?: string; message?: string } | undefined
@@ -90,3 +98,9 @@ export function endToEndEncryption(options: EndToEndOptions = {}): ClientTransfo
     },
   }
 }
+
+/**
+ * @deprecated Renamed `clientEncryption()`, which it is: the encryption runs between this client
+ * and the roomcast server, which reads every message, not end to end between users.
+ */
+export const endToEndEncryption: (options?: ClientEncryptionOptions) => ClientTransformFactory = clientEncryption

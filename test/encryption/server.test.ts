@@ -1,6 +1,6 @@
 import t from 'tap'
 import { defineEvents, Type } from '../../shared/index.js'
-import { EncryptedRawClient } from '../helpers/e2e.js'
+import { EncryptedRawClient } from '../helpers/encryption.js'
 import { RawClient, connect, startServer, until } from '../helpers/server.js'
 
 const events = defineEvents({

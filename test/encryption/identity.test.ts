@@ -1,8 +1,8 @@
 import t from 'tap'
-import { endToEndEncryption, generateServerIdentity, type RoomcastClient } from '../../client/index.js'
+import { clientEncryption, generateServerIdentity, type RoomcastClient } from '../../client/index.js'
 import { encryptedFrame, KeyExchange, type SecureChannel } from '../../shared/e2e/index.js'
 import { nextEvent, startTestServer, testClient, type TestEvents } from '../helpers/client.js'
-import { relayServer } from '../helpers/e2e.js'
+import { relayServer } from '../helpers/encryption.js'
 
 type Test = Parameters<Parameters<typeof t.test>[1]>[0]
 
@@ -61,10 +61,10 @@ t.test('without a pinned identity an active man in the middle reads everything (
   const server = await startTestServer({ encryption: 'required' })
   t.teardown(() => server.close())
   const mitm = await interceptor(t, server.url)
-  const client = testClient(mitm.url, { transform: endToEndEncryption(), reconnect: false })
+  const client = testClient(mitm.url, { transform: clientEncryption(), reconnect: false })
   t.teardown(() => client.close())
   await client.ready()
-  t.equal(client.encrypted, true, 'the client believes it is encrypted end to end')
+  t.equal(client.encrypted, true, 'the client believes its connection to the server is encrypted')
   t.same(await client.request('echo', { text: 'classified' }), { text: 'classified', userId: 'alice' })
   t.ok(
     mitm.readable.some((text) => text.includes('classified')),
@@ -77,7 +77,7 @@ t.test('with the server identity pinned, the same interceptor is refused before 
   const server = await startTestServer({ encryption: 'required', encryptionIdentity: identity.privateKey })
   t.teardown(() => server.close())
   const mitm = await interceptor(t, server.url)
-  const client = testClient(mitm.url, { transform: endToEndEncryption({ serverIdentity: identity.publicKey }) })
+  const client = testClient(mitm.url, { transform: clientEncryption({ serverIdentity: identity.publicKey }) })
   t.teardown(() => client.close())
   const error = nextEvent(client as RoomcastClient<TestEvents>, 'error')
   const info = await nextEvent(client as RoomcastClient<TestEvents>, 'disconnected')
@@ -91,7 +91,7 @@ t.test('with the server identity pinned and no one in the middle, everything wor
   const identity = await generateServerIdentity()
   const server = await startTestServer({ encryption: 'required', encryptionIdentity: identity.privateKey })
   t.teardown(() => server.close())
-  const client = testClient(server.url, { transform: endToEndEncryption({ serverIdentity: identity.publicKey }) })
+  const client = testClient(server.url, { transform: clientEncryption({ serverIdentity: identity.publicKey }) })
   t.teardown(() => client.close())
   await client.ready()
   t.equal(client.encrypted, true)
@@ -107,7 +107,7 @@ t.test('a client pinned to another identity, or to one the server does not have,
     server.app.roomcast.addHook('authenticated', () => {
       authenticated++
     })
-    const client = testClient(server.url, { transform: endToEndEncryption({ serverIdentity: other.publicKey }) })
+    const client = testClient(server.url, { transform: clientEncryption({ serverIdentity: other.publicKey }) })
     const info = await nextEvent(client as RoomcastClient<TestEvents>, 'disconnected')
     t.equal(info.error.code, 'encryption_failed')
     t.equal(authenticated, 0, 'the server saw no authentication')
@@ -123,7 +123,7 @@ t.test('a malformed encryptionIdentity fails the registration, a malformed pin f
   )
   const server = await startTestServer({ encryption: 'required' })
   t.teardown(() => server.close())
-  const client = testClient(server.url, { transform: endToEndEncryption({ serverIdentity: 'not-a-key' }) })
+  const client = testClient(server.url, { transform: clientEncryption({ serverIdentity: 'not-a-key' }) })
   t.teardown(() => client.close())
   const error = await nextEvent(client as RoomcastClient<TestEvents>, 'error')
   t.equal(error.code, 'encryption_failed')

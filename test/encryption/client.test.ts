@@ -1,8 +1,8 @@
 import t from 'tap'
 import WebSocket from 'ws'
-import { endToEndEncryption, type RoomcastClient } from '../../client/index.js'
+import { clientEncryption, type RoomcastClient } from '../../client/index.js'
 import { events, inState, nextEvent, startTestServer, testClient, type TestEvents } from '../helpers/client.js'
-import { relayServer } from '../helpers/e2e.js'
+import { relayServer } from '../helpers/encryption.js'
 
 type Test = Parameters<Parameters<typeof t.test>[1]>[0]
 
@@ -46,7 +46,7 @@ async function encryptedPair(t: Test, tamper?: Parameters<typeof relay>[2]) {
   const server = await startTestServer({ encryption: 'required' })
   t.teardown(() => server.close())
   const proxy = await relay(t, server.url, tamper)
-  const client = testClient(proxy.url, { transform: endToEndEncryption(), reconnect: false })
+  const client = testClient(proxy.url, { transform: clientEncryption(), reconnect: false })
   t.teardown(() => client.close())
   return { server, proxy, client }
 }
@@ -130,7 +130,7 @@ for (const [name, tamper] of attacks) {
 t.test('against a server without encryption the client stops with encryption_failed instead of talking plaintext', async (t) => {
   const server = await startTestServer({})
   t.teardown(() => server.close())
-  const client = testClient(server.url, { transform: endToEndEncryption() })
+  const client = testClient(server.url, { transform: clientEncryption() })
   t.teardown(() => client.close())
   const info = await nextEvent(client as RoomcastClient<TestEvents>, 'disconnected')
   t.equal(info.error?.code, 'encryption_failed')
@@ -142,7 +142,7 @@ t.test('against a server without encryption the client stops with encryption_fai
 t.test('after a reconnect the client runs a fresh key exchange and its rooms come back encrypted', async (t) => {
   const server = await startTestServer({ encryption: 'required' })
   t.teardown(() => server.close())
-  const client = testClient(server.url, { transform: endToEndEncryption() })
+  const client = testClient(server.url, { transform: clientEncryption() })
   t.teardown(() => client.close())
   await client.ready()
   await client.join('vault')

@@ -88,7 +88,7 @@ export interface ReconnectingInfo {
 export interface DisconnectedInfo {
   code: number
   reason: string
-  /** `auth_refused` for 4003; `disconnected` for other terminal codes and exhausted retries. */
+  /** `auth_refused` for 4003 (`invalid_data` when the credentials failed the events' `auth` schema); `disconnected` for other terminal codes and exhausted retries. */
   error: RoomcastError
 }
 

@@ -103,5 +103,8 @@ t.test("the server's refusal of unchecked credentials ends the client with the s
 })
 
 t.test('defineEvents refuses an auth that is not a schema', async (t) => {
-  t.throws(() => defineEvents({ auth: { token: 'string' } as never, toServer: {}, toClient: {} }), new TypeError('roomcast: auth must be a TypeBox schema (Type.Object(...), say)'))
+  t.throws(
+    () => defineEvents({ auth: { token: 'string' } as never, toServer: {}, toClient: {} }),
+    new TypeError('roomcast: auth must be a TypeBox schema (Type.Object(...), say)'),
+  )
 })

@@ -1,9 +1,31 @@
 // Sending to Pusher clients compiles as users write it: one channel or many, any JSON data.
 import { expectTypeOf } from 'expect-type'
 import Fastify from 'fastify'
+import roomcast from '../../plugin/index.js'
 import { type Emitter, type PusherAppConfig, type PusherService, signChannel, signUser, signWebhook, type WebhookEvent } from '../../plugin/index.js'
 
 const app = Fastify()
+
+// The option as the README shows it: apps with webhooks, or a lookup for apps kept elsewhere.
+await app.register(roomcast, {
+  pusher: {
+    apps: [
+      {
+        id: 'app-id',
+        key: 'app-key',
+        secret: 'app-secret',
+        enableClientMessages: true,
+        webhooks: [{ url: 'https://example.com/pusher/webhooks', eventTypes: ['channel_occupied', 'member_added'] }],
+      },
+    ],
+  },
+})
+const stored = new Map<string, PusherAppConfig>()
+await app.register(roomcast, {
+  pusher: { apps: { byKey: async (key) => stored.get(key), byId: (id) => [...stored.values()].find((config) => config.id === id) } },
+})
+// @ts-expect-error webhooks name Pusher's event types
+await app.register(roomcast, { pusher: { apps: [{ id: 'a', key: 'k', secret: 's', webhooks: [{ url: 'https://x/', eventTypes: ['channel_exploded'] }] }] } })
 
 // `app.roomcast.pusher` is the service itself (it throws a coded error when the option was not given).
 expectTypeOf(app.roomcast.pusher).toEqualTypeOf<PusherService>()
@@ -33,6 +55,8 @@ pusher.on('client_event', (event) => {
 })
 // @ts-expect-error only Pusher's channel events can be listened to
 pusher.on('channel_exploded', () => undefined)
+
+expectTypeOf(pusher.webhooks?.stats).not.toBeAny()
 
 // The standalone emitter, from a worker.
 declare const emitter: Emitter

@@ -1,8 +1,7 @@
 // Sending to Pusher clients compiles as users write it: one channel or many, any JSON data.
 import { expectTypeOf } from 'expect-type'
 import Fastify from 'fastify'
-import roomcast from '../../plugin/index.js'
-import { type Emitter, type PusherAppConfig, type PusherService, signChannel, signUser, signWebhook, type WebhookEvent } from '../../plugin/index.js'
+import roomcast, { type Emitter, type PusherAppConfig, type PusherService, signChannel, signUser, signWebhook, type WebhookEvent } from '../../plugin/index.js'
 
 const app = Fastify()
 

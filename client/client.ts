@@ -6,7 +6,7 @@ import type { AnyEvents, EventsDefinition, ReplyData, ToServerData, ToServerEven
 import { SystemEvent } from '../shared/system-events.js'
 import { Backoff } from './backoff.js'
 import { describeClose, terminalError } from './close-policy.js'
-import { checkEvent, type Direction } from './event-check.js'
+import { checkAuth, checkEvent, type Direction } from './event-check.js'
 import { ListenerRegistry } from './emitter.js'
 import type { EventHandler, HistoryOptions, HistoryResult, ListenableEvent, MessageMeta, Publication } from './events.js'
 import { GapFiller, type Requester } from './gaps.js'
@@ -38,7 +38,8 @@ const NO_META: MessageMeta = Object.freeze({})
 /** Reported for a connection given up by the client without a close handshake (RFC 6455's 1006). */
 const ABANDONED = 1006
 
-type Credentials = { ok: true; data: unknown } | { ok: false; error: unknown }
+/** One attempt's credentials: the data to send, the `auth` function's failure, or their refusal by the `auth` schema. */
+type Credentials = { ok: true; data: unknown } | { ok: false; error: unknown } | { ok: false; refusal: RoomcastError }
 
 export interface RequestOptions {
   /** Time to wait for the reply, in ms, counted from the call. Default: the client's `requestTimeout`. */
@@ -365,8 +366,13 @@ export class RoomcastClient<E extends EventsDefinition = AnyEvents> {
   #credentials(attempt: number): Promise<Credentials> | undefined {
     const auth = this.#options.auth
     if (auth === undefined) return undefined
+    const events = this.#options.validate ? this.#options.events : undefined
     return new Promise<unknown>((resolve) => resolve(auth({ attempt }))).then(
-      (data): Credentials => ({ ok: true, data }),
+      (data): Credentials => {
+        // Credentials that fail the declared schema would be refused by the server: reported here, like a failing `auth`.
+        const refusal = checkAuth(events, data)
+        return refusal === undefined ? { ok: true, data } : { ok: false, refusal }
+      },
       (error: unknown): Credentials => ({ ok: false, error }),
     )
   }
@@ -379,14 +385,17 @@ export class RoomcastClient<E extends EventsDefinition = AnyEvents> {
     void credentials.then((result) => {
       if (this.#link !== link || this.#machine.current !== 'authenticating') return
       if (!result.ok) {
-        this.#listeners.emit('error', asRoomcastError(result.error, ErrorCode.AuthFailed, 'the auth function failed', true))
-        if (this.#link === link) this.#drop(CloseCode.Normal, 'the auth function failed')
+        const refused = 'refusal' in result
+        this.#listeners.emit('error', refused ? result.refusal : asRoomcastError(result.error, ErrorCode.AuthFailed, 'the auth function failed', true))
+        if (this.#link === link) this.#drop(CloseCode.Normal, refused ? 'the auth data does not match its schema' : 'the auth function failed')
         return
       }
       this.#direct(link, SystemEvent.Authenticate, result.data).catch((error: RoomcastError) => {
         // `connected` resolves this request. An already-authenticated server (pre-upgrade auth)
         // says `connected` first and then refuses the redundant `authenticate`: harmless.
+        // Both come before a 4003 close: the server's own words (and the schema's complaints) end the client.
         if (error.code === ErrorCode.AuthRefused) this.#refusal = new AuthRefusedError(error.message)
+        else if (error.code === ErrorCode.InvalidData) this.#refusal = error
         else if (error.code !== ErrorCode.AlreadyAuthenticated && error.code !== ErrorCode.Timeout && error.code !== ErrorCode.Disconnected) {
           this.#listeners.emit('error', error)
         }

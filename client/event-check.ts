@@ -34,3 +34,13 @@ export function checkEvent(direction: Direction, events: EventsDefinition | unde
   if (!validator.check(data)) return new RoomcastError(ErrorCode.InvalidData, words.invalid(event), validator.errors(data))
   return undefined
 }
+
+/**
+ * Checks the credentials an `auth` option produced against the events' `auth` schema, when one
+ * is declared: the refusal, or undefined when they may be sent.
+ */
+export function checkAuth(events: EventsDefinition | undefined, data: unknown): RoomcastError | undefined {
+  const validator = events?.authValidator()
+  if (validator === undefined || validator.check(data)) return undefined
+  return new RoomcastError(ErrorCode.InvalidData, 'the auth data does not match the auth schema of the events', validator.errors(data))
+}

@@ -90,8 +90,9 @@ export interface DisconnectedInfo {
   code: number
   reason: string
   /**
-   * `auth_refused` (an `AuthRefusedError`) for a refused authentication; `disconnected` for other
-   * terminal codes and exhausted retries.
+   * `auth_refused` (an `AuthRefusedError`) for a refused authentication (`invalid_data` when the
+   * credentials failed the events' `auth` schema); `disconnected` for other terminal codes and
+   * exhausted retries.
    */
   error: RoomcastError
   /** The HTTP status (401, 403) an upgrade was refused with, when it is known. */

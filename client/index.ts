@@ -2,6 +2,7 @@ export { RoomcastClient, type JoinOptions, type RequestOptions } from './client.
 export type {
   AuthContext,
   AuthProvider,
+  AuthOption,
   ReconnectOptions,
   RoomcastClientOptions,
 } from './options.js'
@@ -43,4 +44,4 @@ export type {
   StreamPosition,
   StreamState,
 } from '../shared/envelope.js'
-export type { EventsDefinition, ToClientData, ToClientEvent, ToServerData, ToServerEvent, ReplyData } from '../shared/events.js'
+export type { AuthData, EventsDefinition, ToClientData, ToClientEvent, ToServerData, ToServerEvent, ReplyData } from '../shared/events.js'

@@ -1,4 +1,4 @@
-import type { EventsDefinition } from '../shared/events.js'
+import type { AuthData, EventsDefinition } from '../shared/events.js'
 import type { BackoffOptions } from './backoff.js'
 import type { WebSocketConstructor } from './socket.js'
 import type { ClientTransformFactory } from './transform.js'
@@ -9,8 +9,14 @@ export interface AuthContext {
   attempt: number
 }
 
-/** Returns the credentials for one connection attempt (a fresh token, say). */
-export type AuthProvider = (context: AuthContext) => unknown
+/** Returns the credentials for one connection attempt (a fresh token, say), or a promise of them. */
+export type AuthProvider<T = unknown> = (context: AuthContext) => T | PromiseLike<T>
+
+/**
+ * The `auth` option: the credentials, or a function returning them. Typed by the events' `auth`
+ * schema when they declare one; otherwise any object or string.
+ */
+export type AuthOption<E extends EventsDefinition> = undefined extends E['auth'] ? AuthProvider | object | string : AuthData<E> | AuthProvider<AuthData<E>>
 
 export interface ReconnectOptions extends BackoffOptions {
   /** Failed attempts in a row after which the client gives up (`disconnected`). Default: never. */
@@ -26,9 +32,10 @@ export interface RoomcastClientOptions<E extends EventsDefinition = EventsDefini
    * Credentials sent in `authenticate` after each socket opens: the data itself, or a function
    * (sync or async) called before every connection attempt so tokens can be refreshed. Without
    * it the client sends no `authenticate` and waits for the server's `connected` (servers that
-   * authenticate the upgrade request, or need no authentication).
+   * authenticate the upgrade request, or need no authentication). When the events declare an
+   * `auth` schema, the credentials are typed by it and checked before they are sent.
    */
-  auth?: AuthProvider | object | string
+  auth?: AuthOption<E>
   /** Reconnection with exponential backoff and full jitter; `false` to never reconnect. */
   reconnect?: Partial<ReconnectOptions> | false
   /** Time from starting an attempt to being connected (socket, handshake, auth, rooms restored), in ms. Default 10 000. */

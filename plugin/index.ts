@@ -5,16 +5,28 @@ import roomcast from './plugin.js'
 // The plugin, its options and app.roomcast
 export default roomcast
 export { roomcast }
-export type { RoomcastTypes, RegisteredEvents } from './plugin.js'
-export type { RoomcastOptions, Refusal, JoinRequest, RateLimitOptions, UpgradeRefusalMode } from './options.js'
-export { RoomcastServer } from './server.js'
+export type { RoomcastTypes, RegisteredEvents, RegisteredUserId } from './types.js'
+export type {
+  RoomcastOptions,
+  RoomcastBaseOptions,
+  AuthenticationOptions,
+  InBandAuthentication,
+  RequestAuthentication,
+  Authenticator,
+  RequestAuthenticator,
+  Refusal,
+  JoinRequest,
+  RateLimitOptions,
+  UpgradeRefusalMode,
+} from './options.js'
+export { RoomcastServer, PusherNotEnabledError } from './server.js'
 export type { ConnectionsApi } from './api/connections.js'
 export type { RoomsApi, RoomHistoryQuery } from './api/rooms.js'
 export type { HistoryOption, HistoryRule } from './hub/history-policy.js'
 export type { HistoryPolicy, HistoryStore, HistoryPage, HistoryRead, StoredPublication } from './hub/history.js'
 export type { UsersApi } from './api/users.js'
 export type { BroadcastOperator, DeliveryApi } from './hub/delivery-api.js'
-export { Connection, type Identity, type ConnectionState } from './hub/connection.js'
+export { Connection, type AuthenticatedConnection, type Identity, type ConnectionState } from './hub/connection.js'
 export type { HookMap, HookName, DisconnectInfo, PresenceChange } from './hub/hooks.js'
 export type { DrainOptions, HeartbeatOptions } from './hub/hub.js'
 export { isProtocolName } from './hub/namespace.js'
@@ -39,7 +51,7 @@ export type { PusherOptions } from './pusher/options.js'
 export type { PusherService, TriggerOptions, ChannelInfo } from './pusher/service.js'
 export type { PusherApp, PusherAppConfig, PusherAppLookup } from './pusher/apps.js'
 export { PusherCode } from './pusher/codes.js'
-export { signChannel, signUser, signWebhook } from './pusher/signatures.js'
+export { signChannel, signUser, signWebhook, type SigningKeys } from './pusher/signatures.js'
 export {
   MemoryChannelCache,
   RedisChannelCache,

@@ -1,31 +1,68 @@
 import { randomUUID } from 'node:crypto'
 import type { FastifyRequest } from 'fastify'
 import { encryptedFrameLength } from '../shared/e2e/index.js'
-import type { AnyEvents, EventsDefinition } from '../shared/events.js'
+import type { EventsDefinition } from '../shared/events.js'
 import type { AdapterOption } from './hub/adapter.js'
-import type { Connection, Identity } from './hub/connection.js'
+import type { AuthenticatedConnection, Identity } from './hub/connection.js'
 import type { EncryptionMode } from './native/encryption.js'
-import type { JoinRequest, NativeOptions, Refusal, UpgradeRefusalMode } from './native/options.js'
+import type { Authenticator, JoinRequest, NativeOptions, Refusal, RequestAuthenticator, UpgradeRefusalMode } from './native/options.js'
+import type { RegisteredEvents, RegisteredUserId } from './types.js'
 import type { RateLimitOptions } from './hub/rate-window.js'
 import type { HeartbeatOptions } from './hub/hub.js'
 import { historyResolver, type HistoryOption, type HistoryResolver } from './hub/history-policy.js'
 import { resolvePusherOptions, type PusherOptions, type ResolvedPusherOptions } from './pusher/options.js'
 import type { BackpressureOptions } from './ws/socket-sink.js'
 
-export type { Refusal, JoinRequest, UpgradeRefusalMode } from './native/options.js'
+export type { Refusal, JoinRequest, Authenticator, RequestAuthenticator, UpgradeRefusalMode } from './native/options.js'
 export type { RateLimitOptions } from './hub/rate-window.js'
 
-export interface RoomcastOptions<E extends EventsDefinition = AnyEvents> {
-  /** The application's events (`defineEvents`). Without it any event name is accepted, unvalidated. */
-  events?: E
-  /** WebSocket route of the native protocol. Default `/ws`. */
-  path?: string
+/**
+ * The plugin's options. Both type parameters default to what the application declared in
+ * `RoomcastTypes` (its events, and the type of its users' ids), so neither the options object
+ * nor `app.register(roomcast, options)` ever needs them spelt out.
+ */
+export type RoomcastOptions<E extends EventsDefinition = RegisteredEvents, U extends string | undefined = RegisteredUserId> = RoomcastBaseOptions<E, U> &
+  AuthenticationOptions<E, U>
+
+/**
+ * How connections are authenticated. When `U` admits `undefined` (connections may be
+ * anonymous), both hooks are optional. When it does not (`RoomcastTypes` declares `userId`),
+ * every connection must end up with a user: `authenticate` is required, unless
+ * `authenticateRequest` decides every upgrade on its own (it may not defer by returning
+ * `undefined` then).
+ */
+export type AuthenticationOptions<E extends EventsDefinition, U extends string | undefined> = undefined extends U
+  ? Partial<InBandAuthentication<E, U>>
+  : InBandAuthentication<E, U> | RequestAuthentication<U>
+
+/** Authentication in-band: the client's `authenticate` message, after the upgrade (and `authenticateRequest` may come first). */
+export interface InBandAuthentication<E extends EventsDefinition, U extends string | undefined> {
   /**
    * Runs before the upgrade. Return the identity to accept the connection as authenticated,
    * `undefined` to defer to in-band `authenticate`, or `null` / a `Refusal` to refuse it (see
    * `refuseUpgradeWith`).
    */
-  authenticateRequest?: (request: FastifyRequest) => Identity | null | undefined | Refusal | Promise<Identity | null | undefined | Refusal>
+  authenticateRequest?: RequestAuthenticator<U>
+  /**
+   * In-band authentication: the client's `authenticate` data (typed, and checked, by the
+   * events' `auth` schema when there is one) → identity, or null to refuse (close 4003).
+   */
+  authenticate: Authenticator<E, U>
+}
+
+/** Authentication of the upgrade request alone: every request gets an identity or a refusal. */
+export interface RequestAuthentication<U extends string | undefined> {
+  /** Runs before the upgrade: the identity to accept the connection with, or `null` / a `Refusal` for an HTTP error. */
+  authenticateRequest: (request: FastifyRequest) => Identity<U> | null | Refusal | Promise<Identity<U> | null | Refusal>
+  authenticate?: undefined
+}
+
+/** Every option but the authentication hooks (`AuthenticationOptions`). */
+export interface RoomcastBaseOptions<E extends EventsDefinition = RegisteredEvents, U extends string | undefined = RegisteredUserId> {
+  /** The application's events (`defineEvents`). Without it any event name is accepted, unvalidated. */
+  events?: E
+  /** WebSocket route of the native protocol. Default `/ws`. */
+  path?: string
   /**
    * How a 401 or 403 refusal of `authenticateRequest` is answered. `close` (default): the upgrade
    * completes and the socket is closed at once with 4003 and the reason `auth_refused:<status>
@@ -34,14 +71,12 @@ export interface RoomcastOptions<E extends EventsDefinition = AnyEvents> {
    * requests to the route, are always answered over HTTP.
    */
   refuseUpgradeWith?: UpgradeRefusalMode
-  /** In-band authentication: the client's `authenticate` data → identity, or null to refuse (close 4003). */
-  authenticate?: (data: unknown, request: FastifyRequest) => Identity | null | Promise<Identity | null>
   /** Time allowed for in-band authentication before closing with 4001, in ms. Default 5000. */
   authTimeout?: number
   /** Which of the requested rooms a client may join: a subset, `true` for all, `false` for none. Default: all. */
-  authorizeJoin?: (request: JoinRequest<E>) => string[] | boolean | Promise<string[] | boolean>
+  authorizeJoin?: (request: JoinRequest<E, U>) => string[] | boolean | Promise<string[] | boolean>
   /** Rooms a connection joins as soon as it is authenticated. */
-  defaultRooms?: (connection: Connection<E>) => string[] | Promise<string[]>
+  defaultRooms?: (connection: AuthenticatedConnection<E, U>) => string[] | Promise<string[]>
   /**
    * Longest wait for an application hook's promise (`authenticateRequest`, `authenticate`,
    * `authorizeJoin`, `defaultRooms`, the Pusher app lookup), in ms; past it the hook's answer is
@@ -163,7 +198,8 @@ function encryptionMode(mode: EncryptionMode | undefined): EncryptionMode {
   return mode
 }
 
-export function resolveOptions<E extends EventsDefinition>(options: RoomcastOptions<E>): ResolvedOptions<E> {
+// Typed for any identity: what a declared `RoomcastTypes.userId` promises is held to by the options' types.
+export function resolveOptions<E extends EventsDefinition>(options: RoomcastOptions<E, string | undefined>): ResolvedOptions<E> {
   const heartbeat: HeartbeatOptions = {
     interval: positive('heartbeat.interval', options.heartbeat?.interval ?? 30_000),
     timeout: positive('heartbeat.timeout', options.heartbeat?.timeout ?? 90_000),

@@ -1,7 +1,7 @@
 import websocket from '@fastify/websocket'
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
-import type { AnyEvents, EventsDefinition } from '../shared/events.js'
+import type { RegisteredEvents, RegisteredUserId } from './types.js'
 import { MemoryAdapter } from './adapter/memory.js'
 import { Hub } from './hub/hub.js'
 import { importIdentitySigningKey } from '../shared/e2e/index.js'
@@ -15,23 +15,16 @@ import { registerNativeRoute } from './native/route.js'
 import { registerPusher } from './pusher/index.js'
 import { limitUpgradeTime } from './ws/upgrade-timeout.js'
 
-/**
- * Declare your events once to type `app.roomcast` everywhere:
- * `declare module 'roomcast' { interface RoomcastTypes { events: typeof events } }`.
- */
-// biome-ignore lint/suspicious/noEmptyInterface: filled by the application's declaration merging
-export interface RoomcastTypes {}
-
-export type RegisteredEvents = RoomcastTypes extends { events: infer E extends EventsDefinition } ? E : AnyEvents
-
 declare module 'fastify' {
   interface FastifyInstance {
-    roomcast: RoomcastServer<RegisteredEvents>
+    roomcast: RoomcastServer<RegisteredEvents, RegisteredUserId>
   }
 }
 
-async function roomcast(app: FastifyInstance, opts: RoomcastOptions<RegisteredEvents>): Promise<void> {
-  const options = resolveOptions(opts)
+async function roomcast(app: FastifyInstance, opts: RoomcastOptions): Promise<void> {
+  // The runtime serves any identity, with or without a user. A declared user id type
+  // (`RoomcastTypes.userId`) is held to by the options' types: their hooks must produce one.
+  const options = resolveOptions(opts as RoomcastOptions<RegisteredEvents, string | undefined>)
   const adapter = typeof opts.adapter === 'function' ? opts.adapter() : (opts.adapter ?? new MemoryAdapter())
   if (options.history !== undefined && adapter.history === undefined) {
     throw new TypeError('roomcast: the history option needs an adapter with a history store (the in-process and Redis adapters have one)')
@@ -78,7 +71,7 @@ async function roomcast(app: FastifyInstance, opts: RoomcastOptions<RegisteredEv
   }
 
   const handlers = new HandlerRegistry<RegisteredEvents>()
-  app.decorate('roomcast', new RoomcastServer<RegisteredEvents>(hub, handlers, options.events))
+  app.decorate('roomcast', new RoomcastServer<RegisteredEvents, RegisteredUserId>(hub, handlers, options.events))
   // Imported before anything starts, so a bad key fails the registration instead of every handshake.
   const identity =
     options.encryptionIdentity === undefined
@@ -88,12 +81,14 @@ async function roomcast(app: FastifyInstance, opts: RoomcastOptions<RegisteredEv
         })
   registerNativeRoute(app, hub, options, handlers, ownsWebsocket, identity)
   if (options.pusher !== undefined) {
-    app.roomcast.pusher = await registerPusher(app, hub, options.pusher, {
-      rateLimit: options.rateLimit,
-      backpressure: options.backpressure,
-      maxPayload: options.maxPayload,
-      hookTimeout: options.hookTimeout,
-    })
+    app.roomcast.attachPusher(
+      await registerPusher(app, hub, options.pusher, {
+        rateLimit: options.rateLimit,
+        backpressure: options.backpressure,
+        maxPayload: options.maxPayload,
+        hookTimeout: options.hookTimeout,
+      }),
+    )
   }
 
   const stopUpgradeTimeout = limitUpgradeTime(app.server, app.websocketServer, options.upgradeTimeout)

@@ -1,3 +1,4 @@
+import createError from '@fastify/error'
 import type { AnyEvents, EventsDefinition, ToClientData, ToClientEvent, ToServerEvent } from '../shared/events.js'
 import { ConnectionsApi } from './api/connections.js'
 import { RoomsApi } from './api/rooms.js'
@@ -11,15 +12,23 @@ import { NATIVE_PROTOCOL } from './native/codec.js'
 import type { EventHandler, HandlerRegistry } from './native/handlers.js'
 import type { PusherService } from './pusher/service.js'
 
-/** `app.roomcast`: the decorator a registration adds. */
-export class RoomcastServer<E extends EventsDefinition = AnyEvents> {
+/** `app.roomcast.pusher` was read, but the plugin was registered without the `pusher` option. */
+export const PusherNotEnabledError = createError(
+  'ROOMCAST_PUSHER_NOT_ENABLED',
+  'app.roomcast.pusher needs the pusher option: register roomcast with { pusher: { apps: [...] } }',
+)
+
+/**
+ * `app.roomcast`: the decorator a registration adds. `E` is the application's events, `U` the
+ * type of `userId` on authenticated native connections (see `RoomcastTypes`).
+ */
+export class RoomcastServer<E extends EventsDefinition = AnyEvents, U extends string | undefined = string | undefined> {
   readonly connections: ConnectionsApi<E>
   readonly rooms: RoomsApi<E>
   readonly users: UsersApi<E>
   /** Cluster-wide deliveries to native connections: `to(room)`, `toUser(id)`, `toConnection(id)`, `broadcast(...)`. */
   readonly emitter: DeliveryApi<E>
-  /** The Pusher protocol's server side (apps, trigger, users, presence, channel events); set when the `pusher` option is. */
-  pusher: PusherService | undefined = undefined
+  #pusher: PusherService | undefined = undefined
   readonly #hub: Hub<E>
   readonly #handlers: HandlerRegistry<E>
 
@@ -37,8 +46,30 @@ export class RoomcastServer<E extends EventsDefinition = AnyEvents> {
     return this.#hub.nodeId
   }
 
-  /** Handles an application event sent by clients. One handler per event. */
-  on<K extends ToServerEvent<E>>(event: K, handler: EventHandler<E, K>): this {
+  /**
+   * The Pusher protocol's server side (apps, trigger, users, presence, channel events). Throws
+   * `ROOMCAST_PUSHER_NOT_ENABLED` when the plugin was registered without the `pusher` option.
+   */
+  get pusher(): PusherService {
+    if (this.#pusher === undefined) throw new PusherNotEnabledError()
+    return this.#pusher
+  }
+
+  /** Whether the `pusher` option was given, so `pusher` may be read. */
+  get pusherEnabled(): boolean {
+    return this.#pusher !== undefined
+  }
+
+  /** @internal Set once by the registration, when the `pusher` option is given. */
+  attachPusher(service: PusherService): void {
+    this.#pusher = service
+  }
+
+  /**
+   * Handles an application event sent by clients. One handler per event. Handlers run only for
+   * authenticated connections: `connection.userId` is `U`.
+   */
+  on<K extends ToServerEvent<E>>(event: K, handler: EventHandler<E, K, U>): this {
     this.#handlers.set(event, handler)
     return this
   }

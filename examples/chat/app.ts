@@ -9,6 +9,8 @@ import { browserBundleDir, publicDir } from './paths.js'
 declare module '../../plugin/index.js' {
   interface RoomcastTypes {
     events: typeof events
+    // Every connection signs in with a name: handlers see `connection.userId` as a string.
+    userId: string
   }
 }
 
@@ -34,9 +36,9 @@ export async function buildChatApp(options: FastifyServerOptions = {}, chat: Cha
     events,
     encryption: chat.encryption ?? 'optional',
     presenceEvents: true,
-    authenticate: async (data) => {
-      const name = typeof data === 'object' && data !== null ? (data as { name?: unknown }).name : undefined
-      if (typeof name !== 'string' || !NAME.test(name.trim())) return null
+    // `data` is `{ name: string }`: the events' auth schema typed it, and the server checked it.
+    authenticate: async ({ name }) => {
+      if (!NAME.test(name.trim())) return null
       return { userId: name.trim(), metadata: { name: name.trim() } }
     },
     authorizeJoin: ({ rooms }) => rooms.filter((room) => ROOM_NAME.test(room)),
@@ -49,7 +51,7 @@ export async function buildChatApp(options: FastifyServerOptions = {}, chat: Cha
   app.roomcast.on('chat.send', async (connection, data) => {
     if (!connection.rooms.has(data.room)) throw new RoomcastError('not_in_room', `join ${data.room} first`)
     // Awaited: a message that could not be stored (Redis down) is reported to its sender as not sent.
-    await app.roomcast.rooms.to(data.room).emit('chat.message', { room: data.room, from: connection.userId!, text: data.text, at: Date.now() })
+    await app.roomcast.rooms.to(data.room).emit('chat.message', { room: data.room, from: connection.userId, text: data.text, at: Date.now() })
     return { delivered: true }
   })
 

@@ -2,6 +2,8 @@ import { defineEvents, Type } from '../../shared/index.js'
 
 /** The chat's events, shared by its server and its browser page. */
 export const events = defineEvents({
+  // What the page sends to sign in: a name, checked by the server before `authenticate` runs.
+  auth: Type.Object({ name: Type.String({ maxLength: 200 }) }),
   toServer: {
     'chat.send': Type.Object({ room: Type.String({ minLength: 1, maxLength: 200 }), text: Type.String({ minLength: 1, maxLength: 2000 }) }),
     'chat.who': Type.Object({ room: Type.String({ minLength: 1, maxLength: 200 }) }),

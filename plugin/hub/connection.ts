@@ -9,11 +9,14 @@ import { checkOutgoing } from './delivery-api.js'
 
 export type ConnectionState = 'authenticating' | 'authenticated' | 'closing' | 'closed'
 
-/** Who a connection is, as decided by `authenticateRequest` or `authenticate`. */
-export interface Identity {
-  userId?: string
+/**
+ * Who a connection is, as decided by `authenticateRequest` or `authenticate`: its user id, of
+ * type `U`, and metadata. The `userId` may be left out (an anonymous connection) only when `U`
+ * admits `undefined`, the default.
+ */
+export type Identity<U extends string | undefined = string | undefined> = {
   metadata?: Record<string, unknown>
-}
+} & (undefined extends U ? { userId?: U } : { userId: U })
 
 /** What the hub does for a connection; kept narrow so the connection does not see the hub. */
 export interface ConnectionHost {
@@ -27,6 +30,15 @@ export interface ConnectionHost {
  * answers like the sink: false when the message was not taken (backpressure, closed).
  */
 export type OutboundTransform = (text: string, frame?: PreparedFrame) => boolean
+
+/**
+ * A connection past authentication, as application event handlers, `authorizeJoin` and
+ * `defaultRooms` see it (the native protocol runs none of them before authentication): its
+ * `userId` is `U`, a `string` by default. The plugin passes `RegisteredUserId` (see
+ * `RoomcastTypes`), which is `string | undefined` unless the application declares that every
+ * connection has a user.
+ */
+export type AuthenticatedConnection<E extends EventsDefinition = AnyEvents, U extends string | undefined = string> = Connection<E> & { userId: U }
 
 /** One live client connection on this node. */
 export class Connection<E extends EventsDefinition = AnyEvents> {

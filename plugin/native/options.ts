@@ -1,6 +1,6 @@
 import type { FastifyRequest } from 'fastify'
-import type { EventsDefinition } from '../../shared/events.js'
-import type { Connection, Identity } from '../hub/connection.js'
+import type { AuthData, EventsDefinition } from '../../shared/events.js'
+import type { AuthenticatedConnection, Identity } from '../hub/connection.js'
 import type { HeartbeatOptions } from '../hub/hub.js'
 import type { RateLimitOptions } from '../hub/rate-window.js'
 import type { BackpressureOptions } from '../ws/socket-sink.js'
@@ -25,26 +25,38 @@ export interface Refusal {
  */
 export type UpgradeRefusalMode = 'close' | 'http'
 
-export interface JoinRequest<E extends EventsDefinition> {
-  connection: Connection<E>
+/** What `authorizeJoin` is asked: may this authenticated connection join these rooms? */
+export interface JoinRequest<E extends EventsDefinition, U extends string | undefined = string | undefined> {
+  connection: AuthenticatedConnection<E, U>
   rooms: string[]
 }
+
+/** `authenticateRequest`: runs before the upgrade (see `RoomcastOptions`). */
+export type RequestAuthenticator<U extends string | undefined = string | undefined> = (
+  request: FastifyRequest,
+) => Identity<U> | null | undefined | Refusal | Promise<Identity<U> | null | undefined | Refusal>
+
+/** `authenticate`: the client's `authenticate` data, checked against the events' `auth` schema when there is one. */
+export type Authenticator<E extends EventsDefinition, U extends string | undefined = string | undefined> = (
+  data: AuthData<E>,
+  request: FastifyRequest,
+) => Identity<U> | null | Promise<Identity<U> | null>
 
 /**
  * The resolved options the native route and session read: their slice of `RoomcastOptions`,
  * so the protocol depends on what it uses rather than on the whole plugin's options.
  */
-export interface NativeOptions<E extends EventsDefinition> {
+export interface NativeOptions<E extends EventsDefinition, U extends string | undefined = string | undefined> {
   events: E | undefined
   path: string
-  authenticateRequest: ((request: FastifyRequest) => Identity | null | undefined | Refusal | Promise<Identity | null | undefined | Refusal>) | undefined
+  authenticateRequest: RequestAuthenticator<U> | undefined
   refuseUpgradeWith: UpgradeRefusalMode
   /** How long a socket refused by a 4003 close may take to answer the close before it is cut, in ms. */
   closeGracePeriod: number
-  authenticate: ((data: unknown, request: FastifyRequest) => Identity | null | Promise<Identity | null>) | undefined
+  authenticate: Authenticator<E, U> | undefined
   authTimeout: number
-  authorizeJoin: ((request: JoinRequest<E>) => string[] | boolean | Promise<string[] | boolean>) | undefined
-  defaultRooms: ((connection: Connection<E>) => string[] | Promise<string[]>) | undefined
+  authorizeJoin: ((request: JoinRequest<E, U>) => string[] | boolean | Promise<string[] | boolean>) | undefined
+  defaultRooms: ((connection: AuthenticatedConnection<E, U>) => string[] | Promise<string[]>) | undefined
   /** Longest wait for an application hook's promise, in ms (`withHookTimeout`). */
   hookTimeout: number
   maxRoomsPerConnection: number

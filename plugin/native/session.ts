@@ -310,6 +310,20 @@ export class NativeSession<E extends EventsDefinition> {
       this.#sendError(id, { code: ErrorCode.AlreadyAuthenticated, message: 'authentication is in progress', event: SystemEvent.Authenticate })
       return
     }
+    // Credentials that fail the events' `auth` schema never reach the hook: refused like bad ones,
+    // with the schema's complaints, so a client with a bug learns what is wrong.
+    const validator = this.#options.events?.authValidator()
+    if (validator !== undefined && !validator.check(data)) {
+      const details = validator.errors(data)
+      this.#rejectInput(id, {
+        code: ErrorCode.InvalidData,
+        message: 'data of "authenticate" does not match its schema',
+        event: SystemEvent.Authenticate,
+        details,
+      })
+      this.#closeAfterFlush(CloseCode.AuthRefused, 'invalid authentication data')
+      return
+    }
     this.#authenticating = true
     let verdict: ReturnType<typeof authenticate>
     try {

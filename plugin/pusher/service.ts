@@ -104,18 +104,19 @@ export class PusherService {
   }
 
   /**
-   * Publishes an event to channels as Pusher's HTTP API does: `data` as the `pusher` SDK sends it
-   * (a string, usually JSON) or any JSON value. Cache channels store it first, so a subscriber
+   * Publishes an event to a channel or channels as Pusher's HTTP API does: `data` as the
+   * `pusher` SDK sends it (a string, usually JSON) or any JSON value. Cache channels store it first, so a subscriber
    * arriving right after the publish gets it replayed. Limits and names are the caller's to check.
    * Resolves once the cluster bus took the event on every channel; rejects with
    * `RoomcastError('publish_failed')` when it did not take it on some (every channel is still
    * published, and this node's subscribers got it).
    */
-  async trigger(app: PusherApp | string, channels: readonly string[], event: string, data: unknown, options: TriggerOptions = {}): Promise<void> {
+  async trigger(app: PusherApp | string, channels: string | readonly string[], event: string, data: unknown, options: TriggerOptions = {}): Promise<void> {
     const resolved = await this.#app(app)
     const dataJson = dataJsonOf(data)
     const published: Promise<unknown>[] = []
-    for (const channel of channels) {
+    // One name is one channel (iterating a string would publish to each of its characters).
+    for (const channel of typeof channels === 'string' ? [channels] : channels) {
       const delivery: Delivery = { target: { kind: 'rooms', rooms: [roomOf(resolved, channel)] }, event, protocol: PUSHER_PROTOCOL }
       if (dataJson !== undefined) delivery.data = dataJson
       if (options.socketId !== undefined) delivery.except = [options.socketId]

@@ -6,6 +6,9 @@
 import { createHmac, timingSafeEqual } from 'node:crypto'
 import type { PusherApp } from './apps.js'
 
+/** What signing needs of an app: its key and secret (a `PusherApp`, a `PusherAppConfig`, or just those two). */
+export type SigningKeys = Pick<PusherApp, 'key' | 'secret'>
+
 export function hmacSha256Hex(secret: string, text: string): string {
   return createHmac('sha256', secret).update(text).digest('hex')
 }
@@ -29,24 +32,24 @@ export function userAuthString(socketId: string, userData: string): string {
 }
 
 /** The `auth` value an app's auth endpoint returns for a channel subscription. */
-export function signChannel(app: PusherApp, socketId: string, channel: string, channelData?: string): string {
+export function signChannel(app: SigningKeys, socketId: string, channel: string, channelData?: string): string {
   return `${app.key}:${hmacSha256Hex(app.secret, channelAuthString(socketId, channel, channelData))}`
 }
 
 /** The `auth` value an app's user-authentication endpoint returns for `pusher:signin`. */
-export function signUser(app: PusherApp, socketId: string, userData: string): string {
+export function signUser(app: SigningKeys, socketId: string, userData: string): string {
   return `${app.key}:${hmacSha256Hex(app.secret, userAuthString(socketId, userData))}`
 }
 
-export function verifyChannelAuth(app: PusherApp, socketId: string, channel: string, auth: unknown, channelData?: string): boolean {
+export function verifyChannelAuth(app: SigningKeys, socketId: string, channel: string, auth: unknown, channelData?: string): boolean {
   return typeof auth === 'string' && safeEqual(auth, signChannel(app, socketId, channel, channelData))
 }
 
-export function verifyUserAuth(app: PusherApp, socketId: string, userData: string, auth: unknown): boolean {
+export function verifyUserAuth(app: SigningKeys, socketId: string, userData: string, auth: unknown): boolean {
   return typeof auth === 'string' && safeEqual(auth, signUser(app, socketId, userData))
 }
 
 /** `X-Pusher-Signature` of a webhook: HMAC of the exact body bytes, no key prefix. */
-export function signWebhook(app: PusherApp, body: string): string {
+export function signWebhook(app: Pick<PusherApp, 'secret'>, body: string): string {
   return hmacSha256Hex(app.secret, body)
 }

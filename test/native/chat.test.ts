@@ -89,3 +89,22 @@ t.test('the example chat refuses a bad name with 4003', async (t) => {
   })
   t.same(await client.whenClosed(), { code: 4003, reason: 'authentication refused' })
 })
+
+t.test('the example chat checks the sign-in data against its auth schema before its hook', async (t) => {
+  const app = await buildChatApp({ logger: false })
+  await app.listen({ port: 0, host: '127.0.0.1' })
+  t.teardown(() => app.close())
+  const client = await RawClient.open(`ws://127.0.0.1:${(app.server.address() as { port: number }).port}/ws`)
+  t.teardown(() => client.close())
+  t.same(await client.request('authenticate', { name: 7 }), {
+    event: 'error',
+    id: 1,
+    data: {
+      code: 'invalid_data',
+      message: 'data of "authenticate" does not match its schema',
+      event: 'authenticate',
+      details: [{ path: '/name', message: 'Expected string' }],
+    },
+  })
+  t.same(await client.whenClosed(), { code: 4003, reason: 'invalid authentication data' })
+})

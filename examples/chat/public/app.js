@@ -47,7 +47,8 @@ function start(name) {
     if (!info.reconnected) $('text').focus()
   })
   client.on('disconnected', ({ error }) => {
-    if (error.code === 'auth_refused') {
+    // Refused by the app (a name it does not accept) or by the events' auth schema (not a name at all).
+    if (error.code === 'auth_refused' || error.code === 'invalid_data') {
       showLogin('That name was not accepted. Try letters, digits, spaces, _ . or -.')
     } else {
       toast(`Disconnected: ${error.message}`)

@@ -1,5 +1,6 @@
 import type { AnyEvents, EventsDefinition, ReplyData, ToServerData, ToServerEvent } from '../../shared/events.js'
 import type { Connection } from '../hub/connection.js'
+import { HandlerExistsError } from '../hub/errors.js'
 
 /**
  * Handles one application event. `data` is already validated against the event's schema.
@@ -19,7 +20,7 @@ export class HandlerRegistry<E extends EventsDefinition = AnyEvents> {
   readonly #handlers = new Map<string, AnyHandler>()
 
   set<K extends ToServerEvent<E>>(event: K, handler: EventHandler<E, K>): void {
-    if (this.#handlers.has(event)) throw new Error(`roomcast: a handler for "${event}" is already registered`)
+    if (this.#handlers.has(event)) throw new HandlerExistsError(event)
     this.#handlers.set(event, handler as unknown as AnyHandler)
   }
 

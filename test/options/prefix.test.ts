@@ -85,6 +85,13 @@ t.test('path and pusher.pathPrefix go under the prefix', async (t) => {
   t.equal(channels.status, 200)
 })
 
+t.test('so does an explicit health path', async (t) => {
+  const { port } = await listening(t, (app) => app.register(roomcast, { prefix: '/rt', pusher: { apps: [APP], http: { healthPath: '/healthz' } } }))
+  const health = await fetch(`http://127.0.0.1:${port}/rt/healthz`)
+  t.equal(health.status, 200)
+  t.match(await health.json(), { ok: true })
+})
+
 t.test('a prefix that is not a string is refused like any option', async (t) => {
   const app = Fastify({ logger: false })
   t.teardown(() => app.close())

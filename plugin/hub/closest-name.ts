@@ -26,7 +26,8 @@ export function editDistance(a: string, b: string): number {
 
 /**
  * The candidate nearest to `name`, or undefined when none is close: at most one edit for names
- * of up to five characters, then one more per three characters (a different word is no typo).
+ * of up to five characters, two from six, three from nine, ... (a different word is no typo).
+ * Of equally near candidates, the first wins.
  */
 export function closestName(name: string, candidates: Iterable<string>): string | undefined {
   const wanted = name.toLowerCase()

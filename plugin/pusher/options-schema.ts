@@ -79,11 +79,14 @@ export const PusherAppSchema = optionsObject(
 export const CorsSchema = optionsObject(
   {
     origin: Type.Optional(
-      Type.Union([Type.Literal('*'), Type.Array(Type.String()), callback<(origin: string) => boolean>('')], {
-        accepts: "'*', a list of origins or a function (origin) => boolean",
-      }),
+      Type.Union(
+        [Type.Literal('*'), Type.Array(Type.String({ accepts: 'an origin' }), { accepts: 'a list of origins' }), callback<(origin: string) => boolean>('')],
+        {
+          accepts: "'*', a list of origins or a function (origin) => boolean",
+        },
+      ),
     ),
-    allowedHeaders: Type.Optional(Type.Array(Type.String(), { accepts: 'a list of header names' })),
+    allowedHeaders: Type.Optional(Type.Array(Type.String({ accepts: 'a header name' }), { accepts: 'a list of header names' })),
     maxAge: Type.Optional(Type.Number({ minimum: 0, accepts: 'a number of seconds, at least 0' })),
     credentials: Type.Optional(boolean()),
   },

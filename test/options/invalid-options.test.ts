@@ -2,6 +2,11 @@
 // naming the option, what it accepts and what it got; so do the rules between options.
 import t from 'tap'
 import { HistoryUnsupportedError, InvalidOptionError, memoryAdapter, redisAdapter, type Adapter } from '../../plugin/index.js'
+import { Kind, type TSchema } from '@sinclair/typebox'
+import { acceptsOf } from '../../plugin/hub/option-schema.js'
+import { EmitterOptionsSchema } from '../../plugin/emitter-options.js'
+import { RedisAdapterOptionsSchema } from '../../plugin/adapter/redis/options.js'
+import { RoomcastOptionsSchema } from '../../plugin/options-schema.js'
 import { APP, registrationError } from './support.js'
 
 const adapter = memoryAdapter()
@@ -174,3 +179,25 @@ function adapterMethods(target: Adapter): Adapter {
     store: target.store,
   }
 }
+
+/**
+ * The schemas a message can come from, each with its words: every object, list and union, and
+ * every other value below them, except the variants of a union (the union's words stand for them,
+ * unless the value was an object or a list, which are entered).
+ */
+function wordless(schema: TSchema, path: string, inUnion = false): string[] {
+  const kind = schema[Kind] as string
+  const own = !inUnion || kind === 'Object' || kind === 'Array' ? (acceptsOf(schema) === undefined ? [path] : []) : []
+  if (kind === 'Object')
+    return [...own, ...Object.entries(schema.properties as Record<string, TSchema>).flatMap(([key, value]) => wordless(value, `${path}.${key}`))]
+  if (kind === 'Array') return [...own, ...wordless(schema.items, `${path}[]`)]
+  if (kind === 'Record') return [...own, ...Object.values(schema.patternProperties as Record<string, TSchema>).flatMap((value) => wordless(value, `${path}{}`))]
+  if (kind === 'Union') return [...own, ...(schema.anyOf as TSchema[]).flatMap((variant) => wordless(variant, path, true))]
+  return own
+}
+
+t.test('every part of every options schema says in words what it accepts', async (t) => {
+  t.same(wordless(RoomcastOptionsSchema, 'options'), [])
+  t.same(wordless(RedisAdapterOptionsSchema, 'redisAdapter'), [])
+  t.same(wordless(EmitterOptionsSchema, 'Emitter'), [])
+})

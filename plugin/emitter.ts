@@ -3,13 +3,14 @@ import type { RedisClient } from './adapter/redis/client.js'
 import { isClusterClient } from './adapter/redis/connection.js'
 import { RedisHistory } from './adapter/redis/history.js'
 import { Keyspace } from './adapter/redis/keyspace.js'
-import { resolveKeyPrefix } from './adapter/redis/options.js'
 import { BusPublisher } from './adapter/redis/publisher.js'
 import { randomToken } from './adapter/redis/registry.js'
 import { encodeDelivery } from './adapter/cluster/wire.js'
 import type { Delivery } from './hub/delivery.js'
 import type { HistoryPolicy } from './hub/history.js'
 import { DeliveryApi } from './hub/delivery-api.js'
+import { EmitterOptionsSchema } from './emitter-options.js'
+import { checkOptions, invalidOption } from './hub/option-check.js'
 import { historyResolver, type HistoryOption } from './hub/history-policy.js'
 import { handled, publishFailed, type PublishOutcome } from './hub/publish-outcome.js'
 import { publishToStreams } from './hub/stream-publish.js'
@@ -80,18 +81,15 @@ export class Emitter<E extends EventsDefinition = AnyEvents> extends DeliveryApi
   readonly #publish: (delivery: Delivery) => PublishOutcome
 
   constructor(options: EmitterOptions<E>) {
-    if (options === null || typeof options !== 'object' || typeof (options.redis as { duplicate?: unknown } | undefined)?.duplicate !== 'function') {
-      throw new TypeError('roomcast: Emitter needs { redis }: an ioredis Redis or Cluster client')
-    }
+    checkOptions(EmitterOptionsSchema, options, 'Emitter')
     if (isClusterClient(options.redis) && (options.redis.options.keyPrefix ?? '') !== '') {
       // ioredis prefixes the channel of SPUBLISH with the client's key prefix; the nodes would never hear it.
-      throw new TypeError('roomcast: the Emitter needs a Cluster client without its own keyPrefix (use the Emitter keyPrefix option)')
+      invalidOption('the Emitter needs a Cluster client without its own keyPrefix (use the Emitter keyPrefix option)')
     }
-    const keys = new Keyspace(resolveKeyPrefix(options.keyPrefix))
+    const keys = new Keyspace(options.keyPrefix ?? 'roomcast')
     const origin = randomToken()
     const onError = options.onError
     const maxPending = options.maxPending ?? 10_000
-    if (!Number.isInteger(maxPending) || maxPending <= 0) throw new TypeError('roomcast: Emitter maxPending must be a positive integer')
     const publisher = new BusPublisher(options.redis, { failFastWhenDown: false, maxInFlight: maxPending, onFailure: (err) => onError?.(err) })
     let sequence = 0
     const publishPlain = (delivery: Delivery): PublishOutcome => {
@@ -104,7 +102,7 @@ export class Emitter<E extends EventsDefinition = AnyEvents> extends DeliveryApi
     let publish = (delivery: Delivery): PublishOutcome => handled(publishPlain(delivery))
     if (history !== undefined) {
       if (!isClusterClient(options.redis) && (options.redis.options.keyPrefix ?? '') !== '') {
-        throw new TypeError('roomcast: an Emitter with history needs a client without its own keyPrefix (use the Emitter keyPrefix option)')
+        invalidOption('an Emitter with history needs a client without its own keyPrefix (use the Emitter keyPrefix option)')
       }
       const streams = new RedisHistory({
         // The script's reply (an array of two) reads the same in either reply mapping.

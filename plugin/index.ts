@@ -35,6 +35,21 @@ export type { Query, QueryResult, QueryResults, ClusterAnswer, RoomMember, NodeI
 export type { EventHandler } from './native/handlers.js'
 export type { BackpressureOptions, BackpressurePolicy } from './ws/socket-sink.js'
 
+// Errors thrown at the application (registration, redisAdapter(), new Emitter(), the server API), each with a stable `code`
+export {
+  AdapterInUseError,
+  AdapterNotAttachedError,
+  AlreadyRegisteredError,
+  HandlerExistsError,
+  HistoryUnsupportedError,
+  InvalidArgumentError,
+  InvalidHookResultError,
+  InvalidOptionError,
+  UnknownHookError,
+  UnknownOptionError,
+  UnknownPusherAppError,
+} from './hub/errors.js'
+
 // Adapters and the standalone emitter
 export type { Adapter, AdapterNode, AdapterOption, SharedStore } from './hub/adapter.js'
 export { publishFailed } from './hub/publish-outcome.js'

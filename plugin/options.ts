@@ -10,6 +10,8 @@ import type { RegisteredEvents, RegisteredUserId } from './types.js'
 import type { RateLimitOptions } from './hub/rate-window.js'
 import type { HeartbeatOptions } from './hub/hub.js'
 import { historyResolver, type HistoryOption, type HistoryResolver } from './hub/history-policy.js'
+import { checkOptions, invalidOption } from './hub/option-check.js'
+import { RoomcastOptionsSchema } from './options-schema.js'
 import { resolvePusherOptions, type PusherOptions, type ResolvedPusherOptions } from './pusher/options.js'
 import type { BackpressureOptions } from './ws/socket-sink.js'
 
@@ -163,88 +165,60 @@ export interface ResolvedOptions<E extends EventsDefinition> extends NativeOptio
   pusher: ResolvedPusherOptions | undefined
 }
 
-function positive(name: string, value: number): number {
-  if (!Number.isFinite(value) || value <= 0) throw new TypeError(`roomcast: ${name} must be a positive number`)
-  return value
+/** Fastify's `prefix`, as Fastify would join it to a route: a leading "/", no trailing one; "" for none. */
+function mountPrefix(prefix: string | undefined): string {
+  if (prefix === undefined || prefix === '' || prefix === '/') return ''
+  return (prefix.startsWith('/') ? prefix : `/${prefix}`).replace(/\/+$/, '')
 }
 
-/** A positive delay that `setTimeout` honours (longer ones would fire at once). */
-function timerDelay(name: string, value: number): number {
-  if (positive(name, value) > 2_147_483_647) throw new TypeError(`roomcast: ${name} must be at most 2147483647 ms`)
-  return value
-}
-
-/** A positive whole number, or `Infinity` where a bound may be turned off. */
-function positiveCount(name: string, value: number): number {
-  if (value !== Infinity && (!Number.isInteger(value) || value <= 0)) throw new TypeError(`roomcast: ${name} must be a positive integer or Infinity`)
-  return value
-}
-
-function backpressurePolicy(policy: BackpressureOptions['policy'] | undefined): BackpressureOptions['policy'] {
-  if (policy === undefined) return 'drop'
-  if (policy !== 'drop' && policy !== 'close') throw new TypeError("roomcast: backpressure.policy must be 'drop' or 'close'")
-  return policy
-}
-
-function upgradeRefusalMode(mode: UpgradeRefusalMode | undefined): UpgradeRefusalMode {
-  if (mode === undefined) return 'close'
-  if (mode !== 'close' && mode !== 'http') throw new TypeError("roomcast: refuseUpgradeWith must be 'close' or 'http'")
-  return mode
-}
-
-function encryptionMode(mode: EncryptionMode | undefined): EncryptionMode {
-  if (mode === undefined) return 'off'
-  if (mode !== 'off' && mode !== 'optional' && mode !== 'required') throw new TypeError("roomcast: encryption must be 'off', 'optional' or 'required'")
-  return mode
-}
-
+/**
+ * Checks the options against their schema (`options-schema.ts`; the first problem throws a coded
+ * error naming the option), then the rules between options, and fills in the defaults.
+ * `prefix` (Fastify's register option) is folded into every route path.
+ */
 // Typed for any identity: what a declared `RoomcastTypes.userId` promises is held to by the options' types.
 export function resolveOptions<E extends EventsDefinition>(options: RoomcastOptions<E, string | undefined>): ResolvedOptions<E> {
+  checkOptions(RoomcastOptionsSchema, options)
+  const prefix = mountPrefix((options as { prefix?: string }).prefix)
   const heartbeat: HeartbeatOptions = {
-    interval: positive('heartbeat.interval', options.heartbeat?.interval ?? 30_000),
-    timeout: positive('heartbeat.timeout', options.heartbeat?.timeout ?? 90_000),
+    interval: options.heartbeat?.interval ?? 30_000,
+    timeout: options.heartbeat?.timeout ?? 90_000,
     mode: options.heartbeat?.mode ?? 'event',
   }
-  if (heartbeat.timeout < heartbeat.interval) throw new TypeError('roomcast: heartbeat.timeout must not be shorter than heartbeat.interval')
-  const path = options.path ?? '/ws'
-  if (!path.startsWith('/')) throw new TypeError('roomcast: path must start with "/"')
-  const maxPayload = positive('maxPayload', options.maxPayload ?? 128 * 1024)
-  const encryption = encryptionMode(options.encryption)
+  if (heartbeat.timeout < heartbeat.interval) {
+    invalidOption(`heartbeat.timeout (${heartbeat.timeout}) must not be shorter than heartbeat.interval (${heartbeat.interval})`)
+  }
+  const maxPayload = options.maxPayload ?? 128 * 1024
+  const encryption = options.encryption ?? 'off'
   return {
     events: options.events,
-    path,
+    path: prefix + (options.path ?? '/ws'),
     authenticateRequest: options.authenticateRequest,
-    refuseUpgradeWith: upgradeRefusalMode(options.refuseUpgradeWith),
+    refuseUpgradeWith: options.refuseUpgradeWith ?? 'close',
     authenticate: options.authenticate,
-    authTimeout: positive('authTimeout', options.authTimeout ?? 5_000),
+    authTimeout: options.authTimeout ?? 5_000,
     authorizeJoin: options.authorizeJoin,
     defaultRooms: options.defaultRooms,
-    hookTimeout: timerDelay('hookTimeout', options.hookTimeout ?? 10_000),
-    maxRoomsPerConnection: positive('maxRoomsPerConnection', options.maxRoomsPerConnection ?? 100),
+    hookTimeout: options.hookTimeout ?? 10_000,
+    maxRoomsPerConnection: options.maxRoomsPerConnection ?? 100,
     heartbeat,
     maxPayload,
     maxFrame: encryption === 'off' ? maxPayload : encryptedFrameLength(maxPayload),
-    rateLimit:
-      options.rateLimit === false
-        ? false
-        : {
-            max: positive('rateLimit.max', options.rateLimit?.max ?? 100),
-            windowMs: positive('rateLimit.windowMs', options.rateLimit?.windowMs ?? 1_000),
-          },
+    rateLimit: options.rateLimit === false ? false : { max: options.rateLimit?.max ?? 100, windowMs: options.rateLimit?.windowMs ?? 1_000 },
     backpressure: {
-      maxBufferedBytes: positive('backpressure.maxBufferedBytes', options.backpressure?.maxBufferedBytes ?? 1024 * 1024),
-      policy: backpressurePolicy(options.backpressure?.policy),
-      maxDropped: positiveCount('backpressure.maxDropped', options.backpressure?.maxDropped ?? 1_000),
+      maxBufferedBytes: options.backpressure?.maxBufferedBytes ?? 1024 * 1024,
+      policy: options.backpressure?.policy ?? 'drop',
+      maxDropped: options.backpressure?.maxDropped ?? 1_000,
     },
     presenceEvents: options.presenceEvents ?? false,
     history: historyResolver(options.history),
     encryption,
-    encryptionBatchSize: positive('encryptionBatchSize', options.encryptionBatchSize ?? 256),
+    encryptionBatchSize: options.encryptionBatchSize ?? 256,
     encryptionIdentity: options.encryptionIdentity,
     compression: options.compression ?? false,
-    closeGracePeriod: positive('closeGracePeriod', options.closeGracePeriod ?? 2_000),
-    upgradeTimeout: positive('upgradeTimeout', options.upgradeTimeout ?? 10_000),
+    closeGracePeriod: options.closeGracePeriod ?? 2_000,
+    upgradeTimeout: options.upgradeTimeout ?? 10_000,
     nodeId: options.nodeId ?? randomUUID(),
-    pusher: options.pusher === undefined ? undefined : resolvePusherOptions(options.pusher),
+    pusher: options.pusher === undefined ? undefined : resolvePusherOptions(options.pusher, prefix),
   }
 }

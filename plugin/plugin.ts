@@ -3,9 +3,13 @@ import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import type { RegisteredEvents, RegisteredUserId } from './types.js'
 import { MemoryAdapter } from './adapter/memory.js'
+import type { Adapter } from './hub/adapter.js'
 import { Hub } from './hub/hub.js'
 import { importIdentitySigningKey } from '../shared/e2e/index.js'
+import { AlreadyRegisteredError, HistoryUnsupportedError } from './hub/errors.js'
+import { checkOptions, invalidOption } from './hub/option-check.js'
 import { resolveOptions, type RoomcastOptions } from './options.js'
+import { AdapterSchema } from './options-schema.js'
 import { NATIVE_PROTOCOL } from './native/codec.js'
 import { HandlerRegistry } from './native/handlers.js'
 import { RoomcastServer } from './server.js'
@@ -21,14 +25,22 @@ declare module 'fastify' {
   }
 }
 
+/**
+ * Servers roomcast is registered on. One registration owns the server's WebSocket upgrades, its
+ * upgrade time-outs and its shutdown: a second one (in the same context or another) would
+ * fight over them, so it is refused whatever its context.
+ */
+const registeredServers = new WeakSet<object>()
+
 async function roomcast(app: FastifyInstance, opts: RoomcastOptions): Promise<void> {
+  if (registeredServers.has(app.server)) throw new AlreadyRegisteredError()
   // The runtime serves any identity, with or without a user. A declared user id type
   // (`RoomcastTypes.userId`) is held to by the options' types: their hooks must produce one.
   const options = resolveOptions(opts as RoomcastOptions<RegisteredEvents, string | undefined>)
-  const adapter = typeof opts.adapter === 'function' ? opts.adapter() : (opts.adapter ?? new MemoryAdapter())
-  if (options.history !== undefined && adapter.history === undefined) {
-    throw new TypeError('roomcast: the history option needs an adapter with a history store (the in-process and Redis adapters have one)')
-  }
+  registeredServers.add(app.server)
+  const adapter =
+    typeof opts.adapter === 'function' ? checkOptions<Adapter>(AdapterSchema, opts.adapter(), '', ['adapter()']) : (opts.adapter ?? new MemoryAdapter())
+  if (options.history !== undefined && adapter.history === undefined) throw new HistoryUnsupportedError()
   const hub = new Hub<RegisteredEvents>(
     {
       nodeId: options.nodeId,
@@ -77,7 +89,7 @@ async function roomcast(app: FastifyInstance, opts: RoomcastOptions): Promise<vo
     options.encryptionIdentity === undefined
       ? undefined
       : await importIdentitySigningKey(options.encryptionIdentity).catch((err: unknown) => {
-          throw new TypeError(`roomcast: encryptionIdentity is not an ECDSA P-256 private key (${err instanceof Error ? err.message : String(err)})`)
+          invalidOption(`encryptionIdentity is not an ECDSA P-256 private key (${err instanceof Error ? err.message : String(err)})`)
         })
   registerNativeRoute(app, hub, options, handlers, ownsWebsocket, identity)
   if (options.pusher !== undefined) {

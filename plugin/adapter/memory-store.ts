@@ -1,5 +1,6 @@
 import type { SharedStore } from '../hub/adapter.js'
 import { RateWindows, type RateDecision } from '../hub/rate-windows.js'
+import { InvalidOptionError } from '../hub/errors.js'
 
 /** Expired values are swept when the map grows past this many since the last sweep. */
 const SWEEP_EVERY = 1000
@@ -20,7 +21,7 @@ export class MemoryStore implements SharedStore {
 
   constructor(maxEntries = DEFAULT_MAX_ENTRIES) {
     if (maxEntries !== Infinity && (!Number.isInteger(maxEntries) || maxEntries <= 0))
-      throw new TypeError('roomcast: the memory store maxEntries must be a positive integer or Infinity')
+      throw new InvalidOptionError('the memory store maxEntries must be a positive integer or Infinity')
     this.#maxEntries = maxEntries
   }
 

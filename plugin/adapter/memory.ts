@@ -4,6 +4,7 @@ import { PUBLISHED, type PublishOutcome } from '../hub/publish-outcome.js'
 import type { ClusterAnswer, Query, QueryResult } from '../hub/queries.js'
 import { MemoryHistory } from './memory-history.js'
 import { MemoryStore } from './memory-store.js'
+import { AdapterNotAttachedError } from '../hub/errors.js'
 
 /** The default adapter: one process, nothing to set up. Every delivery and query is local. */
 export class MemoryAdapter implements Adapter {
@@ -39,7 +40,7 @@ export class MemoryAdapter implements Adapter {
   }
 
   #attached(): AdapterNode {
-    if (this.#node === undefined) throw new Error('roomcast: the memory adapter is not attached')
+    if (this.#node === undefined) throw new AdapterNotAttachedError('memory')
     return this.#node
   }
 }

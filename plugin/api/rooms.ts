@@ -8,6 +8,7 @@ import { readHistory } from '../native/streams.js'
 import type { HistoryReply, StreamPosition } from '../../shared/envelope.js'
 import { ErrorCode } from '../../shared/codes.js'
 import { RoomcastError } from '../../shared/errors.js'
+import { InvalidArgumentError } from '../hub/errors.js'
 
 /** What `rooms.history` reads: publications after `since` (all kept ones without it), at most `limit` (default 100), newest first with `reverse`. */
 export interface RoomHistoryQuery {
@@ -71,10 +72,10 @@ export class RoomsApi<E extends EventsDefinition = AnyEvents> {
   async history(room: string, query: RoomHistoryQuery = {}): Promise<HistoryReply> {
     const name = nativeRoom(room)
     const limit = query.limit
-    if (limit !== undefined && (!Number.isInteger(limit) || limit < 1)) throw new TypeError('roomcast: rooms.history limit must be a positive integer')
+    if (limit !== undefined && (!Number.isInteger(limit) || limit < 1)) throw new InvalidArgumentError('rooms.history limit must be a positive integer')
     const since = query.since
     if (since !== undefined && (typeof since.epoch !== 'string' || !Number.isInteger(since.offset) || since.offset < 0)) {
-      throw new TypeError('roomcast: rooms.history since must be { epoch: string, offset: integer >= 0 }')
+      throw new InvalidArgumentError('rooms.history since must be { epoch: string, offset: integer >= 0 }')
     }
     const reply = await readHistory(this.#hub, name, query)
     if (reply === undefined) throw new RoomcastError(ErrorCode.NoHistory, `${name} keeps no history`)

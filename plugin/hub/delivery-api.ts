@@ -4,6 +4,7 @@ import type { AnyEvents, EventsDefinition, ToClientData, ToClientEvent } from '.
 import { encodeData, type Delivery, type Target } from './delivery.js'
 import type { PublishOutcome } from './publish-outcome.js'
 import { nativeRooms, nativeUsers } from './namespace.js'
+import { InvalidArgumentError } from './errors.js'
 
 /** Hands a delivery over; the outcome must already be marked handled (see `handled`). */
 export type Publish = (delivery: Delivery) => PublishOutcome
@@ -56,7 +57,7 @@ export class BroadcastOperator<E extends EventsDefinition = AnyEvents> {
 
   /** Adds rooms to a room target (a connection in several gets the message once). */
   to(rooms: string | readonly string[]): BroadcastOperator<E> {
-    if (this.#target.kind !== 'rooms') throw new TypeError('roomcast: to() adds rooms to a room target only')
+    if (this.#target.kind !== 'rooms') throw new InvalidArgumentError('to() adds rooms to a room target only')
     const target: Target = { kind: 'rooms', rooms: [...new Set([...this.#target.rooms, ...nativeRooms(rooms)])] }
     return new BroadcastOperator<E>(this.#route, target, this.#except)
   }

@@ -1,4 +1,5 @@
 import type { HistoryPolicy } from './history.js'
+import { InvalidHookResultError, InvalidOptionError } from './errors.js'
 
 /** One rule of the `history` option: rooms whose name matches `match` keep `size` publications for `ttl` ms. */
 export interface HistoryRule extends HistoryPolicy {
@@ -19,9 +20,9 @@ export const MAX_HISTORY_SIZE = 10_000
 export function checkHistoryPolicy(policy: unknown, where: string): HistoryPolicy {
   const { size, ttl } = (policy ?? {}) as Partial<HistoryPolicy>
   if (typeof size !== 'number' || !Number.isInteger(size) || size < 1 || size > MAX_HISTORY_SIZE) {
-    throw new TypeError(`roomcast: ${where}.size must be an integer from 1 to ${MAX_HISTORY_SIZE}`)
+    throw new InvalidHookResultError(`${where}.size must be an integer from 1 to ${MAX_HISTORY_SIZE}`)
   }
-  if (typeof ttl !== 'number' || !Number.isFinite(ttl) || ttl <= 0) throw new TypeError(`roomcast: ${where}.ttl must be a positive number of ms`)
+  if (typeof ttl !== 'number' || !Number.isFinite(ttl) || ttl <= 0) throw new InvalidHookResultError(`${where}.ttl must be a positive number of ms`)
   return { size, ttl }
 }
 
@@ -38,10 +39,10 @@ export function historyResolver(option: HistoryOption | undefined): HistoryResol
       return policy === undefined ? undefined : checkHistoryPolicy(policy, 'the history function result')
     }
   }
-  if (!Array.isArray(option)) throw new TypeError('roomcast: history must be an array of { match, size, ttl } rules or a function')
+  if (!Array.isArray(option)) throw new InvalidOptionError('history must be an array of { match, size, ttl } rules or a function')
   if (option.length === 0) return undefined
   const rules = option.map((rule: HistoryRule, index) => {
-    if (typeof rule?.match !== 'string' || rule.match.length === 0) throw new TypeError(`roomcast: history[${index}].match must be a non-empty string`)
+    if (typeof rule?.match !== 'string' || rule.match.length === 0) throw new InvalidOptionError(`history[${index}].match must be a non-empty string`)
     return { pattern: patternOf(rule.match), policy: checkHistoryPolicy(rule, `history[${index}]`) }
   })
   return (room) => {

@@ -1,6 +1,7 @@
 import type { FastifyBaseLogger } from 'fastify'
 import type { AnyEvents, EventsDefinition } from '../../shared/events.js'
 import type { Connection } from './connection.js'
+import { UnknownHookError } from './errors.js'
 
 export interface DisconnectInfo {
   code: number
@@ -49,7 +50,7 @@ export class Hooks<E extends EventsDefinition = AnyEvents> {
 
   add<K extends HookName>(name: K, handler: HookMap<E>[K]): void {
     const list = this.#handlers[name] as unknown[] | undefined
-    if (list === undefined) throw new TypeError(`roomcast: unknown hook "${String(name)}"`)
+    if (list === undefined) throw new UnknownHookError(String(name))
     list.push(handler)
   }
 

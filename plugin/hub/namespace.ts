@@ -7,6 +7,7 @@
  */
 import { ErrorCode } from '../../shared/codes.js'
 import { RoomcastError } from '../../shared/errors.js'
+import { InvalidArgumentError } from './errors.js'
 
 const MARKER = '\u0000'
 
@@ -34,8 +35,8 @@ export function nativeRoom(room: string): string {
 /** A user id given to the native server API; another protocol's user is refused. */
 export function nativeUser(userId: string): string {
   if (typeof userId === 'string' && isProtocolName(userId)) {
-    throw new TypeError(
-      `roomcast: ${JSON.stringify(userId)} is another protocol's user, not a native one (Pusher users are reached through app.roomcast.pusher.sendToUser)`,
+    throw new InvalidArgumentError(
+      `${JSON.stringify(userId)} is another protocol's user, not a native one (Pusher users are reached through app.roomcast.pusher.sendToUser)`,
     )
   }
   return userId

@@ -1,5 +1,6 @@
 import type { AnyEvents, EventsDefinition, ReplyData, ToServerData, ToServerEvent } from '../../shared/events.js'
 import type { AuthenticatedConnection, Connection } from '../hub/connection.js'
+import { HandlerExistsError } from '../hub/errors.js'
 
 /**
  * Handles one application event. `data` is already validated against the event's schema.
@@ -20,7 +21,7 @@ export class HandlerRegistry<E extends EventsDefinition = AnyEvents> {
   readonly #handlers = new Map<string, AnyHandler>()
 
   set<K extends ToServerEvent<E>, U extends string | undefined>(event: K, handler: EventHandler<E, K, U>): void {
-    if (this.#handlers.has(event)) throw new Error(`roomcast: a handler for "${event}" is already registered`)
+    if (this.#handlers.has(event)) throw new HandlerExistsError(event)
     this.#handlers.set(event, handler as unknown as AnyHandler)
   }
 

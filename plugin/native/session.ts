@@ -29,6 +29,7 @@ import { EncryptionError, ENCRYPTION_QUERY_PARAMETER } from '../../shared/e2e/in
 import { textOf } from '../ws/raw-data.js'
 import { exceedsJsonDepth, MAX_JSON_DEPTH } from '../../shared/json-depth.js'
 import { openStreams, readHistory } from './streams.js'
+import { InvalidHookResultError } from '../hub/errors.js'
 
 const envelopeValidator = validatorFor(Envelope)
 const roomsValidator = validatorFor(RoomsRequest)
@@ -391,7 +392,7 @@ export class NativeSession<E extends EventsDefinition> {
     Promise.resolve()
       .then(() => withHookTimeout(defaultRooms(connection), 'defaultRooms', this.#options.hookTimeout, connection.request.log))
       .then((rooms) => {
-        if (!Array.isArray(rooms)) throw new TypeError('defaultRooms must return an array of room names')
+        if (!Array.isArray(rooms)) throw new InvalidHookResultError('defaultRooms must return an array of room names')
         return rooms.filter((room): room is string => typeof room === 'string' && room.length > 0)
       })
       .catch((err: unknown) => {

@@ -6,6 +6,7 @@ import type { FastifyBaseLogger } from 'fastify'
 import { withHookTimeout } from '../hub/hook-timeout.js'
 import { appRoomPrefix, parsePusherRoom } from './channels.js'
 import type { WebhookConfig } from './webhooks/config.js'
+import { InvalidOptionError } from '../hub/errors.js'
 
 /**
  * One Pusher app as configured. Limits default to Pusher's published ones. Every numeric limit
@@ -97,12 +98,12 @@ export interface PusherAppLookup {
 
 export function resolveApp(config: PusherAppConfig): PusherApp {
   for (const field of ['id', 'key', 'secret'] as const) {
-    if (typeof config[field] !== 'string' || config[field] === '') throw new TypeError(`roomcast: pusher app ${field} must be a non-empty string`)
+    if (typeof config[field] !== 'string' || config[field] === '') throw new InvalidOptionError(`pusher app ${field} must be a non-empty string`)
   }
   if ((config as { roomPrefix?: unknown }).roomPrefix !== undefined) {
     // It could make a channel the native room of the same name, and so bypass native authorization.
-    throw new TypeError(
-      `roomcast: pusher app ${config.id}: roomPrefix is not supported; channels always live in Pusher's own namespace (app.roomcast.pusher reaches them)`,
+    throw new InvalidOptionError(
+      `pusher app ${config.id}: roomPrefix is not supported; channels always live in Pusher's own namespace (app.roomcast.pusher reaches them)`,
     )
   }
   const maxConnections = limit(config, 'maxConnections', -1)
@@ -131,7 +132,7 @@ export function resolveApp(config: PusherAppConfig): PusherApp {
 /** A numeric setting: its value, or `Infinity` when set below zero (unlimited). */
 function limit(config: PusherAppConfig, name: keyof PusherAppConfig, fallback: number): number {
   const value = config[name] ?? fallback
-  if (typeof value !== 'number' || Number.isNaN(value)) throw new TypeError(`roomcast: pusher app ${config.id}: ${name} must be a number`)
+  if (typeof value !== 'number' || Number.isNaN(value)) throw new InvalidOptionError(`pusher app ${config.id}: ${name} must be a number`)
   return value < 0 ? Infinity : value
 }
 
@@ -154,8 +155,8 @@ export class AppRegistry {
     }
     for (const config of apps as readonly PusherAppConfig[]) {
       const app = resolveApp(config)
-      if (this.#byKey.has(app.key)) throw new TypeError(`roomcast: two pusher apps have the key ${app.key}`)
-      if (this.#byId.has(app.id)) throw new TypeError(`roomcast: two pusher apps have the id ${app.id}`)
+      if (this.#byKey.has(app.key)) throw new InvalidOptionError(`two pusher apps have the key ${app.key}`)
+      if (this.#byId.has(app.id)) throw new InvalidOptionError(`two pusher apps have the id ${app.id}`)
       this.#byKey.set(app.key, app)
       this.#byId.set(app.id, app)
     }

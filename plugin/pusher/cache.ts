@@ -6,6 +6,7 @@
  */
 import type { Adapter, SharedStore } from '../hub/adapter.js'
 import { RedisStore, type RedisClient } from '../adapter/redis/store.js'
+import { InvalidOptionError } from '../hub/errors.js'
 
 /** One cached event: its name and its payload's JSON text (as in a hub delivery). */
 export interface CachedEvent {
@@ -43,7 +44,7 @@ export class MemoryChannelCache implements ChannelCache {
   constructor(options: MemoryChannelCacheOptions = {}) {
     const maxEntries = options.maxEntries ?? 10_000
     if (maxEntries !== Infinity && (!Number.isInteger(maxEntries) || maxEntries <= 0)) {
-      throw new TypeError('roomcast: memoryChannelCache maxEntries must be a positive integer or Infinity')
+      throw new InvalidOptionError('memoryChannelCache maxEntries must be a positive integer or Infinity')
     }
     this.#maxEntries = maxEntries
   }

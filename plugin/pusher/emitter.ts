@@ -10,6 +10,7 @@ import { handled, type PublishOutcome } from '../hub/publish-outcome.js'
 import { appRoomPrefix, isHiddenChannel, isValidChannelName, USER_CHANNEL_PREFIX, userChannel } from './channels.js'
 import { PUSHER_PROTOCOL } from './protocol.js'
 import { dataJsonOf, type TriggerOptions } from './service.js'
+import { InvalidArgumentError } from '../hub/errors.js'
 
 export class PusherEmitter {
   readonly appId: string
@@ -17,7 +18,7 @@ export class PusherEmitter {
   readonly #roomPrefix: string
 
   constructor(publish: (delivery: Delivery) => PublishOutcome, appId: string) {
-    if (typeof appId !== 'string' || appId === '') throw new TypeError('roomcast: emitter.pusher(appId) needs the app id, a non-empty string')
+    if (typeof appId !== 'string' || appId === '') throw new InvalidArgumentError('emitter.pusher(appId) needs the app id, a non-empty string')
     this.appId = appId
     this.#publish = publish
     this.#roomPrefix = appRoomPrefix(appId)
@@ -37,10 +38,10 @@ export class PusherEmitter {
         typeof channel === 'string' &&
         (channel.startsWith(USER_CHANNEL_PREFIX) || !isHiddenChannel(channel)) &&
         isValidChannelName(channel, Number.MAX_SAFE_INTEGER)
-      if (!valid) throw new TypeError(`roomcast: ${JSON.stringify(channel)} is not a Pusher channel name`)
+      if (!valid) throw new InvalidArgumentError(`${JSON.stringify(channel)} is not a Pusher channel name`)
     }
     if (typeof event !== 'string' || event === '' || event.length > MAX_EVENT_NAME_LENGTH) {
-      throw new TypeError(`roomcast: a Pusher event name is a string of 1 to ${MAX_EVENT_NAME_LENGTH} characters`)
+      throw new InvalidArgumentError(`a Pusher event name is a string of 1 to ${MAX_EVENT_NAME_LENGTH} characters`)
     }
     const dataJson = dataJsonOf(data)
     const outcomes: PublishOutcome[] = []
@@ -55,7 +56,7 @@ export class PusherEmitter {
 
   /** Sends an event to every connection where the user is signed in (`#server-to-user-<id>`), on every node. */
   sendToUser(userId: string, event: string, data: unknown): PublishOutcome {
-    if (typeof userId !== 'string' || userId === '') throw new TypeError('roomcast: a Pusher user id is a non-empty string')
+    if (typeof userId !== 'string' || userId === '') throw new InvalidArgumentError('a Pusher user id is a non-empty string')
     return this.trigger(userChannel(userId), event, data)
   }
 }

@@ -42,28 +42,26 @@ export interface ResolvedPusherOptions {
   subscriptionCountInterval: number
 }
 
-function positive(name: string, value: number): number {
-  if (!Number.isFinite(value) || value <= 0) throw new TypeError(`roomcast: pusher.${name} must be a positive number`)
-  return value
-}
-
-export function resolvePusherOptions(options: PusherOptions): ResolvedPusherOptions {
+/**
+ * Fills in the defaults of options already checked against `PusherOptionsSchema` (the plugin
+ * checks all its options at once), and checks what the schema cannot: webhook headers as fetch
+ * would send them. `mountPrefix` (Fastify's `prefix`) goes before every route path.
+ */
+export function resolvePusherOptions(options: PusherOptions, mountPrefix = ''): ResolvedPusherOptions {
   const apps = options.apps
-  const isLookup = !Array.isArray(apps) && typeof (apps as PusherAppLookup).byKey === 'function' && typeof (apps as PusherAppLookup).byId === 'function'
-  if (!Array.isArray(apps) && !isLookup) throw new TypeError('roomcast: pusher.apps must be a list of apps or { byKey, byId }')
-  const pathPrefix = (options.pathPrefix ?? '').replace(/\/+$/, '')
-  if (pathPrefix !== '' && !pathPrefix.startsWith('/')) throw new TypeError('roomcast: pusher.pathPrefix must start with "/"')
+  const pathPrefix = mountPrefix + (options.pathPrefix ?? '').replace(/\/+$/, '')
   // Before anything starts: a webhook that cannot work is a configuration error, not a runtime log line.
   if (Array.isArray(apps)) for (const app of apps as readonly PusherAppConfig[]) checkWebhooks(String(app.id), app.webhooks)
+  const http = options.http === false ? false : (options.http ?? {})
   return {
     apps,
     pathPrefix,
-    activityTimeout: Math.ceil(positive('activityTimeout', options.activityTimeout ?? 120)),
-    userAuthenticationTimeout: positive('userAuthenticationTimeout', options.userAuthenticationTimeout ?? 30_000),
-    maxChannelsPerConnection: positive('maxChannelsPerConnection', options.maxChannelsPerConnection ?? 1000),
+    activityTimeout: Math.ceil(options.activityTimeout ?? 120),
+    userAuthenticationTimeout: options.userAuthenticationTimeout ?? 30_000,
+    maxChannelsPerConnection: options.maxChannelsPerConnection ?? 1000,
     cache: options.cache,
-    http: options.http === false ? false : resolvePusherHttpOptions(options.http ?? {}, pathPrefix),
+    http: http === false ? false : resolvePusherHttpOptions({ ...http, healthPath: http.healthPath && mountPrefix + http.healthPath }, pathPrefix),
     webhooks: options.webhooks === false ? false : resolveWebhookOptions(options.webhooks),
-    subscriptionCountInterval: positive('subscriptionCountInterval', options.subscriptionCountInterval ?? 1000),
+    subscriptionCountInterval: options.subscriptionCountInterval ?? 1000,
   }
 }

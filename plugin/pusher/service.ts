@@ -20,6 +20,7 @@ import { distinctMembers, isMember, memberKey, OCCUPANCY_KEY, PRESENCE_KEY, Pres
 import { PUSHER_PROTOCOL } from './protocol.js'
 import { PusherSession } from './session.js'
 import type { WebhookSender } from './webhooks/sender.js'
+import { UnknownPusherAppError } from '../hub/errors.js'
 
 export interface TriggerOptions {
   /** The socket that must not receive the event (Pusher's `socket_id`: the sender's own echo). */
@@ -170,7 +171,7 @@ export class PusherService {
   async #app(app: PusherApp | string): Promise<PusherApp> {
     if (typeof app !== 'string') return app
     const found = await this.apps.byId(app)
-    if (found === undefined) throw new RangeError(`roomcast: no pusher app has the id ${app}`)
+    if (found === undefined) throw new UnknownPusherAppError(app)
     return found
   }
 

@@ -6,6 +6,7 @@ import roomcast, { redisAdapter, type PusherAppConfig, type WebhookOptions } fro
 import { startRedis, uniquePrefix } from '../helpers/redis.js'
 import { until } from '../helpers/server.js'
 import { APP, connected, once, pusherJs, startPusherServer, type PusherServer } from '../helpers/pusher.js'
+import { resolveOptions } from '../../plugin/options.js'
 import { resolveWebhookOptions } from '../../plugin/pusher/webhooks/options.js'
 import { parseRetryAfter, retryDelay } from '../../plugin/pusher/webhooks/retry.js'
 import { eventsOf, webhookReceiver, type ReceivedWebhook, type WebhookReceiver } from '../helpers/pusher-http.js'
@@ -157,7 +158,7 @@ t.test('custom headers can never replace the signed ones: such a configuration i
       async () => {
         await fastify.register(roomcast, { pusher: { apps: [app] } })
       },
-      { name: 'TypeError', message },
+      { name: 'TypeError', code: 'ROOMCAST_INVALID_OPTION', message },
     )
   }
   for (const header of ['X-Pusher-Signature', 'x-pusher-key', 'Content-Type']) {
@@ -166,10 +167,10 @@ t.test('custom headers can never replace the signed ones: such a configuration i
       `roomcast: pusher app app-id: webhooks[0].headers: ${header} is set by the webhook sender and cannot be overridden`,
     )
   }
-  await refused({ ...APP, webhooks: [{ url: 'ftp://x/y' }] }, 'roomcast: pusher app app-id: webhooks[0].url must be an http(s) URL')
+  await refused({ ...APP, webhooks: [{ url: 'ftp://x/y' }] }, 'roomcast: pusher.apps[0].webhooks[0].url must be an http(s) URL (got the string "ftp://x/y")')
   await refused(
     { ...APP, webhooks: [{ url: 'http://x/', eventTypes: ['channel_exploded' as never] }] },
-    'roomcast: pusher app app-id: webhooks[0].eventTypes: unknown event type "channel_exploded"',
+    `roomcast: pusher.apps[0].webhooks[0].eventTypes[0] must be 'channel_occupied', 'channel_vacated', 'member_added'`,
   )
 })
 
@@ -418,8 +419,13 @@ t.test('the retry schedule: doubling steps with equal jitter, a ceiling, Retry-A
     },
     'the defaults',
   )
-  t.throws(() => resolveWebhookOptions({ maxQueuedEvents: 0 }), { message: 'roomcast: pusher.webhooks.maxQueuedEvents must be a number >= 1' })
-  t.throws(() => resolveWebhookOptions({ maxQueuedEventsPerEndpoint: 0 }), {
-    message: 'roomcast: pusher.webhooks.maxQueuedEventsPerEndpoint must be a number >= 1',
+  // Checked with the plugin's other options, before any default is filled in.
+  t.throws(() => resolveOptions({ pusher: { apps: [], webhooks: { maxQueuedEvents: 0 } } }), {
+    code: 'ROOMCAST_INVALID_OPTION',
+    message: 'roomcast: pusher.webhooks.maxQueuedEvents must be a positive integer (got 0)',
+  })
+  t.throws(() => resolveOptions({ pusher: { apps: [], webhooks: { maxQueuedEventsPerEndpoint: 0.5 } } }), {
+    code: 'ROOMCAST_INVALID_OPTION',
+    message: 'roomcast: pusher.webhooks.maxQueuedEventsPerEndpoint must be a positive integer (got 0.5)',
   })
 })

@@ -82,7 +82,14 @@ t.test('the Emitter validates against the events and reports failed publishes', 
   await offline.flush()
   t.same(offline.stats, { published: 0, publishFailures: 1 })
   t.equal(errors.length, 1, 'onError heard about it')
-  t.throws(() => new Emitter({} as never), new TypeError('roomcast: Emitter needs { redis }: an ioredis Redis or Cluster client'))
+  t.throws(() => new Emitter({} as never), {
+    code: 'ROOMCAST_INVALID_OPTION',
+    message: 'roomcast: Emitter redis is required: an ioredis Redis or Cluster client',
+  })
+  t.throws(() => new Emitter({ redis: { duplicate: () => undefined }, maxPendng: 5 } as never), {
+    code: 'ROOMCAST_UNKNOWN_OPTION',
+    message: 'roomcast: unknown Emitter option "maxPendng"; did you mean "maxPending"?',
+  })
 })
 
 t.test('Redis killed: the Emitter keeps at most maxPending messages waiting, the rest fail at once and visibly', async (t) => {

@@ -78,11 +78,16 @@ t.test('channel and key names cannot collide whatever the names contain', async 
 })
 
 t.test('options are checked; an adapter serves one registration; an unused one holds nothing', async (t) => {
-  t.throws(() => redisAdapter({} as never), new TypeError('roomcast: redisAdapter needs { redis }: an ioredis Redis or Cluster client'))
-  t.throws(() => redisAdapter({ redis: {} as never }), new TypeError('roomcast: redisAdapter { redis } must be an ioredis Redis or Cluster client'))
+  const invalid = (message: string) => ({ code: 'ROOMCAST_INVALID_OPTION', message })
+  t.throws(() => redisAdapter({} as never), invalid('roomcast: redisAdapter redis is required: an ioredis Redis or Cluster client'))
+  t.throws(() => redisAdapter({ redis: {} as never }), invalid('roomcast: redisAdapter redis must be an ioredis Redis or Cluster client (got an object)'))
   const redis = new Redis({ lazyConnect: true })
-  t.throws(() => redisAdapter({ redis, heartbeatInterval: 0 }), new TypeError('roomcast: redisAdapter heartbeatInterval must be a positive number'))
-  t.throws(() => redisAdapter({ redis, keyPrefix: '' }), new TypeError('roomcast: keyPrefix must be a non-empty string'))
+  t.throws(() => redisAdapter({ redis, heartbeatInterval: 0 }), invalid('roomcast: redisAdapter heartbeatInterval must be a positive number of milliseconds'))
+  t.throws(() => redisAdapter({ redis, keyPrefix: '' }), invalid('roomcast: redisAdapter keyPrefix must be a non-empty string'))
+  t.throws(() => redisAdapter({ redis, keyprefix: 'x' } as never), {
+    code: 'ROOMCAST_UNKNOWN_OPTION',
+    message: 'roomcast: unknown redisAdapter option "keyprefix"; did you mean "keyPrefix"?',
+  })
   const adapter = redisAdapter({ redis })
   t.equal(adapter.keyPrefix, 'roomcast')
   t.same(adapter.stats, {

@@ -18,6 +18,7 @@ import type { RedisAdapterStats } from './stats.js'
 import { Subscriptions } from './subscriptions.js'
 import { RedisStore } from './store.js'
 import { decodeDelivery, encodeDelivery, WireFormatError } from '../cluster/wire.js'
+import { AdapterInUseError, AdapterNotAttachedError } from '../../hub/errors.js'
 
 type State = 'new' | 'attached' | 'closing' | 'closed' | 'crashed'
 
@@ -124,7 +125,7 @@ export class RedisAdapter implements Adapter {
   }
 
   async attach(node: AdapterNode): Promise<void> {
-    if (this.#state !== 'new') throw new Error('roomcast: a redis adapter serves one plugin registration; pass a factory to share options')
+    if (this.#state !== 'new') throw new AdapterInUseError('redis')
     this.#state = 'attached'
     const registry = new NodeRegistry(this.#pub, this.#keys, node.nodeId, this.#options.heartbeatInterval, {
       departed: (nodeId) => this.#attached?.requests.departed(nodeId),
@@ -210,7 +211,7 @@ export class RedisAdapter implements Adapter {
 
   async query<Q extends Query>(query: Q): Promise<ClusterAnswer<QueryResult<Q>>> {
     const attached = this.#attached
-    if (attached === undefined) throw new Error('roomcast: the redis adapter is not attached')
+    if (attached === undefined) throw new AdapterNotAttachedError('redis')
     // An action on connections that are all here needs nobody else (decided before acting:
     // a disconnected connection is no longer here).
     const allLocal =

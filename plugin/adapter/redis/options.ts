@@ -1,3 +1,6 @@
+import { Type } from '@sinclair/typebox'
+import { checkOptions } from '../../hub/option-check.js'
+import { delay, nonEmptyString, optionsObject, withMethods } from '../../hub/option-schema.js'
 import type { RedisClient } from './connection.js'
 
 export interface RedisAdapterOptions {
@@ -29,29 +32,27 @@ export interface ResolvedRedisAdapterOptions {
   connectTimeout: number
 }
 
-function positive(name: string, value: number): number {
-  if (!Number.isFinite(value) || value <= 0) throw new TypeError(`roomcast: redisAdapter ${name} must be a positive number`)
-  return value
-}
+/** A client the adapter can duplicate: ioredis `Redis` (single node or Sentinel) and `Cluster` both can. */
+export const RedisClientSchema = withMethods<RedisClient>(['duplicate'], 'an ioredis Redis or Cluster client')
 
-export function resolveKeyPrefix(keyPrefix: string | undefined): string {
-  const prefix = keyPrefix ?? 'roomcast'
-  if (typeof prefix !== 'string' || prefix.length === 0) throw new TypeError('roomcast: keyPrefix must be a non-empty string')
-  return prefix
-}
+export const RedisAdapterOptionsSchema = optionsObject(
+  {
+    redis: RedisClientSchema,
+    keyPrefix: Type.Optional(nonEmptyString()),
+    requestTimeout: Type.Optional(delay()),
+    heartbeatInterval: Type.Optional(delay()),
+    connectTimeout: Type.Optional(delay()),
+  },
+  'an object { redis, keyPrefix, requestTimeout, heartbeatInterval, connectTimeout }',
+)
 
 export function resolveRedisAdapterOptions(options: RedisAdapterOptions): ResolvedRedisAdapterOptions {
-  if (options === null || typeof options !== 'object' || options.redis === undefined || options.redis === null) {
-    throw new TypeError('roomcast: redisAdapter needs { redis }: an ioredis Redis or Cluster client')
-  }
-  if (typeof (options.redis as { duplicate?: unknown }).duplicate !== 'function') {
-    throw new TypeError('roomcast: redisAdapter { redis } must be an ioredis Redis or Cluster client')
-  }
+  checkOptions(RedisAdapterOptionsSchema, options, 'redisAdapter')
   return {
     redis: options.redis,
-    keyPrefix: resolveKeyPrefix(options.keyPrefix),
-    requestTimeout: positive('requestTimeout', options.requestTimeout ?? 5_000),
-    heartbeatInterval: positive('heartbeatInterval', options.heartbeatInterval ?? 5_000),
-    connectTimeout: positive('connectTimeout', options.connectTimeout ?? 10_000),
+    keyPrefix: options.keyPrefix ?? 'roomcast',
+    requestTimeout: options.requestTimeout ?? 5_000,
+    heartbeatInterval: options.heartbeatInterval ?? 5_000,
+    connectTimeout: options.connectTimeout ?? 10_000,
   }
 }

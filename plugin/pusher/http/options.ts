@@ -24,10 +24,9 @@ export interface ResolvedPusherHttpOptions {
   rateLimiter: HttpRateLimiter | undefined
 }
 
+/** Fills in the defaults of options checked against `PusherHttpSchema` (at registration, with all the plugin's options). */
 export function resolvePusherHttpOptions(options: PusherHttpOptions, pathPrefix: string): ResolvedPusherHttpOptions {
   const bodyLimit = options.bodyLimit ?? 1024 * 1024
-  if (!Number.isInteger(bodyLimit) || bodyLimit <= 0) throw new TypeError('roomcast: pusher.http.bodyLimit must be a positive integer')
   const healthPath = options.healthPath ?? `${pathPrefix}/pusher/health`
-  if (healthPath !== false && !healthPath.startsWith('/')) throw new TypeError('roomcast: pusher.http.healthPath must start with "/"')
   return { bodyLimit, cors: options.cors ?? {}, healthPath, rateLimiter: options.rateLimiter }
 }

@@ -6,6 +6,7 @@
  */
 import type { Adapter, SharedStore } from '../../hub/adapter.js'
 import { RateWindows, type RateDecision } from '../../hub/rate-windows.js'
+import { InvalidOptionError } from '../../hub/errors.js'
 
 export type { RateDecision }
 
@@ -24,7 +25,7 @@ export interface RateLimiterOptions {
 
 export function resolveWindow(options: RateLimiterOptions): number {
   const windowMs = options.windowMs ?? RATE_WINDOW_MS
-  if (!Number.isFinite(windowMs) || windowMs <= 0) throw new TypeError('roomcast: a rate limiter windowMs must be a positive number')
+  if (!Number.isFinite(windowMs) || windowMs <= 0) throw new InvalidOptionError('a rate limiter windowMs must be a positive number')
   return windowMs
 }
 

@@ -35,14 +35,18 @@ interface ApiSetup {
 export async function registerPusherHttpRoutes(app: FastifyInstance, hub: Hub, service: PusherService, options: ResolvedPusherHttpOptions): Promise<void> {
   const pathPrefix = service.options.pathPrefix
   const apiRoot = `${pathPrefix}/apps`
+  // Routes are relative to the context roomcast was registered in; the raw URLs the API reads
+  // itself include that context's prefix (an application's `register(..., { prefix: '/api' })`).
+  const mountedPrefix = app.prefix + pathPrefix
+  const mountedRoot = `${mountedPrefix}/apps`
   if (options.healthPath !== false) app.get(options.healthPath, healthHandler(hub))
   const rateLimiter = options.rateLimiter ?? defaultHttpRateLimiter(hub.adapter)
-  const malformed = new MalformedApiUrls(apiRoot)
+  const malformed = new MalformedApiUrls(mountedRoot)
   const stopWatching = malformed.watch(app.server)
   app.addHook('onClose', async () => stopWatching())
   const setup: ApiSetup = {
     options,
-    scope: { apps: service.apps, pathPrefix, rootSegments: apiRoot.split('/').length },
+    scope: { apps: service.apps, pathPrefix: mountedPrefix, rootSegments: mountedRoot.split('/').length },
     endpoints: { hub, service, rateLimiter },
     malformed,
   }

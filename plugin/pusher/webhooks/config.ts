@@ -1,3 +1,5 @@
+import { InvalidOptionError } from '../../hub/errors.js'
+
 /**
  * A Pusher app's webhook endpoints as configured (`PusherAppConfig.webhooks`): where to POST,
  * which event types, which channels, and extra headers. Checked once for a static app list and
@@ -45,43 +47,47 @@ export function isProtectedHeader(name: string): boolean {
   return PROTECTED_HEADERS.has(name.toLowerCase())
 }
 
-/** Throws a TypeError that names the app and the entry when a webhook entry cannot work. */
+/** Throws an `InvalidOptionError` that names the app and the entry when a webhook entry cannot work. */
 export function checkWebhooks(appId: string, webhooks: unknown): readonly WebhookConfig[] {
   if (webhooks === undefined) return []
-  if (!Array.isArray(webhooks)) throw new TypeError(`roomcast: pusher app ${appId}: webhooks must be a list`)
+  if (!Array.isArray(webhooks)) throw new InvalidOptionError(`pusher app ${appId}: webhooks must be a list`)
   webhooks.forEach((webhook: unknown, index) => {
-    const where = `roomcast: pusher app ${appId}: webhooks[${index}]`
-    if (webhook === null || typeof webhook !== 'object') throw new TypeError(`${where} must be an object`)
+    const where = `pusher app ${appId}: webhooks[${index}]`
+    if (webhook === null || typeof webhook !== 'object') throw new InvalidOptionError(`${where} must be an object`)
     const { url, eventTypes, filter, headers } = webhook as Record<string, unknown>
     let parsed: URL
     try {
       parsed = new URL(String(url))
     } catch {
-      throw new TypeError(`${where}.url is not a URL`)
+      throw new InvalidOptionError(`${where}.url is not a URL`)
     }
-    if (typeof url !== 'string' || (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')) throw new TypeError(`${where}.url must be an http(s) URL`)
+    if (typeof url !== 'string' || (parsed.protocol !== 'http:' && parsed.protocol !== 'https:'))
+      throw new InvalidOptionError(`${where}.url must be an http(s) URL`)
     if (eventTypes !== undefined) {
-      if (!Array.isArray(eventTypes)) throw new TypeError(`${where}.eventTypes must be a list`)
+      if (!Array.isArray(eventTypes)) throw new InvalidOptionError(`${where}.eventTypes must be a list`)
       for (const type of eventTypes) {
-        if (!(WEBHOOK_EVENT_TYPES as readonly unknown[]).includes(type)) throw new TypeError(`${where}.eventTypes: unknown event type ${JSON.stringify(type)}`)
+        if (!(WEBHOOK_EVENT_TYPES as readonly unknown[]).includes(type))
+          throw new InvalidOptionError(`${where}.eventTypes: unknown event type ${JSON.stringify(type)}`)
       }
     }
     if (filter !== undefined) {
-      if (filter === null || typeof filter !== 'object') throw new TypeError(`${where}.filter must be an object`)
+      if (filter === null || typeof filter !== 'object') throw new InvalidOptionError(`${where}.filter must be an object`)
       const { channelNamePrefix, channelNameSuffix } = filter as Record<string, unknown>
-      if (channelNamePrefix !== undefined && typeof channelNamePrefix !== 'string') throw new TypeError(`${where}.filter.channelNamePrefix must be a string`)
-      if (channelNameSuffix !== undefined && typeof channelNameSuffix !== 'string') throw new TypeError(`${where}.filter.channelNameSuffix must be a string`)
+      if (channelNamePrefix !== undefined && typeof channelNamePrefix !== 'string')
+        throw new InvalidOptionError(`${where}.filter.channelNamePrefix must be a string`)
+      if (channelNameSuffix !== undefined && typeof channelNameSuffix !== 'string')
+        throw new InvalidOptionError(`${where}.filter.channelNameSuffix must be a string`)
     }
     if (headers !== undefined) {
-      if (headers === null || typeof headers !== 'object') throw new TypeError(`${where}.headers must be an object`)
+      if (headers === null || typeof headers !== 'object') throw new InvalidOptionError(`${where}.headers must be an object`)
       for (const [name, value] of Object.entries(headers)) {
-        if (typeof value !== 'string') throw new TypeError(`${where}.headers.${name} must be a string`)
-        if (isProtectedHeader(name)) throw new TypeError(`${where}.headers: ${name} is set by the webhook sender and cannot be overridden`)
+        if (typeof value !== 'string') throw new InvalidOptionError(`${where}.headers.${name} must be a string`)
+        if (isProtectedHeader(name)) throw new InvalidOptionError(`${where}.headers: ${name} is set by the webhook sender and cannot be overridden`)
         try {
           // The same rules fetch applies when sending: a bad name or value fails here, not later.
           new Headers([[name, value]])
         } catch {
-          throw new TypeError(`${where}.headers: ${JSON.stringify(name)} is not a valid header`)
+          throw new InvalidOptionError(`${where}.headers: ${JSON.stringify(name)} is not a valid header`)
         }
       }
     }

@@ -48,25 +48,21 @@ export interface ResolvedWebhookOptions {
   closeTimeoutMs: number
 }
 
-function atLeast(name: string, value: number, min: number): number {
-  if (!Number.isFinite(value) || value < min) throw new TypeError(`roomcast: pusher.webhooks.${name} must be a number >= ${min}`)
-  return value
-}
-
+/** Fills in the defaults of options checked against `WebhookOptionsSchema` (at registration, with all the plugin's options). */
 export function resolveWebhookOptions(options: WebhookOptions = {}): ResolvedWebhookOptions {
   const retry = options.retry ?? {}
   return {
-    batchWindowMs: atLeast('batchWindowMs', options.batchWindowMs ?? 0, 0),
-    maxBatchSize: Math.floor(atLeast('maxBatchSize', options.maxBatchSize ?? 100, 1)),
-    maxQueuedEventsPerEndpoint: Math.floor(atLeast('maxQueuedEventsPerEndpoint', options.maxQueuedEventsPerEndpoint ?? 1_000, 1)),
-    maxQueuedEvents: Math.floor(atLeast('maxQueuedEvents', options.maxQueuedEvents ?? 10_000, 1)),
-    requestTimeoutMs: atLeast('requestTimeoutMs', options.requestTimeoutMs ?? 10_000, 1),
+    batchWindowMs: options.batchWindowMs ?? 0,
+    maxBatchSize: options.maxBatchSize ?? 100,
+    maxQueuedEventsPerEndpoint: options.maxQueuedEventsPerEndpoint ?? 1_000,
+    maxQueuedEvents: options.maxQueuedEvents ?? 10_000,
+    requestTimeoutMs: options.requestTimeoutMs ?? 10_000,
     retry: {
-      maxAttempts: Math.floor(atLeast('retry.maxAttempts', retry.maxAttempts ?? 10, 1)),
-      initialDelayMs: atLeast('retry.initialDelayMs', retry.initialDelayMs ?? 1_000, 0),
-      maxDelayMs: atLeast('retry.maxDelayMs', retry.maxDelayMs ?? 60_000, 0),
-      maxElapsedMs: atLeast('retry.maxElapsedMs', retry.maxElapsedMs ?? 300_000, 0),
+      maxAttempts: retry.maxAttempts ?? 10,
+      initialDelayMs: retry.initialDelayMs ?? 1_000,
+      maxDelayMs: retry.maxDelayMs ?? 60_000,
+      maxElapsedMs: retry.maxElapsedMs ?? 300_000,
     },
-    closeTimeoutMs: atLeast('closeTimeoutMs', options.closeTimeoutMs ?? 2_000, 0),
+    closeTimeoutMs: options.closeTimeoutMs ?? 2_000,
   }
 }

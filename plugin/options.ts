@@ -11,6 +11,8 @@ import type { HeartbeatOptions } from './hub/hub.js'
 import { historyResolver, type HistoryOption, type HistoryResolver } from './hub/history-policy.js'
 import { resolvePusherOptions, type PusherOptions, type ResolvedPusherOptions } from './pusher/options.js'
 import type { BackpressureOptions } from './ws/socket-sink.js'
+import { resolveMetricsOptions, type MetricsOptions, type ResolvedMetricsOptions } from './metrics/options.js'
+import { resolveHealthOptions, type HealthOptions, type ResolvedHealthOptions } from './api/health-options.js'
 
 export type { Refusal, JoinRequest } from './native/options.js'
 export type { RateLimitOptions } from './hub/rate-window.js'
@@ -103,6 +105,21 @@ export interface RoomcastOptions<E extends EventsDefinition = AnyEvents> {
   nodeId?: string
   /** Also speak the Pusher Channels protocol (pusher-js, Laravel Echo) on `[pathPrefix]/app/:key`. */
   pusher?: PusherOptions
+  /**
+   * Prometheus metrics through prom-client (an optional peer dependency: `npm install
+   * prom-client`). `true`: every metric in a registry of the plugin's own, served on `GET /metrics`;
+   * an object picks the registry (the application's own), the name prefix (default `roomcast_`),
+   * the route (`false`: only fill the registry) and prom-client's default process metrics.
+   * Default false: nothing is loaded or counted.
+   */
+  metrics?: boolean | MetricsOptions
+  /**
+   * Liveness and readiness routes for load balancers and Kubernetes probes: `true` for
+   * `GET /health/live` and `GET /health/ready`, or an object naming them. Readiness is 503 with
+   * its reasons while the node drains, shuts down or has lost its adapter's connection.
+   * Default false (`app.roomcast.health()` answers either way).
+   */
+  health?: boolean | HealthOptions
 }
 
 /** The options once defaulted and checked: the native protocol's slice, and what the rest of the plugin reads. */
@@ -115,6 +132,8 @@ export interface ResolvedOptions<E extends EventsDefinition> extends NativeOptio
   upgradeTimeout: number
   nodeId: string
   pusher: ResolvedPusherOptions | undefined
+  metrics: ResolvedMetricsOptions | undefined
+  health: ResolvedHealthOptions | undefined
 }
 
 function positive(name: string, value: number): number {
@@ -192,5 +211,7 @@ export function resolveOptions<E extends EventsDefinition>(options: RoomcastOpti
     upgradeTimeout: positive('upgradeTimeout', options.upgradeTimeout ?? 10_000),
     nodeId: options.nodeId ?? randomUUID(),
     pusher: options.pusher === undefined ? undefined : resolvePusherOptions(options.pusher),
+    metrics: resolveMetricsOptions(options.metrics),
+    health: resolveHealthOptions(options.health),
   }
 }

@@ -10,6 +10,7 @@ import type { ClusterAnswer, Query, QueryResult } from './hub/queries.js'
 import { NATIVE_PROTOCOL } from './native/codec.js'
 import type { EventHandler, HandlerRegistry } from './native/handlers.js'
 import type { PusherService } from './pusher/service.js'
+import { healthOf, type HealthReport } from './api/health.js'
 
 /** `app.roomcast`: the decorator a registration adds. */
 export class RoomcastServer<E extends EventsDefinition = AnyEvents> {
@@ -57,6 +58,14 @@ export class RoomcastServer<E extends EventsDefinition = AnyEvents> {
   /** Sends to every authenticated connection in the cluster; resolves when the cluster bus took it, rejects with `publish_failed`. */
   broadcast<K extends ToClientEvent<E>>(event: K, data: ToClientData<E, K>): PublishOutcome {
     return this.emitter.broadcast(event, data)
+  }
+
+  /**
+   * This node's liveness and readiness, as the `health` routes answer them: not ready while it
+   * drains, shuts down, or its adapter has lost its connection (`reasons` says which).
+   */
+  health(): HealthReport {
+    return healthOf(this.#hub)
   }
 
   /** A raw cluster query: the merged value plus which nodes answered and which did not. */

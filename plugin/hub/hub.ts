@@ -67,6 +67,8 @@ export class Hub<E extends EventsDefinition = AnyEvents> implements ConnectionHo
   #sweepTimer: NodeJS.Timeout | undefined
   #heartbeatFrames = new Map<string, PreparedFrame>()
   #accepting = true
+  #draining = false
+  #shuttingDown = false
   /** Running drains, told of every removal so they end as soon as their connections are gone. */
   readonly #drains = new Set<(removed: Connection<E>) => void>()
   /**
@@ -97,6 +99,16 @@ export class Hub<E extends EventsDefinition = AnyEvents> implements ConnectionHo
   /** False once draining or shutting down: the transport refuses new upgrades. */
   get accepting(): boolean {
     return this.#accepting
+  }
+
+  /** A drain started (it stays so: a drained node takes no new connections). */
+  get draining(): boolean {
+    return this.#draining
+  }
+
+  /** Shutdown started. */
+  get shuttingDown(): boolean {
+    return this.#shuttingDown
   }
 
   // ---------------------------------------------------------------- connection lifecycle
@@ -458,6 +470,7 @@ export class Hub<E extends EventsDefinition = AnyEvents> implements ConnectionHo
     const code = options.code ?? CloseCode.Draining
     const reason = options.reason ?? 'draining'
     this.#accepting = false
+    this.#draining = true
     // A set, not a list: connections that leave on their own (or at shutdown) drop out of it at
     // once, so the drain ends when the last one is gone instead of ticking on for nobody.
     const pending = new Set(this.connections.values())
@@ -493,6 +506,7 @@ export class Hub<E extends EventsDefinition = AnyEvents> implements ConnectionHo
   /** Stops accepting, closes everything with 1001, waits for the sockets, then stops the adapter. */
   async shutdown(): Promise<void> {
     this.#accepting = false
+    this.#shuttingDown = true
     clearInterval(this.#sweepTimer)
     this.closeAll(CloseCode.ServerShutdown, 'server shutting down')
     // Every socket still open is among these now: those just closed and those removed earlier.

@@ -14,6 +14,8 @@ import { SocketSink } from './ws/socket-sink.js'
 import { registerNativeRoute } from './native/route.js'
 import { registerPusher } from './pusher/index.js'
 import { limitUpgradeTime } from './ws/upgrade-timeout.js'
+import { createMetrics, startMetrics } from './metrics/index.js'
+import { registerHealthRoutes } from './api/health-routes.js'
 
 /**
  * Declare your events once to type `app.roomcast` everywhere:
@@ -32,6 +34,8 @@ declare module 'fastify' {
 
 async function roomcast(app: FastifyInstance, opts: RoomcastOptions<RegisteredEvents>): Promise<void> {
   const options = resolveOptions(opts)
+  // Before the adapter is made: without prom-client the registration fails with nothing to undo.
+  const metrics = options.metrics === undefined ? undefined : await createMetrics(options.metrics)
   const adapter = typeof opts.adapter === 'function' ? opts.adapter() : (opts.adapter ?? new MemoryAdapter())
   if (options.history !== undefined && adapter.history === undefined) {
     throw new TypeError('roomcast: the history option needs an adapter with a history store (the in-process and Redis adapters have one)')
@@ -43,6 +47,7 @@ async function roomcast(app: FastifyInstance, opts: RoomcastOptions<RegisteredEv
       closeGracePeriod: options.closeGracePeriod,
       presenceEvents: options.presenceEvents ? NATIVE_PROTOCOL : undefined,
       history: options.history,
+      metrics: metrics?.hubMetrics,
     },
     adapter,
     app.log,
@@ -95,6 +100,9 @@ async function roomcast(app: FastifyInstance, opts: RoomcastOptions<RegisteredEv
       hookTimeout: options.hookTimeout,
     })
   }
+
+  if (metrics !== undefined) startMetrics(app, metrics, { hub, webhooks: app.roomcast.pusher?.webhooks })
+  if (options.health !== undefined) registerHealthRoutes(app, hub, options.health)
 
   const stopUpgradeTimeout = limitUpgradeTime(app.server, app.websocketServer, options.upgradeTimeout)
   app.addHook('onClose', (_instance, done) => {

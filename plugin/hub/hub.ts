@@ -10,6 +10,7 @@ import { FrameCache } from './frame-cache.js'
 import type { HistoryPage, HistoryPolicy, HistoryRead } from './history.js'
 import type { HistoryResolver } from './history-policy.js'
 import { Hooks, type PresenceChange } from './hooks.js'
+import type { HubMetrics } from './metrics.js'
 import { isProtocolName } from './namespace.js'
 import { handled, PUBLISHED, type PublishOutcome } from './publish-outcome.js'
 import type { ClusterAnswer, Query, QueryResult, RoomMember } from './queries.js'
@@ -38,6 +39,8 @@ export interface HubOptions {
   presenceEvents: string | undefined
   /** Which rooms keep a history (the compiled `history` option); undefined: none does. */
   history?: HistoryResolver | undefined
+  /** What to count for the metrics layer; undefined (metrics off): nothing is counted. */
+  metrics?: HubMetrics | undefined
 }
 
 export interface DrainOptions {
@@ -61,6 +64,8 @@ export class Hub<E extends EventsDefinition = AnyEvents> implements ConnectionHo
   readonly hooks: Hooks<E>
   readonly adapter: Adapter
   readonly options: HubOptions
+  /** Counters for the metrics layer, when metrics are on. */
+  readonly metrics: HubMetrics | undefined
   readonly connections = new Map<string, Connection<E>>()
   readonly #rooms = new Map<string, Set<Connection<E>>>()
   readonly #users = new Map<string, Set<Connection<E>>>()
@@ -87,6 +92,7 @@ export class Hub<E extends EventsDefinition = AnyEvents> implements ConnectionHo
     this.nodeId = options.nodeId
     this.options = options
     this.adapter = adapter
+    this.metrics = options.metrics
     this.log = log
     this.hooks = new Hooks<E>(log)
   }
@@ -136,7 +142,7 @@ export class Hub<E extends EventsDefinition = AnyEvents> implements ConnectionHo
     connection.userId = userId
     this.#index(this.#users, 'user', userId, connection)
     for (const room of connection.rooms) {
-      if (!this.#userInRoom(connection, room)) this.#presence(room, userId, 'join')
+      if (!this.#userInRoom(connection, room)) this.#presence(room, userId, 'join', connection.protocol)
     }
   }
 
@@ -148,7 +154,7 @@ export class Hub<E extends EventsDefinition = AnyEvents> implements ConnectionHo
       connection.rooms.add(room)
       this.#index(this.#rooms, 'room', room, connection)
       this.hooks.run('join', connection, room)
-      if (firstOfUser) this.#presence(room, connection.userId!, 'join')
+      if (firstOfUser) this.#presence(room, connection.userId!, 'join', connection.protocol)
     }
   }
 
@@ -158,7 +164,7 @@ export class Hub<E extends EventsDefinition = AnyEvents> implements ConnectionHo
       this.#unindex(this.#rooms, 'room', room, connection)
       this.hooks.run('leave', connection, room)
       if (connection.userId !== undefined && !this.#userInRoom(connection, room)) {
-        this.#presence(room, connection.userId, 'leave')
+        this.#presence(room, connection.userId, 'leave', connection.protocol)
       }
     }
   }
@@ -228,6 +234,17 @@ export class Hub<E extends EventsDefinition = AnyEvents> implements ConnectionHo
 
   /** Local fan-out: each distinct frame is built once and the same bytes go to every recipient. */
   deliver(delivery: Delivery): void {
+    const metrics = this.metrics
+    if (metrics === undefined) {
+      this.#fanOut(delivery, undefined)
+      return
+    }
+    const started = performance.now()
+    this.#fanOut(delivery, metrics)
+    metrics.events.fannedOut((performance.now() - started) / 1000)
+  }
+
+  #fanOut(delivery: Delivery, metrics: HubMetrics | undefined): void {
     const frames = new FrameCache(delivery)
     const except = exceptionsOf(delivery.except)
     const protocol = delivery.protocol
@@ -235,7 +252,7 @@ export class Hub<E extends EventsDefinition = AnyEvents> implements ConnectionHo
       if (connection.state !== 'authenticated') return
       if (protocol !== undefined && connection.protocol !== protocol) return
       if (except?.has(connection.id)) return
-      connection.writeFrame(frames.frame(connection.codec, room))
+      if (connection.writeFrame(frames.frame(connection.codec, room)) && metrics !== undefined) metrics.traffic(connection.protocol).deliveries++
     }
     const target = delivery.target
     switch (target.kind) {
@@ -269,7 +286,13 @@ export class Hub<E extends EventsDefinition = AnyEvents> implements ConnectionHo
   // ---------------------------------------------------------------- cluster queries
 
   query<Q extends Query>(query: Q): Promise<ClusterAnswer<QueryResult<Q>>> {
-    return this.adapter.query(query)
+    const metrics = this.metrics
+    if (metrics === undefined) return this.adapter.query(query)
+    const started = performance.now()
+    return this.adapter.query(query).then((answer) => {
+      metrics.events.queried(query.type, (performance.now() - started) / 1000, answer.missing.length > 0)
+      return answer
+    })
   }
 
   /** This node's part of a cluster query or action. */
@@ -373,6 +396,11 @@ export class Hub<E extends EventsDefinition = AnyEvents> implements ConnectionHo
     return this.#rooms.keys()
   }
 
+  /** Each local room's members (all of one protocol: rooms are namespaced), for sampling at scrape time. */
+  localRoomMembers(): IterableIterator<ReadonlySet<Connection<E>>> {
+    return this.#rooms.values()
+  }
+
   // ---------------------------------------------------------------- presence
 
   #userInRoom(connection: Connection<E>, room: string): boolean {
@@ -382,7 +410,9 @@ export class Hub<E extends EventsDefinition = AnyEvents> implements ConnectionHo
     return false
   }
 
-  #presence(room: string, userId: string, action: 'join' | 'leave'): void {
+  /** A user's first local connection entered a room, or its last one left; `protocol`: theirs. */
+  #presence(room: string, userId: string, action: 'join' | 'leave', protocol: string): void {
+    if (this.metrics !== undefined) this.metrics.traffic(protocol).presenceMembers += action === 'join' ? 1 : -1
     this.adapter.trackPresence(room, userId, action).then(
       (clusterTransition) => {
         if (clusterTransition) this.presenceChanged({ room, userId, action })

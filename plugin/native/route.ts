@@ -7,7 +7,7 @@ import type { EventsDefinition } from '../../shared/events.js'
 import { Connection, type Identity } from '../hub/connection.js'
 import type { Hub } from '../hub/hub.js'
 import type { NativeOptions, Refusal } from './options.js'
-import { nativeCodec, nativeFrame } from './codec.js'
+import { NATIVE_PROTOCOL, nativeCodec, nativeFrame } from './codec.js'
 import type { HandlerRegistry } from './handlers.js'
 import { NativeSession } from './session.js'
 import { EncryptionQueue } from './encryption-queue.js'
@@ -50,6 +50,7 @@ function admitUpgrade<E extends EventsDefinition>(
     .then(() => withHookTimeout(authenticateRequest(request), 'authenticateRequest', hookTimeout, request.log))
     .then((verdict) => {
       if (verdict === null || isRefusal(verdict)) {
+        hub.metrics?.events.authFailed(NATIVE_PROTOCOL, '', 'refused')
         const statusCode = isRefusal(verdict) ? (verdict.statusCode ?? 401) : 401
         const message = (isRefusal(verdict) ? verdict.message : undefined) ?? 'authentication refused'
         void reply.code(statusCode).send({ error: statusCode === 403 ? 'Forbidden' : 'Unauthorized', code: 'auth_refused', message })
@@ -60,6 +61,7 @@ function admitUpgrade<E extends EventsDefinition>(
       done()
     })
     .catch((err: unknown) => {
+      hub.metrics?.events.authFailed(NATIVE_PROTOCOL, '', 'error')
       // Not the client's fault and maybe gone soon: 503, so that it (or a load balancer) tries again.
       if (err instanceof HookTimeoutError) void reply.code(503).send({ error: 'Service Unavailable', code: err.code, message: err.message })
       else done(err instanceof Error ? err : new Error(String(err)))
@@ -79,6 +81,7 @@ export function registerNativeRoute<E extends EventsDefinition>(
 ): void {
   const identities = new WeakMap<FastifyRequest, Identity>()
   const encryptionSetup = options.encryption === 'off' ? undefined : { queue: new EncryptionQueue(options.encryptionBatchSize), identity }
+  const traffic = hub.metrics?.traffic(NATIVE_PROTOCOL)
   const authDeadlines = new DeadlineQueue<NativeSession<E>>(options.authTimeout, (session) => session.authDeadlinePassed())
   app.addHook('onClose', (_instance, done) => {
     authDeadlines.clear()
@@ -119,6 +122,7 @@ export function registerNativeRoute<E extends EventsDefinition>(
           connection.close(CloseCode.MessageTooBig, 'message too big')
           return
         }
+        if (traffic !== undefined) traffic.messagesIn++
         session.receive(data, isBinary, size)
       })
       socket.on('pong', () => {

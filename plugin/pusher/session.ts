@@ -100,6 +100,7 @@ export class PusherSession {
     if (this.#frames !== undefined && !this.#frames.take(now) && !this.#reconnectBurst(raw, isBinary)) {
       // 4100 "over capacity": pusher-js reconnects after a backoff. A 43xx close would make it
       // give up for good, and this is a client sending too fast, not one that must never return.
+      this.#hub.metrics?.events.rateLimited(PUSHER_PROTOCOL, this.app.id)
       connection.close(PusherCode.OverCapacity, 'Too many messages.')
       return
     }
@@ -361,6 +362,7 @@ export class PusherSession {
     const connection = this.connection
     const userData = request?.user_data
     if (typeof userData !== 'string' || !verifyUserAuth(this.app, connection.id, userData, request!.auth)) {
+      this.#hub.metrics?.events.authFailed(PUSHER_PROTOCOL, this.app.id, 'refused')
       connection.close(PusherCode.Unauthorized, PusherMessage.unauthorized)
       return
     }
@@ -394,6 +396,7 @@ export class PusherSession {
   }
 
   #subscriptionError(channel: string, error: SubscriptionErrorData): void {
+    this.#hub.metrics?.events.joinRefused(PUSHER_PROTOCOL, this.app.id)
     this.connection.writeText(subscriptionErrorFrame(channel, error))
   }
 

@@ -16,14 +16,23 @@ export interface Family {
   metrics: Sample[]
 }
 
+const parse = parsePrometheus as (text: string) => Family[]
+
 /** One scrape: the parsed families by name. */
 export class Scrape {
   readonly families: Map<string, Family>
+  /**
+   * Every series by its own name: histograms as their `_bucket`, `_sum` and `_count` series. The
+   * parser folds a histogram's label sets into one sample, so a second parse reads them untyped.
+   */
+  readonly series: Map<string, Family>
   readonly text: string
 
   constructor(text: string) {
     this.text = text
-    this.families = new Map((parsePrometheus as (text: string) => Family[])(text).map((family) => [family.name, family]))
+    this.families = new Map(parse(text).map((family) => [family.name, family]))
+    const untyped = text.replace(/^# TYPE (\S+) (histogram|summary)$/gm, '# TYPE $1 untyped')
+    this.series = new Map(parse(untyped).map((family) => [family.name, family]))
   }
 
   family(name: string): Family {
@@ -32,11 +41,16 @@ export class Scrape {
     return family
   }
 
-  /** The value of the sample whose labels include `labels` (0 when there is none); summed when several match. */
+  /**
+   * The value of the series whose labels include `labels` (0 when there is none), summed when
+   * several match. A histogram is read through its series: `name_count`, `name_sum`.
+   */
   value(name: string, labels: Record<string, string> = {}): number {
+    const series = this.series.get(name)
+    if (series === undefined) throw new Error(`no series ${name} in the scrape`)
     let sum = 0
-    for (const sample of this.family(name).metrics) {
-      if (Object.entries(labels).every(([key, value]) => sample.labels?.[key] === value)) sum += Number(sample.value ?? sample.count ?? 0)
+    for (const sample of series.metrics) {
+      if (Object.entries(labels).every(([key, value]) => sample.labels?.[key] === value)) sum += Number(sample.value)
     }
     return sum
   }
@@ -44,7 +58,7 @@ export class Scrape {
   /** Every label value of every sample, for checks on what may never be a label. */
   labelValues(): string[] {
     const values: string[] = []
-    for (const family of this.families.values()) for (const sample of family.metrics) values.push(...Object.values(sample.labels ?? {}))
+    for (const family of this.series.values()) for (const sample of family.metrics) values.push(...Object.values(sample.labels ?? {}))
     return values
   }
 }

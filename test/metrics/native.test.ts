@@ -97,7 +97,7 @@ t.test('messages in, deliveries, bytes and the fan-out histogram', async (t) => 
   const after = await scrape(port)
   t.equal(after.value('roomcast_messages_received_total', native) - before.value('roomcast_messages_received_total', native), 1)
   t.equal(after.value('roomcast_deliveries_total', native) - before.value('roomcast_deliveries_total', native), 6, 'two messages to three members')
-  t.equal(after.value('roomcast_fanout_duration_seconds') - before.value('roomcast_fanout_duration_seconds'), 2, 'two fan-outs observed')
+  t.equal(after.value('roomcast_fanout_duration_seconds_count') - before.value('roomcast_fanout_duration_seconds_count'), 2, 'two fan-outs observed')
   const sent = after.value('roomcast_sent_bytes_total', native) - before.value('roomcast_sent_bytes_total', native)
   t.ok(sent >= 3 * 10_000, `at least the large message three times went out (${sent} bytes)`)
   t.ok(after.value('roomcast_received_bytes_total', native) > before.value('roomcast_received_bytes_total', native), 'the client message came in')

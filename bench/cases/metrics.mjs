@@ -32,6 +32,14 @@ async function scrapeLoop(port, stop) {
   return scrapes
 }
 
+/** Server CPU of one scrape with the N subscribers connected and no traffic: the mean of SCRAPES in a row. */
+const SCRAPES = 200
+async function scrapeCost(server) {
+  const before = server.cpu()
+  for (let i = 0; i < SCRAPES; i++) await (await fetch(`http://127.0.0.1:${server.port}/metrics`)).text()
+  return ((server.cpu() - before) * 1000) / SCRAPES
+}
+
 export default {
   name: 'metrics',
   title: 'Fan-out with metrics on and off',
@@ -46,7 +54,7 @@ export default {
     return { ok: true }
   },
   method: (ctx) =>
-    `two roomcast servers in one run, one with \`metrics: true\` and GET /metrics scraped every ${SCRAPE_INTERVAL_MS / 1000} s, one without; each has a room of N subscribers, and the closed-loop fan-out of the \`fanout\` case (${WINDOW} messages in flight) runs on them in turn, ${segmentsPerServer(ctx)} segments of ${SEGMENT_MS(ctx) / 1000} s each per server (after a warm-up of ${FIRST_WARMUP_MS / 1000} s, then ${WARMUP_MS} ms before each segment), in the order off, on, on, off, off, on, ... "on / off" is deliveries per server CPU-second with metrics on as a share of the same figure with them off (100% = no cost).`,
+    `two roomcast servers in one run, one with \`metrics: true\` and GET /metrics scraped every ${SCRAPE_INTERVAL_MS / 1000} s, one without; each has a room of N subscribers, and the closed-loop fan-out of the \`fanout\` case (${WINDOW} messages in flight) runs on them in turn, ${segmentsPerServer(ctx)} segments of ${SEGMENT_MS(ctx) / 1000} s each per server (after a warm-up of ${FIRST_WARMUP_MS / 1000} s, then ${WARMUP_MS} ms before each segment), in the order off, on, on, off, off, on, ... "on / off" is deliveries per server CPU-second with metrics on as a share of the same figure with them off (100% = no cost). Then, with no traffic, ${SCRAPES} scrapes in a row: the server CPU of one (HTTP included; the scrape reads every connection once).`,
   variants: (ctx) => (ctx.sizes ?? (ctx.quick ? [200] : [1000])).map((n) => ({ key: `n${n}`, label: `N = ${n.toLocaleString('en-US')}`, n })),
   metrics: [
     { key: 'ratio', label: 'on / off (per server CPU-s)', better: 'higher', format: 'percent' },
@@ -54,6 +62,7 @@ export default {
     { key: 'onPerCpuSec', label: 'on: deliveries per server CPU-s', better: 'higher', format: 'int' },
     { key: 'offPerSec', label: 'off: deliveries/s', better: 'higher', format: 'int' },
     { key: 'onPerSec', label: 'on: deliveries/s', better: 'higher', format: 'int' },
+    { key: 'scrapeMs', label: 'server CPU per scrape (ms)', better: 'lower', format: 'ms' },
   ],
   async measure(kind, variant, ctx) {
     const servers = {
@@ -94,6 +103,7 @@ export default {
           await scraping
         }
       }
+      const scrapeMs = await scrapeCost(servers.on)
       const offPerCpuSec = totals.off.deliveries / totals.off.cpu
       const onPerCpuSec = totals.on.deliveries / totals.on.cpu
       return {
@@ -102,6 +112,7 @@ export default {
         onPerCpuSec,
         offPerSec: totals.off.deliveries / totals.off.seconds,
         onPerSec: totals.on.deliveries / totals.on.seconds,
+        scrapeMs,
       }
     } finally {
       driver?.close()

@@ -79,10 +79,10 @@ export class PusherSession {
     connection.writeText(connectionEstablishedFrame(connection.id, this.#context.options.activityTimeout))
     if (this.app.maxConnections >= 0) this.#hub.join(connection, [appConnectionsRoom(this.app)])
     if (this.app.enableUserAuthentication) {
-      this.#signinTimer = setTimeout(
-        () => connection.close(PusherCode.Unauthorized, PusherMessage.signinTimeout),
-        this.#context.options.userAuthenticationTimeout,
-      )
+      this.#signinTimer = setTimeout(() => {
+        this.#hub.metrics?.events.authFailed(PUSHER_PROTOCOL, this.app.id, 'timeout')
+        connection.close(PusherCode.Unauthorized, PusherMessage.signinTimeout)
+      }, this.#context.options.userAuthenticationTimeout)
     }
   }
 

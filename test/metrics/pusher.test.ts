@@ -74,6 +74,18 @@ t.test('an unknown app key is an auth failure without an app label', async (t) =
   t.notOk(now.labelValues().some((value) => value.includes('no-such-key')))
 })
 
+t.test('a connection that does not sign in in time, where the app requires it, is an auth timeout', async (t) => {
+  const strict = { ...APP, enableUserAuthentication: true }
+  const server = await startPusherServer({ metrics: true, apps: [strict], pusher: { apps: [strict], userAuthenticationTimeout: 100 } })
+  t.teardown(() => server.app.close())
+  const client = await RawClient.open(server.url())
+  t.teardown(() => client.close())
+  t.equal((await client.whenClosed()).code, 4009)
+  const now = await scrapeUntil(server.port, (s) => s.value('roomcast_connections_open', app) === 0)
+  t.equal(now.value('roomcast_auth_failures_total', { ...app, reason: 'timeout' }), 1)
+  t.equal(now.value('roomcast_connection_closes_total', { ...app, code: '4009' }), 1)
+})
+
 t.test('webhook deliveries, failures, retries and queue depth', async (t) => {
   const hooks = await webhookReceiver()
   t.teardown(() => hooks.close())

@@ -19,7 +19,10 @@ export type {
   RateLimitOptions,
   UpgradeRefusalMode,
 } from './options.js'
-export { RoomcastServer, PusherNotEnabledError } from './server.js'
+export { RoomcastServer } from './server.js'
+export type { MetricsOptions } from './metrics/options.js'
+export type { HealthOptions } from './api/health-options.js'
+export type { HealthReport, NotReadyReason } from './api/health.js'
 export type { ConnectionsApi } from './api/connections.js'
 export type { RoomsApi, RoomHistoryQuery } from './api/rooms.js'
 export type { HistoryOption, HistoryRule } from './hub/history-policy.js'
@@ -44,6 +47,8 @@ export {
   HistoryUnsupportedError,
   InvalidArgumentError,
   InvalidHookResultError,
+  PusherNotEnabledError,
+  PromClientMissingError,
   InvalidOptionError,
   UnknownHookError,
   UnknownOptionError,

@@ -56,6 +56,26 @@ export const HistoryOptionSchema = Type.Union(
   { accepts: 'a list of rules { match, size, ttl } or a function (room) => ({ size, ttl }) | undefined' },
 )
 
+export const MetricsSchema = optionsObject(
+  {
+    registry: Type.Optional(
+      withMethods(['registerMetric', 'metrics', 'getSingleMetric'], "a prom-client Registry, e.g. new Registry() or prom-client's register"),
+    ),
+    prefix: Type.Optional(Type.String({ pattern: '^([a-zA-Z_:][a-zA-Z0-9_:]*)?$', accepts: 'a metric name prefix matching [a-zA-Z_:][a-zA-Z0-9_:]*, or ""' })),
+    route: Type.Optional(Type.Union([routePath('/metrics'), off()], { accepts: 'a route path starting with "/", e.g. "/metrics", or false' })),
+    defaultMetrics: Type.Optional(boolean()),
+  },
+  'true, false or an object { registry, prefix, route, defaultMetrics }',
+)
+
+export const HealthSchema = optionsObject(
+  {
+    live: Type.Optional(routePath('/health/live')),
+    ready: Type.Optional(routePath('/health/ready')),
+  },
+  'true, false or an object { live, ready }',
+)
+
 export const HeartbeatSchema = optionsObject(
   {
     interval: Type.Optional(delay()),
@@ -125,6 +145,8 @@ export const RoomcastOptionsSchema = optionsObject(
     upgradeTimeout: Type.Optional(delay()),
     nodeId: Type.Optional(nonEmptyString()),
     pusher: Type.Optional(PusherOptionsSchema),
+    metrics: Type.Optional(Type.Union([boolean(), MetricsSchema], { accepts: 'true, false or an object { registry, prefix, route, defaultMetrics }' })),
+    health: Type.Optional(Type.Union([boolean(), HealthSchema], { accepts: 'true, false or an object { live, ready }' })),
   },
   'an object of options',
 )

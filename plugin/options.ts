@@ -14,6 +14,8 @@ import { checkOptions, invalidOption } from './hub/option-check.js'
 import { RoomcastOptionsSchema } from './options-schema.js'
 import { resolvePusherOptions, type PusherOptions, type ResolvedPusherOptions } from './pusher/options.js'
 import type { BackpressureOptions } from './ws/socket-sink.js'
+import { resolveMetricsOptions, type MetricsOptions, type ResolvedMetricsOptions } from './metrics/options.js'
+import { resolveHealthOptions, type HealthOptions, type ResolvedHealthOptions } from './api/health-options.js'
 
 export type { Refusal, JoinRequest, Authenticator, RequestAuthenticator, UpgradeRefusalMode } from './native/options.js'
 export type { RateLimitOptions } from './hub/rate-window.js'
@@ -152,6 +154,21 @@ export interface RoomcastBaseOptions<E extends EventsDefinition = RegisteredEven
   nodeId?: string
   /** Also speak the Pusher Channels protocol (pusher-js, Laravel Echo) on `[pathPrefix]/app/:key`. */
   pusher?: PusherOptions
+  /**
+   * Prometheus metrics through prom-client (an optional peer dependency: `npm install
+   * prom-client`). `true`: every metric in a registry of the plugin's own, served on `GET /metrics`;
+   * an object picks the registry (the application's own), the name prefix (default `roomcast_`),
+   * the route (`false`: only fill the registry) and prom-client's default process metrics.
+   * Default false: nothing is loaded or counted.
+   */
+  metrics?: boolean | MetricsOptions
+  /**
+   * Liveness and readiness routes for load balancers and Kubernetes probes: `true` for
+   * `GET /health/live` and `GET /health/ready`, or an object naming them. Readiness is 503 with
+   * its reasons while the node drains, shuts down or has lost its adapter's connection.
+   * Default false (`app.roomcast.health()` answers either way).
+   */
+  health?: boolean | HealthOptions
 }
 
 /** The options once defaulted and checked: the native protocol's slice, and what the rest of the plugin reads. */
@@ -163,6 +180,8 @@ export interface ResolvedOptions<E extends EventsDefinition> extends NativeOptio
   upgradeTimeout: number
   nodeId: string
   pusher: ResolvedPusherOptions | undefined
+  metrics: ResolvedMetricsOptions | undefined
+  health: ResolvedHealthOptions | undefined
 }
 
 /** Fastify's `prefix`, as Fastify would join it to a route: a leading "/", no trailing one; "" for none. */
@@ -220,5 +239,7 @@ export function resolveOptions<E extends EventsDefinition>(options: RoomcastOpti
     upgradeTimeout: options.upgradeTimeout ?? 10_000,
     nodeId: options.nodeId ?? randomUUID(),
     pusher: options.pusher === undefined ? undefined : resolvePusherOptions(options.pusher, prefix),
+    metrics: resolveMetricsOptions(options.metrics, prefix),
+    health: resolveHealthOptions(options.health, prefix),
   }
 }

@@ -18,6 +18,8 @@ import { SocketSink } from './ws/socket-sink.js'
 import { registerNativeRoute } from './native/route.js'
 import { registerPusher } from './pusher/index.js'
 import { limitUpgradeTime } from './ws/upgrade-timeout.js'
+import { createMetrics, startMetrics } from './metrics/index.js'
+import { registerHealthRoutes } from './api/health-routes.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -38,6 +40,8 @@ async function roomcast(app: FastifyInstance, opts: RoomcastOptions): Promise<vo
   // (`RoomcastTypes.userId`) is held to by the options' types: their hooks must produce one.
   const options = resolveOptions(opts as RoomcastOptions<RegisteredEvents, string | undefined>)
   registeredServers.add(app.server)
+  // Before the adapter is made: without prom-client the registration fails with nothing to undo.
+  const metrics = options.metrics === undefined ? undefined : await createMetrics(options.metrics)
   const adapter =
     typeof opts.adapter === 'function' ? checkOptions<Adapter>(AdapterSchema, opts.adapter(), '', ['adapter()']) : (opts.adapter ?? new MemoryAdapter())
   if (options.history !== undefined && adapter.history === undefined) throw new HistoryUnsupportedError()
@@ -48,6 +52,7 @@ async function roomcast(app: FastifyInstance, opts: RoomcastOptions): Promise<vo
       closeGracePeriod: options.closeGracePeriod,
       presenceEvents: options.presenceEvents ? NATIVE_PROTOCOL : undefined,
       history: options.history,
+      metrics: metrics?.hubMetrics,
     },
     adapter,
     app.log,
@@ -102,6 +107,9 @@ async function roomcast(app: FastifyInstance, opts: RoomcastOptions): Promise<vo
       }),
     )
   }
+
+  if (metrics !== undefined) startMetrics(app, metrics, { hub, webhooks: app.roomcast.pusherEnabled ? app.roomcast.pusher.webhooks : undefined })
+  if (options.health !== undefined) registerHealthRoutes(app, hub, options.health)
 
   const stopUpgradeTimeout = limitUpgradeTime(app.server, app.websocketServer, options.upgradeTimeout)
   app.addHook('onClose', (_instance, done) => {

@@ -1,8 +1,8 @@
-import createError from '@fastify/error'
 import type { AnyEvents, EventsDefinition, ToClientData, ToClientEvent, ToServerEvent } from '../shared/events.js'
 import { ConnectionsApi } from './api/connections.js'
 import { RoomsApi } from './api/rooms.js'
 import { UsersApi } from './api/users.js'
+import { PusherNotEnabledError } from './hub/errors.js'
 import type { HookMap, HookName } from './hub/hooks.js'
 import type { Hub } from './hub/hub.js'
 import { DeliveryApi } from './hub/delivery-api.js'
@@ -11,12 +11,7 @@ import type { ClusterAnswer, Query, QueryResult } from './hub/queries.js'
 import { NATIVE_PROTOCOL } from './native/codec.js'
 import type { EventHandler, HandlerRegistry } from './native/handlers.js'
 import type { PusherService } from './pusher/service.js'
-
-/** `app.roomcast.pusher` was read, but the plugin was registered without the `pusher` option. */
-export const PusherNotEnabledError = createError(
-  'ROOMCAST_PUSHER_NOT_ENABLED',
-  'app.roomcast.pusher needs the pusher option: register roomcast with { pusher: { apps: [...] } }',
-)
+import { healthOf, type HealthReport } from './api/health.js'
 
 /**
  * `app.roomcast`: the decorator a registration adds. `E` is the application's events, `U` the
@@ -88,6 +83,14 @@ export class RoomcastServer<E extends EventsDefinition = AnyEvents, U extends st
   /** Sends to every authenticated connection in the cluster; resolves when the cluster bus took it, rejects with `publish_failed`. */
   broadcast<K extends ToClientEvent<E>>(event: K, data: ToClientData<E, K>): PublishOutcome {
     return this.emitter.broadcast(event, data)
+  }
+
+  /**
+   * This node's liveness and readiness, as the `health` routes answer them: not ready while it
+   * drains, shuts down, or its adapter has lost its connection (`reasons` says which).
+   */
+  health(): HealthReport {
+    return healthOf(this.#hub)
   }
 
   /** A raw cluster query: the merged value plus which nodes answered and which did not. */

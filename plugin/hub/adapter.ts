@@ -63,6 +63,11 @@ export interface Adapter {
    * that has none: rooms configured with history then fail at registration.
    */
   readonly history?: HistoryStore
+  /**
+   * Whether the adapter can reach the rest of the cluster now (a Redis adapter: both of its
+   * connections are ready). Readiness checks read it; absent: always connected (in-process).
+   */
+  readonly connected?: boolean
 }
 
 /**

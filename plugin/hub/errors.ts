@@ -86,3 +86,15 @@ export const UnknownPusherAppError = coded<'ROOMCAST_UNKNOWN_PUSHER_APP', [appId
 
 /** An application function answered with something unusable (`defaultRooms` not returning a list, a `history` function returning a bad policy). */
 export const InvalidHookResultError = coded<'ROOMCAST_INVALID_HOOK_RESULT', [message: string]>('ROOMCAST_INVALID_HOOK_RESULT', 'roomcast: %s', TypeError)
+
+/** `app.roomcast.pusher` was read, but the plugin was registered without the `pusher` option. */
+export const PusherNotEnabledError = coded<'ROOMCAST_PUSHER_NOT_ENABLED', []>(
+  'ROOMCAST_PUSHER_NOT_ENABLED',
+  'roomcast: app.roomcast.pusher needs the pusher option: register roomcast with { pusher: { apps: [...] } } (app.roomcast.pusherEnabled tells)',
+)
+
+/** `metrics` is on, and prom-client (an optional peer dependency) could not be imported. */
+export const PromClientMissingError = coded<'ROOMCAST_PROM_CLIENT_MISSING', [cause: string]>(
+  'ROOMCAST_PROM_CLIENT_MISSING',
+  'roomcast: the metrics option needs the prom-client package, which could not be loaded (%s); install it with `npm install prom-client`',
+)

@@ -11,6 +11,7 @@ import { FrameCache } from './frame-cache.js'
 import type { HistoryPage, HistoryPolicy, HistoryRead } from './history.js'
 import type { HistoryResolver } from './history-policy.js'
 import { Hooks, type PresenceChange } from './hooks.js'
+import type { HubMetrics } from './metrics.js'
 import { isProtocolName } from './namespace.js'
 import { handled, PUBLISHED, type PublishOutcome } from './publish-outcome.js'
 import type { ClusterAnswer, Query, QueryResult, RoomMember } from './queries.js'
@@ -39,6 +40,8 @@ export interface HubOptions {
   presenceEvents: string | undefined
   /** Which rooms keep a history (the compiled `history` option); undefined: none does. */
   history?: HistoryResolver | undefined
+  /** What to count for the metrics layer; undefined (metrics off): nothing is counted. */
+  metrics?: HubMetrics | undefined
 }
 
 export interface DrainOptions {
@@ -62,12 +65,16 @@ export class Hub<E extends EventsDefinition = AnyEvents> implements ConnectionHo
   readonly hooks: Hooks<E>
   readonly adapter: Adapter
   readonly options: HubOptions
+  /** Counters for the metrics layer, when metrics are on. */
+  readonly metrics: HubMetrics | undefined
   readonly connections = new Map<string, Connection<E>>()
   readonly #rooms = new Map<string, Set<Connection<E>>>()
   readonly #users = new Map<string, Set<Connection<E>>>()
   #sweepTimer: NodeJS.Timeout | undefined
   #heartbeatFrames = new Map<string, PreparedFrame>()
   #accepting = true
+  #draining = false
+  #shuttingDown = false
   /** Running drains, told of every removal so they end as soon as their connections are gone. */
   readonly #drains = new Set<(removed: Connection<E>) => void>()
   /**
@@ -86,6 +93,7 @@ export class Hub<E extends EventsDefinition = AnyEvents> implements ConnectionHo
     this.nodeId = options.nodeId
     this.options = options
     this.adapter = adapter
+    this.metrics = options.metrics
     this.log = log
     this.hooks = new Hooks<E>(log)
   }
@@ -98,6 +106,16 @@ export class Hub<E extends EventsDefinition = AnyEvents> implements ConnectionHo
   /** False once draining or shutting down: the transport refuses new upgrades. */
   get accepting(): boolean {
     return this.#accepting
+  }
+
+  /** A drain started (it stays so: a drained node takes no new connections). */
+  get draining(): boolean {
+    return this.#draining
+  }
+
+  /** Shutdown started. */
+  get shuttingDown(): boolean {
+    return this.#shuttingDown
   }
 
   // ---------------------------------------------------------------- connection lifecycle
@@ -128,7 +146,7 @@ export class Hub<E extends EventsDefinition = AnyEvents> implements ConnectionHo
     this.#index(this.#users, 'user', userId, connection)
     logConnection(connection, 'debug', 'roomcast: connection signed in', { userId })
     for (const room of connection.rooms) {
-      if (!this.#userInRoom(connection, room)) this.#presence(room, userId, 'join')
+      if (!this.#userInRoom(connection, room)) this.#presence(room, userId, 'join', connection.protocol)
     }
   }
 
@@ -140,7 +158,7 @@ export class Hub<E extends EventsDefinition = AnyEvents> implements ConnectionHo
       connection.rooms.add(room)
       this.#index(this.#rooms, 'room', room, connection)
       this.hooks.run('join', connection, room)
-      if (firstOfUser) this.#presence(room, connection.userId!, 'join')
+      if (firstOfUser) this.#presence(room, connection.userId!, 'join', connection.protocol)
     }
   }
 
@@ -150,7 +168,7 @@ export class Hub<E extends EventsDefinition = AnyEvents> implements ConnectionHo
       this.#unindex(this.#rooms, 'room', room, connection)
       this.hooks.run('leave', connection, room)
       if (connection.userId !== undefined && !this.#userInRoom(connection, room)) {
-        this.#presence(room, connection.userId, 'leave')
+        this.#presence(room, connection.userId, 'leave', connection.protocol)
       }
     }
   }
@@ -221,6 +239,18 @@ export class Hub<E extends EventsDefinition = AnyEvents> implements ConnectionHo
 
   /** Local fan-out: each distinct frame is built once and the same bytes go to every recipient. */
   deliver(delivery: Delivery): void {
+    const metrics = this.metrics
+    if (metrics === undefined) {
+      this.#fanOut(delivery, undefined)
+      return
+    }
+    const started = performance.now()
+    this.#fanOut(delivery, metrics)
+    metrics.settlePending()
+    metrics.events.fannedOut((performance.now() - started) / 1000)
+  }
+
+  #fanOut(delivery: Delivery, metrics: HubMetrics | undefined): void {
     const frames = new FrameCache(delivery)
     const except = exceptionsOf(delivery.except)
     const protocol = delivery.protocol
@@ -228,7 +258,10 @@ export class Hub<E extends EventsDefinition = AnyEvents> implements ConnectionHo
       if (connection.state !== 'authenticated') return
       if (protocol !== undefined && connection.protocol !== protocol) return
       if (except?.has(connection.id)) return
-      connection.writeFrame(frames.frame(connection.codec, room))
+      if (connection.writeFrame(frames.frame(connection.codec, room)) && metrics !== undefined) {
+        if (connection.protocol !== metrics.pendingProtocol) metrics.countFor(connection.protocol)
+        metrics.pending++
+      }
     }
     const target = delivery.target
     switch (target.kind) {
@@ -262,7 +295,13 @@ export class Hub<E extends EventsDefinition = AnyEvents> implements ConnectionHo
   // ---------------------------------------------------------------- cluster queries
 
   query<Q extends Query>(query: Q): Promise<ClusterAnswer<QueryResult<Q>>> {
-    return this.adapter.query(query)
+    const metrics = this.metrics
+    if (metrics === undefined) return this.adapter.query(query)
+    const started = performance.now()
+    return this.adapter.query(query).then((answer) => {
+      metrics.events.queried(query.type, (performance.now() - started) / 1000, answer.missing.length > 0)
+      return answer
+    })
   }
 
   /** This node's part of a cluster query or action. */
@@ -366,6 +405,11 @@ export class Hub<E extends EventsDefinition = AnyEvents> implements ConnectionHo
     return this.#rooms.keys()
   }
 
+  /** Each local room's members (all of one protocol: rooms are namespaced), for sampling at scrape time. */
+  localRoomMembers(): IterableIterator<ReadonlySet<Connection<E>>> {
+    return this.#rooms.values()
+  }
+
   // ---------------------------------------------------------------- presence
 
   #userInRoom(connection: Connection<E>, room: string): boolean {
@@ -375,7 +419,9 @@ export class Hub<E extends EventsDefinition = AnyEvents> implements ConnectionHo
     return false
   }
 
-  #presence(room: string, userId: string, action: 'join' | 'leave'): void {
+  /** A user's first local connection entered a room, or its last one left; `protocol`: theirs. */
+  #presence(room: string, userId: string, action: 'join' | 'leave', protocol: string): void {
+    if (this.metrics !== undefined) this.metrics.traffic(protocol).presenceMembers += action === 'join' ? 1 : -1
     this.adapter.trackPresence(room, userId, action).then(
       (clusterTransition) => {
         if (clusterTransition) this.presenceChanged({ room, userId, action })
@@ -463,6 +509,7 @@ export class Hub<E extends EventsDefinition = AnyEvents> implements ConnectionHo
     const code = options.code ?? CloseCode.Draining
     const reason = options.reason ?? 'draining'
     this.#accepting = false
+    this.#draining = true
     // A set, not a list: connections that leave on their own (or at shutdown) drop out of it at
     // once, so the drain ends when the last one is gone instead of ticking on for nobody.
     const pending = new Set(this.connections.values())
@@ -498,6 +545,7 @@ export class Hub<E extends EventsDefinition = AnyEvents> implements ConnectionHo
   /** Stops accepting, closes everything with 1001, waits for the sockets, then stops the adapter. */
   async shutdown(): Promise<void> {
     this.#accepting = false
+    this.#shuttingDown = true
     clearInterval(this.#sweepTimer)
     this.closeAll(CloseCode.ServerShutdown, 'server shutting down')
     // Every socket still open is among these now: those just closed and those removed earlier.

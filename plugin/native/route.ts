@@ -60,6 +60,7 @@ function admitUpgrade<E extends EventsDefinition>(
     .then(() => withHookTimeout(authenticateRequest(request), 'authenticateRequest', options.hookTimeout, request.log))
     .then((verdict) => {
       if (verdict === null || isRefusal(verdict)) {
+        hub.metrics?.events.authFailed(NATIVE_PROTOCOL, '', 'refused')
         const statusCode = isRefusal(verdict) ? (verdict.statusCode ?? 401) : 401
         const message = (isRefusal(verdict) ? verdict.message : undefined) ?? 'authentication refused'
         request.log.info({ protocol: NATIVE_PROTOCOL, statusCode, mode: options.refuseUpgradeWith }, 'roomcast: upgrade refused by authenticateRequest')
@@ -78,6 +79,7 @@ function admitUpgrade<E extends EventsDefinition>(
       done()
     })
     .catch((err: unknown) => {
+      hub.metrics?.events.authFailed(NATIVE_PROTOCOL, '', 'error')
       // Not the client's fault and maybe gone soon: 503, so that it (or a load balancer) tries again.
       if (err instanceof HookTimeoutError) void reply.code(503).send({ error: 'Service Unavailable', code: err.code, message: err.message })
       else done(err instanceof Error ? err : new Error(String(err)))
@@ -110,6 +112,7 @@ export function registerNativeRoute<E extends EventsDefinition>(
     if (socket.readyState !== socket.CLOSED) socket.terminate()
   })
   const encryptionSetup = options.encryption === 'off' ? undefined : { queue: new EncryptionQueue(options.encryptionBatchSize), identity }
+  const traffic = hub.metrics?.traffic(NATIVE_PROTOCOL)
   const authDeadlines = new DeadlineQueue<NativeSession<E>>(options.authTimeout, (session) => session.authDeadlinePassed())
   app.addHook('onClose', (_instance, done) => {
     authDeadlines.clear()
@@ -162,6 +165,7 @@ export function registerNativeRoute<E extends EventsDefinition>(
           connection.close(CloseCode.MessageTooBig, 'message too big')
           return
         }
+        if (traffic !== undefined) traffic.messagesIn++
         session.receive(data, isBinary, size)
       })
       socket.on('pong', () => {

@@ -18,7 +18,7 @@ import type { Connection, Identity } from '../hub/connection.js'
 import type { Hub } from '../hub/hub.js'
 import { isProtocolName } from '../hub/namespace.js'
 import type { NativeOptions } from './options.js'
-import { nativeFrame } from './codec.js'
+import { NATIVE_PROTOCOL, nativeFrame } from './codec.js'
 import type { HandlerRegistry } from './handlers.js'
 import { RateWindow } from '../hub/rate-window.js'
 import { logConnection } from '../hub/connection-log.js'
@@ -98,8 +98,12 @@ export class NativeSession<E extends EventsDefinition> {
     const connection = this.#connection
     // A refusal is on its way out (closing after its error frame): that close code stands.
     if (connection.state !== 'authenticating' || this.#stopped) return
-    if (this.#mustEncrypt && this.#encryption?.established !== true) connection.close(CloseCode.EncryptionRequired, 'encryption handshake not completed')
-    else connection.close(CloseCode.AuthTimeout, 'authentication timed out')
+    if (this.#mustEncrypt && this.#encryption?.established !== true) {
+      connection.close(CloseCode.EncryptionRequired, 'encryption handshake not completed')
+      return
+    }
+    this.#hub.metrics?.events.authFailed(NATIVE_PROTOCOL, '', 'timeout')
+    connection.close(CloseCode.AuthTimeout, 'authentication timed out')
   }
 
   /** One frame from the socket, `size` bytes long (at most `maxFrame`, checked by the route). */
@@ -115,6 +119,7 @@ export class NativeSession<E extends EventsDefinition> {
     const now = Date.now()
     connection.lastSeen = now
     if (this.#rate !== undefined && !this.#rate.take(now)) {
+      this.#hub.metrics?.events.rateLimited(NATIVE_PROTOCOL, '')
       this.#rejectInput(undefined, { code: ErrorCode.RateLimited, message: 'too many messages' })
       this.#closeAfterFlush(CloseCode.PolicyViolation, 'rate limit exceeded')
       return
@@ -350,6 +355,7 @@ export class NativeSession<E extends EventsDefinition> {
     this.#authenticating = false
     if (this.#connection.state !== 'authenticating') return
     if (identity === null || identity === undefined) {
+      this.#hub.metrics?.events.authFailed(NATIVE_PROTOCOL, '', 'refused')
       this.#refuse(id, 'authentication refused')
       return
     }
@@ -358,6 +364,7 @@ export class NativeSession<E extends EventsDefinition> {
 
   #authenticateFailed(id: number | undefined, err: unknown): void {
     this.#authenticating = false
+    if (this.#connection.state === 'authenticating' && !this.#stopped) this.#hub.metrics?.events.authFailed(NATIVE_PROTOCOL, '', 'error')
     if (err instanceof HookTimeoutError) {
       // The server's fault, not the credentials': 1011 lets the client try again.
       if (this.#connection.state !== 'authenticating' || this.#stopped) return
@@ -380,6 +387,7 @@ export class NativeSession<E extends EventsDefinition> {
     if (typeof identity.userId === 'string' && isProtocolName(identity.userId)) {
       // A user id in another protocol's namespace (one built from client input, say) would share that protocol's user.
       connection.request.log.warn({ connectionId: connection.id }, 'roomcast: authenticate returned a user id in the reserved protocol namespace')
+      this.#hub.metrics?.events.authFailed(NATIVE_PROTOCOL, '', 'refused')
       this.#refuse(id, 'authentication refused')
       return
     }
@@ -455,6 +463,7 @@ export class NativeSession<E extends EventsDefinition> {
     const connection = this.#connection
     if (connection.state !== 'authenticated') throw new Reply(ErrorCode.Disconnected, 'the connection closed')
     const refused = wanted.filter((room) => !allowed.includes(room))
+    if (refused.length > 0) this.#hub.metrics?.events.joinRefused(NATIVE_PROTOCOL, '')
     if (allowed.length === 0 && refused.length > 0) {
       logConnection(connection, 'info', 'roomcast: join refused', { rooms: refused })
       throw new Reply(ErrorCode.JoinRefused, `not allowed to join ${refused.join(', ')}`)

@@ -42,8 +42,12 @@ async function admit(
   }
   const key = request.params.key
   const app = await service.apps.byKey(key)
-  if (app === undefined) return { code: PusherCode.AppUnknown, message: `App key ${key} does not exist.` }
-  if (!app.enabled) return { code: PusherCode.AppDisabled, message: PusherMessage.appDisabled }
+  if (app === undefined || !app.enabled) {
+    // An unknown key never becomes a label: only configured apps' ids do.
+    hub.metrics?.events.authFailed(PUSHER_PROTOCOL, app?.id ?? '', 'unknown_app')
+    if (app === undefined) return { code: PusherCode.AppUnknown, message: `App key ${key} does not exist.` }
+    return { code: PusherCode.AppDisabled, message: PusherMessage.appDisabled }
+  }
   if (app.maxConnections >= 0) {
     const count = await hub.query({ type: 'roomSize', room: appConnectionsRoom(app) })
     if (count.value >= app.maxConnections) return { code: PusherCode.OverQuota, message: PusherMessage.overQuota }
@@ -67,6 +71,7 @@ export function registerPusherRoute(
   maxPayload: number,
 ): void {
   const admissions = new WeakMap<FastifyRequest, Admission>()
+  const traffic = hub.metrics?.traffic(PUSHER_PROTOCOL)
   app.route<{ Params: { key: string }; Querystring: Record<string, string | undefined> }>({
     method: 'GET',
     url: `${service.options.pathPrefix}/app/:key`,
@@ -110,7 +115,10 @@ export function registerPusherRoute(
       hub.register(connection)
       limitIncomingPayload(socket, maxPayload)
       const closeReport = watchRefusedFrames(socket)
-      socket.on('message', (data, isBinary) => session.receive(data, isBinary))
+      socket.on('message', (data, isBinary) => {
+        if (traffic !== undefined) traffic.messagesIn++
+        session.receive(data, isBinary)
+      })
       socket.on('pong', () => {
         connection.lastSeen = Date.now()
       })

@@ -80,10 +80,10 @@ export class PusherSession {
     connection.writeText(connectionEstablishedFrame(connection.id, this.#context.options.activityTimeout))
     if (this.app.maxConnections >= 0) this.#hub.join(connection, [appConnectionsRoom(this.app)])
     if (this.app.enableUserAuthentication) {
-      this.#signinTimer = setTimeout(
-        () => connection.close(PusherCode.Unauthorized, PusherMessage.signinTimeout),
-        this.#context.options.userAuthenticationTimeout,
-      )
+      this.#signinTimer = setTimeout(() => {
+        this.#hub.metrics?.events.authFailed(PUSHER_PROTOCOL, this.app.id, 'timeout')
+        connection.close(PusherCode.Unauthorized, PusherMessage.signinTimeout)
+      }, this.#context.options.userAuthenticationTimeout)
     }
   }
 
@@ -102,6 +102,7 @@ export class PusherSession {
       // 4100 "over capacity": pusher-js reconnects after a backoff. A 43xx close would make it
       // give up for good, and this is a client sending too fast, not one that must never return.
       logConnection(connection, 'warn', 'roomcast: rate limit exceeded, closing')
+      this.#hub.metrics?.events.rateLimited(PUSHER_PROTOCOL, this.app.id)
       connection.close(PusherCode.OverCapacity, 'Too many messages.')
       return
     }
@@ -364,6 +365,7 @@ export class PusherSession {
     const connection = this.connection
     const userData = request?.user_data
     if (typeof userData !== 'string' || !verifyUserAuth(this.app, connection.id, userData, request!.auth)) {
+      this.#hub.metrics?.events.authFailed(PUSHER_PROTOCOL, this.app.id, 'refused')
       this.#refuseSignin(PusherMessage.unauthorized)
       return
     }
@@ -405,6 +407,7 @@ export class PusherSession {
 
   #subscriptionError(channel: string, error: SubscriptionErrorData): void {
     logConnection(this.connection, 'info', 'roomcast: subscription refused', { channel, status: error.status, reason: error.error })
+    this.#hub.metrics?.events.joinRefused(PUSHER_PROTOCOL, this.app.id)
     this.connection.writeText(subscriptionErrorFrame(channel, error))
   }
 

@@ -149,6 +149,16 @@ export class SocketSink implements Sink {
     return true
   }
 
+  /** Bytes read from the TCP socket so far, WebSocket framing included (for metrics). */
+  get bytesRead(): number {
+    return this.#tcp?.bytesRead ?? 0
+  }
+
+  /** Bytes written to the TCP socket so far, WebSocket framing included (for metrics). */
+  get bytesWritten(): number {
+    return this.#tcp?.bytesWritten ?? 0
+  }
+
   ping(): void {
     this.ws.ping()
   }

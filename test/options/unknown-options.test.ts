@@ -43,7 +43,7 @@ t.test('a name that is nothing like an option gets the list of valid ones instea
   const top = await registrationError(t, { websocketPath: '/x' })
   t.match(top, {
     code: 'ROOMCAST_UNKNOWN_OPTION',
-    message: /^roomcast: unknown option "websocketPath" \(the options are prefix, events, path, .* and pusher\)$/,
+    message: /^roomcast: unknown option "websocketPath" \(the options are prefix, events, path, .* pusher, metrics and health\)$/,
   })
   t.notMatch(top?.message, /logLevel/, 'names that are always refused are not offered')
 })

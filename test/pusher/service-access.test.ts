@@ -12,7 +12,10 @@ t.test('without the pusher option, reading app.roomcast.pusher throws ROOMCAST_P
   const error = t.throws(() => app.roomcast.pusher) as InstanceType<typeof PusherNotEnabledError>
   t.ok(error instanceof PusherNotEnabledError)
   t.equal(error.code, 'ROOMCAST_PUSHER_NOT_ENABLED')
-  t.equal(error.message, 'app.roomcast.pusher needs the pusher option: register roomcast with { pusher: { apps: [...] } }')
+  t.equal(
+    error.message,
+    'roomcast: app.roomcast.pusher needs the pusher option: register roomcast with { pusher: { apps: [...] } } (app.roomcast.pusherEnabled tells)',
+  )
 })
 
 t.test('with it, app.roomcast.pusher is the service, and trigger takes one channel name or a list', async (t) => {

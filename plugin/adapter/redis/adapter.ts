@@ -78,7 +78,9 @@ export class RedisAdapter implements Adapter {
   #unverified: string | undefined
   /** The re-announcement of this node's presence, while it runs. */
   #recovery: Promise<void> | undefined
-  readonly #counters = { received: 0, ownEchoes: 0, duplicates: 0, malformed: 0, presenceFailures: 0 }
+  readonly #counters = { received: 0, ownEchoes: 0, duplicates: 0, malformed: 0, presenceFailures: 0, reconnects: 0 }
+  /** Connections that were ready once: their next 'ready' is a reconnect. */
+  readonly #wereReady = new Set<BusConnection>()
 
   constructor(options: RedisAdapterOptions) {
     this.#options = resolveRedisAdapterOptions(options)
@@ -109,11 +111,16 @@ export class RedisAdapter implements Adapter {
     })
   }
 
+  /** Whether both of the adapter's Redis connections are ready (readiness checks read it). */
+  get connected(): boolean {
+    return this.#pub.status === 'ready' && this.#sub.status === 'ready'
+  }
+
   /** A snapshot of the adapter's counters. */
   get stats(): RedisAdapterStats {
     const attached = this.#attached
     return {
-      connected: this.#pub.status === 'ready' && this.#sub.status === 'ready',
+      connected: this.connected,
       published: this.#publisher.published,
       publishFailures: this.#publisher.failures,
       ...this.#counters,
@@ -122,6 +129,11 @@ export class RedisAdapter implements Adapter {
       subscriptions: this.#subscriptions.size,
       liveNodes: attached?.registry.liveNodes().length ?? 0,
     }
+  }
+
+  #readied(connection: BusConnection): void {
+    if (this.#wereReady.has(connection)) this.#counters.reconnects++
+    else this.#wereReady.add(connection)
   }
 
   async attach(node: AdapterNode): Promise<void> {
@@ -151,10 +163,12 @@ export class RedisAdapter implements Adapter {
     if (isClusterClient(this.#sub)) this.#sub.on('smessage', onMessage)
     else this.#sub.on('message', onMessage)
     this.#sub.on('ready', () => {
+      this.#readied(this.#sub)
       this.#outages.recovered('subscriber connection')
       this.#subscriptions.restore()
     })
     this.#pub.on('ready', () => {
+      this.#readied(this.#pub)
       this.#outages.recovered('publisher connection')
       if (this.#startedUp) void this.#announce()
     })

@@ -20,6 +20,8 @@ export interface RedisAdapterStats {
   partialAnswers: number
   /** Presence operations that failed (Redis unreachable); they are replayed when Redis is back. */
   presenceFailures: number
+  /** Times one of the adapter's two connections became ready again after losing Redis. */
+  reconnects: number
   /** Channels this node listens to. */
   subscriptions: number
   /** Other nodes currently known alive. */

@@ -21,6 +21,7 @@ import { cors, type Cors } from './cors.js'
 import { handleEndpoint, type EndpointContext } from './endpoints.js'
 import { badRequest, errorBody, PusherHttpError, PusherHttpStatus } from './errors.js'
 import { MalformedApiUrls } from './malformed-urls.js'
+import { apiRouteLabel } from './route-label.js'
 import type { ResolvedPusherHttpOptions } from './options.js'
 import { defaultHttpRateLimiter } from './rate-limiter.js'
 
@@ -56,9 +57,19 @@ export async function registerPusherHttpRoutes(app: FastifyInstance, hub: Hub, s
 /** The API's routes, with their parser, answers and hooks kept inside the API's own context. */
 function registerApi(api: FastifyInstance, { options, scope, endpoints, malformed }: ApiSetup): void {
   const rawBodies = keepRawBodies(api, options.bodyLimit)
-  const accepted = new WeakMap<FastifyRequest, Accepted>()
+  const acceptedRequests = new WeakMap<FastifyRequest, Accepted>()
   api.setErrorHandler(errorHandler(options.bodyLimit))
   api.setNotFoundHandler(notFoundHandler)
+  const metrics = endpoints.hub.metrics
+  if (metrics !== undefined) {
+    api.addHook('onResponse', (request, reply, done) => {
+      const accepted = acceptedRequests.get(request)
+      const route = apiRouteLabel(request, scope.rootSegments, accepted?.endpoint.kind)
+      // Only an accepted (signed) request names an app: an unknown app id never becomes a label.
+      metrics.events.httpRequest(route, request.method, reply.statusCode, accepted?.app.id ?? '')
+      done()
+    })
+  }
   if (options.cors !== false) api.addHook('onRequest', corsHook(cors(options.cors)))
   api.addHook('onRequest', malformedUrlHook(malformed))
   api.route({
@@ -66,9 +77,9 @@ function registerApi(api: FastifyInstance, { options, scope, endpoints, malforme
     url: '/*',
     bodyLimit: options.bodyLimit,
     preValidation: async (request) => {
-      accepted.set(request, await acceptRequest(request, rawBodies.get(request), scope))
+      acceptedRequests.set(request, await acceptRequest(request, rawBodies.get(request), scope))
     },
-    handler: (request, reply) => handleEndpoint(endpoints, request, reply, accepted.get(request)!),
+    handler: (request, reply) => handleEndpoint(endpoints, request, reply, acceptedRequests.get(request)!),
   })
 }
 

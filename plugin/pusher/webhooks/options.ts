@@ -36,7 +36,15 @@ export interface WebhookOptions {
   retry?: Partial<RetryPolicy>
   /** At shutdown, time given to queued events (one attempt each), in ms. Default 2 000. */
   closeTimeoutMs?: number
+  /**
+   * The `data` of `client_event` webhooks: `string` (Pusher's shape: the JSON text of what the
+   * client sent) or `as-sent` (soketi's: the value as the client sent it, so an object stays an
+   * object). Default `string`.
+   */
+  clientEventData?: ClientEventDataShape
 }
+
+export type ClientEventDataShape = 'string' | 'as-sent'
 
 export interface ResolvedWebhookOptions {
   batchWindowMs: number
@@ -46,6 +54,7 @@ export interface ResolvedWebhookOptions {
   requestTimeoutMs: number
   retry: RetryPolicy
   closeTimeoutMs: number
+  clientEventData: ClientEventDataShape
 }
 
 function atLeast(name: string, value: number, min: number): number {
@@ -68,5 +77,12 @@ export function resolveWebhookOptions(options: WebhookOptions = {}): ResolvedWeb
       maxElapsedMs: atLeast('retry.maxElapsedMs', retry.maxElapsedMs ?? 300_000, 0),
     },
     closeTimeoutMs: atLeast('closeTimeoutMs', options.closeTimeoutMs ?? 2_000, 0),
+    clientEventData: clientEventDataShape(options.clientEventData),
   }
+}
+
+function clientEventDataShape(shape: ClientEventDataShape | undefined): ClientEventDataShape {
+  if (shape === undefined) return 'string'
+  if (shape !== 'string' && shape !== 'as-sent') throw new TypeError("roomcast: pusher.webhooks.clientEventData must be 'string' or 'as-sent'")
+  return shape
 }

@@ -56,7 +56,7 @@ t.test('from a config file: pusher-js connects, the pusher SDK triggers, health 
   cli.child.kill('SIGTERM')
   const closed = await raw.whenClosed(10_000)
   t.equal(closed.code, 4200, 'Pusher clients are told to reconnect elsewhere (4200)')
-  t.same((raw.all('pusher:error').at(-1)?.data as { code: number }).code, 4200, 'after a pusher:error with the same code')
+  t.same(raw.all('pusher:error').at(-1)?.data, { code: 4200, message: 'Server closed. Please reconnect shortly.' }, 'after a pusher:error with the same code')
   t.same(await cli.exited, { code: 0, signal: null }, 'exit 0')
   t.ok(
     cli.logs.some((line) => line.msg === 'roomcast: signal received; draining'),

@@ -97,7 +97,7 @@ function describe(error: ValueError): string {
   const accepted = acceptedValues(schema)
   if (accepted !== undefined) return `must be one of ${accepted}, got ${JSON.stringify(error.value)}`
   const message = error.message.replace(/^Expected (integer|array|object)\b/, 'Expected an $1').replace(/^Expected (number|string|boolean)\b/, 'Expected a $1')
-  return `${message.replace(/^Expected/, 'must be')}, got ${JSON.stringify(error.value)}`
+  return `${message.replace(/^Expected/, 'must be').replace(' to be ', ' ')}, got ${JSON.stringify(error.value)}`
 }
 
 /** For a union of literals (or an object/literal union), the accepted values in words. */

@@ -92,6 +92,7 @@ export async function startStandalone(plan: ServerPlan, warnings: readonly strin
     options.path = plan.native.path
     options.authenticateRequest = native.authenticateRequest
     options.authenticate = native.authenticate
+    options.authorizeJoin = native.authorizeJoin
   } else {
     // Without an authentication endpoint the native protocol is off: nobody may open it anonymously.
     options.authenticateRequest = () => ({ refuse: true, statusCode: 404, message: 'the native protocol is not enabled on this server' })

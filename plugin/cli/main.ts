@@ -13,7 +13,8 @@ import { planServer } from './plan.js'
 import { handleSignals } from './signals.js'
 import { startStandalone } from './standalone.js'
 
-const USAGE_CODES = new Set(['ROOMCAST_CLI_USAGE', 'ROOMCAST_CLI_CONFIG', 'ROOMCAST_CLI_MISSING_PEER'])
+// The plugin's own missing-peer error (prom-client for metrics on the main port) is a configuration problem too.
+const USAGE_CODES = new Set(['ROOMCAST_CLI_USAGE', 'ROOMCAST_CLI_CONFIG', 'ROOMCAST_CLI_MISSING_PEER', 'ROOMCAST_PROM_CLIENT_MISSING'])
 
 /** The package's version: its package.json is three folders up from dist/plugin/cli/. */
 function version(): string {

@@ -64,11 +64,8 @@ function registerSoketiProbes(app: FastifyInstance, health: () => { ready: boole
 }
 
 export async function startStandalone(plan: ServerPlan, warnings: readonly string[] = []): Promise<StandaloneServer> {
-  const serverOptions: FastifyServerOptions & { https?: unknown } = {
-    logger: { level: plan.logLevel },
-    // Behind a load balancer the client's address is in X-Forwarded-For; the native auth endpoint gets it.
-    trustProxy: true,
-  }
+  // No trustProxy: `ip` is the peer's address; behind a proxy the endpoint reads the forwarded X-Forwarded-For itself.
+  const serverOptions: FastifyServerOptions & { https?: unknown } = { logger: { level: plan.logLevel } }
   if (plan.tls !== undefined) serverOptions.https = plan.tls
   const app = Fastify(serverOptions as FastifyServerOptions)
   const log: FastifyBaseLogger = app.log

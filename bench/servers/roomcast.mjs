@@ -2,10 +2,11 @@
 // A client authenticates in-band with the bench token, joins one room, and a `publish` event
 // fans its message out to every other member of the room.
 //
-//   node --expose-gc bench/servers/roomcast.mjs --port 0 [--redis-port P] [--history SIZE]
+//   node --expose-gc bench/servers/roomcast.mjs --port 0 [--redis-port P] [--history SIZE] [--metrics on]
 //
 // --history SIZE: every room keeps its last SIZE publications (for a minute), so each
 // publication is stored and carries its position (the fan-out-with-history case).
+// --metrics on: `metrics: true`, Prometheus metrics on GET /metrics (the metrics case).
 import Fastify from 'fastify'
 import * as roomcastPackage from 'roomcast'
 import { argument, portArgument, serveControl, TOKEN } from './control.mjs'
@@ -47,6 +48,7 @@ await app.register(roomcast, {
   rateLimit: false,
   ...(adapter === undefined ? {} : { adapter }),
   ...(history === undefined ? {} : { history }),
+  ...(argument('metrics') === 'on' ? { metrics: true } : {}),
 })
 app.roomcast.on('publish', (connection, data) => {
   app.roomcast.rooms.to(data.room).except(connection.id).emit('msg', data.msg)

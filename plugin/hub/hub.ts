@@ -241,6 +241,7 @@ export class Hub<E extends EventsDefinition = AnyEvents> implements ConnectionHo
     }
     const started = performance.now()
     this.#fanOut(delivery, metrics)
+    metrics.settlePending()
     metrics.events.fannedOut((performance.now() - started) / 1000)
   }
 
@@ -252,7 +253,10 @@ export class Hub<E extends EventsDefinition = AnyEvents> implements ConnectionHo
       if (connection.state !== 'authenticated') return
       if (protocol !== undefined && connection.protocol !== protocol) return
       if (except?.has(connection.id)) return
-      if (connection.writeFrame(frames.frame(connection.codec, room)) && metrics !== undefined) metrics.traffic(connection.protocol).deliveries++
+      if (connection.writeFrame(frames.frame(connection.codec, room)) && metrics !== undefined) {
+        if (connection.protocol !== metrics.pendingProtocol) metrics.countFor(connection.protocol)
+        metrics.pending++
+      }
     }
     const target = delivery.target
     switch (target.kind) {

@@ -70,8 +70,31 @@ export class HubMetrics {
     return counters
   }
 
+  /**
+   * Deliveries of the fan-out under way, not yet added to their protocol's counters: a fan-out
+   * bumps `pending` per recipient (a field increment, no call) and adds it up once at its end.
+   * A recipient of another protocol than `pendingProtocol` moves the count over first, so a
+   * nested fan-out (a hook publishing while one runs) still counts every delivery once.
+   */
+  pending = 0
+  pendingProtocol = ''
+
+  /** A recipient of another protocol: what was counted goes to its protocol, and counting goes on for `protocol`. */
+  countFor(protocol: string): void {
+    this.settlePending()
+    this.pendingProtocol = protocol
+  }
+
+  /** Adds the pending deliveries to their protocol's counters. */
+  settlePending(): void {
+    if (this.pending === 0) return
+    this.traffic(this.pendingProtocol).deliveries += this.pending
+    this.pending = 0
+  }
+
   /** Every protocol's counters so far. */
   trafficByProtocol(): ReadonlyMap<string, TrafficCounters> {
+    this.settlePending()
     return this.#traffic
   }
 }

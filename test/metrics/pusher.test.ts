@@ -1,5 +1,6 @@
 // Pusher traffic (pusher-js, the `pusher` SDK, raw signed HTTP calls, webhooks to a real
 // receiver) against a server with `metrics: true`, scraped and parsed as Prometheus would.
+import { type AddressInfo, createServer, type Socket } from 'node:net'
 import t from 'tap'
 import { scrape, scrapeUntil } from '../helpers/metrics.js'
 import { APP, connected, once, pusherJs, startPusherServer } from '../helpers/pusher.js'
@@ -100,4 +101,25 @@ t.test('webhook deliveries, failures, retries and queue depth', async (t) => {
   t.equal(now.value('roomcast_webhook_events_failed_total'), 0)
   t.equal(now.value('roomcast_webhook_events_dropped_total'), 0)
   t.equal(now.value('roomcast_webhook_queue_depth', { app: APP.id }), 0, 'nothing left queued')
+})
+
+t.test('webhook events waiting on a receiver that does not answer are the queue depth', async (t) => {
+  // Accepts connections and never answers: the event stays in flight.
+  const sockets = new Set<Socket>()
+  const silent = createServer((socket) => void sockets.add(socket))
+  await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve))
+  t.teardown(() => {
+    for (const socket of sockets) socket.destroy()
+    silent.close()
+  })
+  const appConfig = { ...APP, webhooks: [{ url: `http://127.0.0.1:${(silent.address() as AddressInfo).port}/hook` }] }
+  const server = await startPusherServer({ metrics: true, apps: [appConfig], pusher: { apps: [appConfig], webhooks: { closeTimeoutMs: 100 } } })
+  t.teardown(() => server.app.close())
+  const client = pusherJs(server, {}, appConfig)
+  t.teardown(() => client.disconnect())
+  await connected(client)
+  await once(client.subscribe('news'), 'pusher:subscription_succeeded')
+  const now = await scrapeUntil(server.port, (s) => s.value('roomcast_webhook_queue_depth', { app: APP.id }) === 1)
+  t.equal(now.value('roomcast_webhook_events_sent_total'), 0)
+  t.equal(now.value('roomcast_webhook_requests_total'), 1, 'the request is under way')
 })

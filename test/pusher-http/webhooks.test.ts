@@ -415,9 +415,12 @@ t.test('the retry schedule: doubling steps with equal jitter, a ceiling, Retry-A
       requestTimeoutMs: 10_000,
       retry: { maxAttempts: 10, initialDelayMs: 1000, maxDelayMs: 60_000, maxElapsedMs: 300_000 },
       closeTimeoutMs: 2000,
+      clientEventData: 'string',
     },
     'the defaults',
   )
+  t.equal(resolveWebhookOptions({ clientEventData: 'as-sent' }).clientEventData, 'as-sent')
+  t.throws(() => resolveWebhookOptions({ clientEventData: 'object' as never }), /clientEventData must be 'string' or 'as-sent'/)
   t.throws(() => resolveWebhookOptions({ maxQueuedEvents: 0 }), { message: 'roomcast: pusher.webhooks.maxQueuedEvents must be a number >= 1' })
   t.throws(() => resolveWebhookOptions({ maxQueuedEventsPerEndpoint: 0 }), {
     message: 'roomcast: pusher.webhooks.maxQueuedEventsPerEndpoint must be a number >= 1',

@@ -4,7 +4,7 @@
  */
 import type { StandaloneServer } from './standalone.js'
 
-/** Beyond the grace period and the webhooks' flush, time allowed for closing listeners and Redis. */
+/** Beyond the grace period and the webhooks' flush, time allowed for close handshakes (2 s at most), listeners and Redis. */
 const STOP_MARGIN_MS = 5_000
 
 /** `webhookFlush`: the bound on sending queued webhooks at shutdown, in ms. */

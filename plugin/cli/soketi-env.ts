@@ -83,9 +83,6 @@ const SPECIAL = new Set([
   'MODE',
 ])
 
-/** Every `SOKETI_*` name this server reads, for the README and the tests. */
-export const SUPPORTED_SOKETI_ENV = [...Object.keys(BINDINGS), ...SPECIAL].map((name) => SOKETI_ENV_PREFIX + name).sort()
-
 type Record_ = Record<string, unknown>
 
 function isRecord(value: unknown): value is Record_ {

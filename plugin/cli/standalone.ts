@@ -11,6 +11,9 @@ import { MissingPeerError } from './errors.js'
 import { NativeAuthEndpoint } from './native-auth.js'
 import type { RedisPlan, ServerPlan } from './plan.js'
 
+/** Longest wait for clients' close handshakes once the drain is over, in ms. */
+const CLOSE_HANDSHAKE_MS = 2_000
+
 export interface StandaloneServer {
   app: FastifyInstance
   /** The main listener's URL (`http(s)://host:port`). */
@@ -83,7 +86,8 @@ export async function startStandalone(plan: ServerPlan, warnings: readonly strin
   const options: RoomcastOptions<RegisteredEvents> = {
     pusher: { ...plan.pusher, apps: plan.apps },
     health: plan.health,
-    closeGracePeriod: Math.max(1, plan.shutdownGracePeriod),
+    // Close handshakes after the drain: short, so a dead peer cannot hold the stop much past the grace period.
+    closeGracePeriod: Math.max(1, Math.min(plan.shutdownGracePeriod, CLOSE_HANDSHAKE_MS)),
   }
   if (native !== undefined && plan.native !== undefined) {
     options.path = plan.native.path

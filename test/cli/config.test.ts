@@ -148,3 +148,26 @@ t.test('the command: exit 2 with the message for a bad configuration or flag; --
   const version = await run(['--version'])
   t.same([version.exit.code, version.stdout], [0, `${(await import('../../package.json', { with: { type: 'json' } })).default.version}\n`])
 })
+
+t.test('Redis or metrics configured without their optional package: exit 2 naming the package to install', async (t) => {
+  ensureBuilt()
+  const hide = `--import=${new URL('./fixtures/hide-packages.mjs', import.meta.url).href}`
+  const run = async (args: string[]) => {
+    // ROOMCAST_TEST_HIDE is read by the hook, not by the command (which warns about it as an unknown ROOMCAST_* name).
+    const cli = new CliProcess(['start', '--port', '0', '--host', '127.0.0.1', ...args], cleanEnv({ ROOMCAST_TEST_HIDE: 'ioredis,prom-client' }), [hide])
+    t.teardown(() => cli.kill())
+    return { exit: await cli.exited, stderr: cli.stderr }
+  }
+  const redis = await run(['--redis-url', 'redis://127.0.0.1:1'])
+  t.equal(redis.exit.code, 2)
+  t.match(
+    redis.stderr,
+    /redis is configured, but the ioredis package could not be loaded \(Cannot find package 'ioredis'.*\); install it with `npm install ioredis`/,
+  )
+  const ownPort = await run(['--metrics-port', '0'])
+  t.equal(ownPort.exit.code, 2)
+  t.match(ownPort.stderr, /metrics is configured, but the prom-client package could not be loaded .*npm install prom-client/)
+  const mainPort = await run(['--metrics'])
+  t.equal(mainPort.exit.code, 2)
+  t.match(mainPort.stderr, /the metrics option needs the prom-client package.*npm install prom-client/)
+})

@@ -56,8 +56,9 @@ export class CliProcess {
   readonly exited: Promise<Exit>
   #waiters: Array<{ match: (line: LogLine) => boolean; resolve: (line: LogLine) => void }> = []
 
-  constructor(args: string[], env: NodeJS.ProcessEnv) {
-    this.child = spawn(process.execPath, [CLI, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] })
+  /** `nodeArgs` go to node itself, before the script (`--import` hooks). */
+  constructor(args: string[], env: NodeJS.ProcessEnv, nodeArgs: string[] = []) {
+    this.child = spawn(process.execPath, [...nodeArgs, CLI, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] })
     let pending = ''
     this.child.stdout!.on('data', (chunk: Buffer) => {
       this.stdout += chunk.toString()

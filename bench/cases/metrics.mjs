@@ -32,6 +32,14 @@ async function scrapeLoop(port, stop) {
   return scrapes
 }
 
+/** Server CPU of one scrape with the N subscribers connected and no traffic: the mean of SCRAPES in a row. */
+const SCRAPES = 200
+async function scrapeCost(server) {
+  const before = server.cpu()
+  for (let i = 0; i < SCRAPES; i++) await (await fetch(`http://127.0.0.1:${server.port}/metrics`)).text()
+  return ((server.cpu() - before) * 1000) / SCRAPES
+}
+
 export default {
   name: 'metrics',
   title: 'Fan-out with metrics on and off',
@@ -46,19 +54,26 @@ export default {
     return { ok: true }
   },
   method: (ctx) =>
-    `two roomcast servers in one run, one with \`metrics: true\` and GET /metrics scraped every ${SCRAPE_INTERVAL_MS / 1000} s, one without; each has a room of N subscribers, and the closed-loop fan-out of the \`fanout\` case (${WINDOW} messages in flight) runs on them in turn, ${segmentsPerServer(ctx)} segments of ${SEGMENT_MS(ctx) / 1000} s each per server (after a warm-up of ${FIRST_WARMUP_MS / 1000} s, then ${WARMUP_MS} ms before each segment), in the order off, on, on, off, off, on, ... "on / off" is deliveries per server CPU-second with metrics on as a share of the same figure with them off (100% = no cost).`,
-  variants: (ctx) => (ctx.sizes ?? (ctx.quick ? [200] : [1000])).map((n) => ({ key: `n${n}`, label: `N = ${n.toLocaleString('en-US')}`, n })),
+    `two roomcast servers in one run, one with \`metrics: true\` and GET /metrics scraped every ${SCRAPE_INTERVAL_MS / 1000} s, one without; each has a room of N subscribers, and the closed-loop fan-out of the \`fanout\` case (${WINDOW} messages in flight) runs on them in turn, ${segmentsPerServer(ctx)} segments of ${SEGMENT_MS(ctx) / 1000} s each per server (after a warm-up of ${FIRST_WARMUP_MS / 1000} s, then ${WARMUP_MS} ms before each segment), in the order off, on, on, off, off, on, ... "on / off" is deliveries per server CPU-second with metrics on as a share of the same figure with them off (100% = no cost). A control variant runs the same on two servers without metrics ("on" is then a second "off"): its spread is the noise of the machine. Then, with no traffic, ${SCRAPES} scrapes in a row: the server CPU of one (HTTP included; the scrape reads every connection once).`,
+  // The control runs the same measurement on two servers without metrics: its spread is the
+  // noise floor of the machine, against which the first variant's ratio is read.
+  variants: (ctx) =>
+    (ctx.sizes ?? (ctx.quick ? [200] : [1000])).flatMap((n) => [
+      { key: `n${n}`, label: `N = ${n.toLocaleString('en-US')}, metrics on vs off`, n, control: false },
+      { key: `n${n}-control`, label: `N = ${n.toLocaleString('en-US')}, control: off vs off`, n, control: true },
+    ]),
   metrics: [
     { key: 'ratio', label: 'on / off (per server CPU-s)', better: 'higher', format: 'percent' },
     { key: 'offPerCpuSec', label: 'off: deliveries per server CPU-s', better: 'higher', format: 'int' },
     { key: 'onPerCpuSec', label: 'on: deliveries per server CPU-s', better: 'higher', format: 'int' },
     { key: 'offPerSec', label: 'off: deliveries/s', better: 'higher', format: 'int' },
     { key: 'onPerSec', label: 'on: deliveries/s', better: 'higher', format: 'int' },
+    { key: 'scrapeMs', label: 'server CPU per scrape (ms)', better: 'lower', format: 'ms' },
   ],
   async measure(kind, variant, ctx) {
     const servers = {
       off: await Server.start(kind, { cores: ctx.plan.server }),
-      on: await Server.start(kind, { cores: ctx.plan.server, args: ['--metrics', 'on'] }),
+      on: await Server.start(kind, { cores: ctx.plan.server, args: variant.control ? [] : ['--metrics', 'on'] }),
     }
     const generator = await Generator.start(ctx.workers, ctx.plan.generator)
     const publishers = []
@@ -81,7 +96,7 @@ export default {
         const server = servers[name]
         const warmupMs = warmed.has(name) ? WARMUP_MS : FIRST_WARMUP_MS
         warmed.add(name)
-        const stop = { done: name !== 'on' }
+        const stop = { done: name !== 'on' || variant.control }
         const scraping = scrapeLoop(servers.on.port, stop)
         const snapshot = async () => ({ deliveries: await generator.deliveries(), t: performance.now(), cpu: server.cpu() })
         try {
@@ -96,13 +111,15 @@ export default {
       }
       const offPerCpuSec = totals.off.deliveries / totals.off.cpu
       const onPerCpuSec = totals.on.deliveries / totals.on.cpu
-      return {
+      const result = {
         ratio: onPerCpuSec / offPerCpuSec,
         offPerCpuSec,
         onPerCpuSec,
         offPerSec: totals.off.deliveries / totals.off.seconds,
         onPerSec: totals.on.deliveries / totals.on.seconds,
       }
+      if (!variant.control) result.scrapeMs = await scrapeCost(servers.on)
+      return result
     } finally {
       driver?.close()
       for (const publisher of publishers) publisher.close()

@@ -106,3 +106,37 @@ t.test('while stopping, readiness is false (the metrics listener answers last); 
   t.same(await cli.exited, { code: 1, signal: null }, 'the second signal exits 1')
   t.ok(cli.logs.some((line) => line.msg === 'roomcast: second signal while shutting down; exiting now'))
 })
+
+t.test('webhooks still queued at SIGTERM are sent before the process exits', async (t) => {
+  const hooks = await webhookReceiver()
+  t.teardown(() => hooks.close())
+  // A one-minute batching window holds every event in the queue until the stop flushes it.
+  const file = configFile({
+    host: '127.0.0.1',
+    port: 0,
+    apps: [{ ...APP, webhooks: [{ url: hooks.url }] }],
+    webhooks: { batchWindowMs: 60_000 },
+    shutdownGracePeriod: 1000,
+  })
+  t.teardown(() => file.remove())
+  const { cli, port } = await startCli(['--config', file.path], cleanEnv())
+  t.teardown(() => cli.kill())
+  const { client } = await rawPusher(`ws://127.0.0.1:${port}/app/${APP.key}?protocol=7`)
+  t.teardown(() => client.close())
+  client.send({ event: 'pusher:subscribe', data: { channel: 'news' } })
+  await client.next('pusher_internal:subscription_succeeded')
+  t.equal(hooks.received.length, 0, 'held by the batching window')
+
+  cli.child.kill('SIGTERM')
+  t.same(await cli.exited, { code: 0, signal: null })
+  t.same(
+    hooks.received.map((request) => request.body.events),
+    [
+      [
+        { name: 'channel_occupied', channel: 'news' },
+        { name: 'channel_vacated', channel: 'news' },
+      ],
+    ],
+    'one request with the queued event and the vacancy the drain caused, sent before the exit',
+  )
+})

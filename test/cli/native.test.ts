@@ -39,6 +39,8 @@ async function authEndpoint(t: Test): Promise<{ url: string; asked: Asked[] }> {
         response.writeHead(status, { 'content-type': 'application/json' }).end(json === undefined ? '' : JSON.stringify(json))
       if (body.stage === 'upgrade') {
         if (body.headers.authorization === 'Bearer ann-token') return reply(200, { userId: 'ann', metadata: { plan: 'pro' } })
+        if (body.headers.authorization === 'Bearer broken') return reply(500)
+        if (body.headers.authorization === 'Bearer numeric') return reply(200, { userId: 42 })
         if (body.headers.authorization !== undefined) return reply(401)
         return reply(204)
       }
@@ -88,6 +90,12 @@ t.test('native.authEndpoint: the upgrade, in-band authentication and joins are d
   t.same([[...rooms].sort(), refused], [['lobby', 'user:ann'], ['user:bob']], 'only the rooms the endpoint allowed')
 
   t.match(await expectRefusedUpgrade(url, { headers: { authorization: 'Bearer stolen' } }), { statusCode: 401 }, 'a 401 from the endpoint refuses the upgrade')
+  t.match(await expectRefusedUpgrade(url, { headers: { authorization: 'Bearer broken' } }), { statusCode: 503 }, 'an endpoint failing (500) refuses with 503')
+  t.match(await expectRefusedUpgrade(url, { headers: { authorization: 'Bearer numeric' } }), { statusCode: 503 }, 'so does an answer that is no identity')
+  t.ok(
+    cli.logs.some((line) => line.level === 40 && line.msg === 'roomcast: the native authentication endpoint failed; the connection is refused'),
+    'and the failure is logged',
+  )
 
   // 204 at the upgrade: the typed client authenticates in-band with what its auth callback gives.
   const bob = new RoomcastClient(url, { WebSocket: WebSocket as unknown as typeof globalThis.WebSocket, auth: async () => ({ token: 'bob-token' }) })

@@ -58,9 +58,19 @@ async function main(argv: readonly string[]): Promise<void> {
   )
 }
 
-main(process.argv.slice(2)).catch((err: unknown) => {
+/**
+ * A configuration the plugin refused at registration (two apps with one key, a webhook it cannot
+ * use): its checks throw TypeErrors that start with "roomcast:", or carry a ROOMCAST_ code.
+ */
+function isConfigurationError(err: unknown): boolean {
   const code = (err as { code?: unknown }).code
-  const usage = typeof code === 'string' && USAGE_CODES.has(code)
-  process.stderr.write(`roomcast: ${usage ? (err as Error).message : ((err as Error).stack ?? String(err))}\n`)
+  if (typeof code === 'string' && USAGE_CODES.has(code)) return true
+  return err instanceof TypeError && err.message.startsWith('roomcast: ')
+}
+
+main(process.argv.slice(2)).catch((err: unknown) => {
+  const usage = isConfigurationError(err)
+  const message = usage ? (err as Error).message.replace(/^roomcast: /, '') : ((err as Error).stack ?? String(err))
+  process.stderr.write(`roomcast: ${message}\n`)
   process.exitCode = usage ? USAGE_EXIT_CODE : 1
 })

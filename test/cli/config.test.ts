@@ -142,6 +142,14 @@ t.test('the command: exit 2 with the message for a bad configuration or flag; --
   const missing = await run(['start', '--config', '/nonexistent/roomcast.json'])
   t.same(missing.exit.code, 2)
   t.match(missing.stderr, /cannot read the config file \/nonexistent\/roomcast\.json/)
+  const twice = configFile({ port: 0, host: '127.0.0.1', apps: [APP, { ...APP, id: 'other' }] })
+  t.teardown(() => twice.remove())
+  const refused = await run(['start', '--config', twice.path])
+  t.same(
+    [refused.exit.code, refused.stderr],
+    [2, 'roomcast: two pusher apps have the key k\n'],
+    "what the plugin's own checks refuse is a configuration error too",
+  )
   const help = await run(['--help'])
   t.same(help.exit.code, 0)
   t.match(help.stdout, /Usage: roomcast <command>/)

@@ -92,10 +92,11 @@ t.test('native.authEndpoint: the upgrade, in-band authentication and joins are d
   t.match(await expectRefusedUpgrade(url, { headers: { authorization: 'Bearer stolen' } }), { statusCode: 401 }, 'a 401 from the endpoint refuses the upgrade')
   t.match(await expectRefusedUpgrade(url, { headers: { authorization: 'Bearer broken' } }), { statusCode: 503 }, 'an endpoint failing (500) refuses with 503')
   t.match(await expectRefusedUpgrade(url, { headers: { authorization: 'Bearer numeric' } }), { statusCode: 503 }, 'so does an answer that is no identity')
-  t.ok(
-    cli.logs.some((line) => line.level === 40 && line.msg === 'roomcast: the native authentication endpoint failed; the connection is refused'),
-    'and the failure is logged',
+  // The log line travels through a pipe: it may arrive after the refused upgrade's answer.
+  const logged = await cli.waitForLog(
+    (line) => line.level === 40 && line.msg === 'roomcast: the native authentication endpoint failed; the connection is refused',
   )
+  t.match(logged, { endpoint: endpoint.url }, 'and the failure is logged')
 
   // 204 at the upgrade: the typed client authenticates in-band with what its auth callback gives.
   const bob = new RoomcastClient(url, { WebSocket: WebSocket as unknown as typeof globalThis.WebSocket, auth: async () => ({ token: 'bob-token' }) })

@@ -68,7 +68,8 @@ export class CliProcess {
       for (const text of lines) this.#line(text)
     })
     this.child.stderr!.on('data', (chunk: Buffer) => (this.stderr += chunk.toString()))
-    this.exited = new Promise((resolve) => this.child.once('exit', (code, signal) => resolve({ code, signal })))
+    // 'close', not 'exit': it comes once stdout and stderr are read to their end, so every log line is in.
+    this.exited = new Promise((resolve) => this.child.once('close', (code, signal) => resolve({ code, signal })))
   }
 
   #line(text: string): void {

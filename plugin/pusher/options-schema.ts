@@ -122,6 +122,7 @@ export const WebhookOptionsSchema = optionsObject(
     requestTimeoutMs: Type.Optional(delay()),
     retry: Type.Optional(RetryPolicySchema),
     closeTimeoutMs: Type.Optional(atLeast(0, ' ms')),
+    clientEventData: Type.Optional(oneOf(['string', 'as-sent'])),
   },
   'webhook delivery options { batchWindowMs, maxBatchSize, ... } or false',
 )

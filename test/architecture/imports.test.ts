@@ -1,5 +1,5 @@
 // The import rules of README "Layout", checked on every source file so the layers cannot drift:
-//   shared ← hub ← { ws, adapter } ← { native, pusher } ← metrics ← { api, server, options, plugin, index }
+//   shared ← hub ← { ws, adapter } ← { native, pusher } ← metrics ← { api, server, options, plugin, index } ← cli
 import { readdirSync, readFileSync } from 'node:fs'
 import { dirname, join, relative, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -9,7 +9,7 @@ import ts from 'typescript'
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..')
 
 /** The floor of each layer: a file may import its own layer and the layers on lower floors. */
-const floors: Record<string, number> = { shared: 0, hub: 1, ws: 2, adapter: 2, native: 3, pusher: 3, metrics: 4, top: 5 }
+const floors: Record<string, number> = { shared: 0, hub: 1, ws: 2, adapter: 2, native: 3, pusher: 3, metrics: 4, top: 5, cli: 6 }
 
 function sourceFiles(dir: string): string[] {
   return readdirSync(join(root, dir), { withFileTypes: true, recursive: true })

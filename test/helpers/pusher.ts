@@ -114,7 +114,7 @@ export interface ClientOptions {
  * A real pusher-js client (its Node build, which carries tweetnacl for encrypted channels),
  * whose channel and user auth handlers sign in-process with the `pusher` SDK.
  */
-export function pusherJs(server: PusherServer, options: ClientOptions = {}, app: PusherAppConfig = APP): PusherClient {
+export function pusherJs(server: Pick<PusherServer, 'port' | 'sdk'>, options: ClientOptions = {}, app: PusherAppConfig = APP): PusherClient {
   const signer = server.sdk(options.badSecret ? { ...app, secret: 'wrong-secret' } : app)
   return new PusherClient(app.key, {
     cluster: 'x',

@@ -18,6 +18,7 @@ const rootLock = JSON.parse(readFileSync(join(root, 'package-lock.json'), 'utf8'
 
 interface Manifest {
   version: string
+  bin?: Record<string, string>
   dependencies?: Record<string, string>
   optionalDependencies?: Record<string, string>
   peerDependencies?: Record<string, string>
@@ -91,6 +92,8 @@ function applicationLock(manifest: { name: string; dependencies: Record<string, 
       dependencies: rootManifest.dependencies,
       peerDependencies: rootManifest.peerDependencies,
       peerDependenciesMeta: rootManifest.peerDependenciesMeta,
+      // npm records a package's commands in its lockfile entry and links them from that.
+      bin: rootManifest.bin,
     } as LockEntry,
   }
   const pending: Array<[from: string, name: string, optional: boolean]> = []
@@ -324,6 +327,14 @@ t.test('npm pack: the tarball installs offline into a typed application without 
     app,
   )
   t.equal(imported.code, 0, `roomcast, roomcast/client and roomcast/shared import without ioredis${imported.code === 0 ? '' : `: ${imported.stderr}`}`)
+
+  // The package's command, as `npx roomcast` finds it: the bin link npm made.
+  const command = await run(join(app, 'node_modules/.bin/roomcast'), ['--version'], app)
+  t.same(
+    [command.code, command.stdout],
+    [0, `${rootManifest.version}\n`],
+    `node_modules/.bin/roomcast --version${command.code === 0 ? '' : `: ${command.stderr}`}`,
+  )
 
   const compiled = await compile(app)
   t.equal(

@@ -416,6 +416,7 @@ t.test('the retry schedule: doubling steps with equal jitter, a ceiling, Retry-A
       requestTimeoutMs: 10_000,
       retry: { maxAttempts: 10, initialDelayMs: 1000, maxDelayMs: 60_000, maxElapsedMs: 300_000 },
       closeTimeoutMs: 2000,
+      clientEventData: 'string',
     },
     'the defaults',
   )
@@ -427,5 +428,10 @@ t.test('the retry schedule: doubling steps with equal jitter, a ceiling, Retry-A
   t.throws(() => resolveOptions({ pusher: { apps: [], webhooks: { maxQueuedEventsPerEndpoint: 0.5 } } }), {
     code: 'ROOMCAST_INVALID_OPTION',
     message: 'roomcast: pusher.webhooks.maxQueuedEventsPerEndpoint must be a positive integer (got 0.5)',
+  })
+  t.equal(resolveWebhookOptions({ clientEventData: 'as-sent' }).clientEventData, 'as-sent')
+  t.throws(() => resolveOptions({ pusher: { apps: [], webhooks: { clientEventData: 'object' as never } } }), {
+    code: 'ROOMCAST_INVALID_OPTION',
+    message: /pusher\.webhooks\.clientEventData must be 'string' or 'as-sent'/,
   })
 })

@@ -36,7 +36,15 @@ export interface WebhookOptions {
   retry?: Partial<RetryPolicy>
   /** At shutdown, time given to queued events (one attempt each), in ms. Default 2 000. */
   closeTimeoutMs?: number
+  /**
+   * The `data` of `client_event` webhooks: `string` (Pusher's shape: the JSON text of what the
+   * client sent) or `as-sent` (soketi's: the value as the client sent it, so an object stays an
+   * object). Default `string`.
+   */
+  clientEventData?: ClientEventDataShape
 }
+
+export type ClientEventDataShape = 'string' | 'as-sent'
 
 export interface ResolvedWebhookOptions {
   batchWindowMs: number
@@ -46,6 +54,7 @@ export interface ResolvedWebhookOptions {
   requestTimeoutMs: number
   retry: RetryPolicy
   closeTimeoutMs: number
+  clientEventData: ClientEventDataShape
 }
 
 /** Fills in the defaults of options checked against `WebhookOptionsSchema` (at registration, with all the plugin's options). */
@@ -64,5 +73,6 @@ export function resolveWebhookOptions(options: WebhookOptions = {}): ResolvedWeb
       maxElapsedMs: retry.maxElapsedMs ?? 300_000,
     },
     closeTimeoutMs: options.closeTimeoutMs ?? 2_000,
+    clientEventData: options.clientEventData ?? 'string',
   }
 }

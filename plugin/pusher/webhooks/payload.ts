@@ -6,11 +6,12 @@
 import type { PusherApp } from '../apps.js'
 import type { ChannelEvent, ClientEventInfo, MemberEvent, PresenceUserId, SubscriptionCountEvent } from '../events.js'
 import { hmacSha256Hex } from '../signatures.js'
+import type { ClientEventDataShape } from './options.js'
 
 export type WebhookEvent =
   | { name: 'channel_occupied' | 'channel_vacated' | 'cache_miss'; channel: string }
   | { name: 'member_added' | 'member_removed'; channel: string; user_id: PresenceUserId }
-  | { name: 'client_event'; channel: string; event: string; data: string; socket_id: string; user_id?: PresenceUserId }
+  | { name: 'client_event'; channel: string; event: string; data: unknown; socket_id: string; user_id?: PresenceUserId }
   | { name: 'subscription_count'; channel: string; subscription_count: number }
 
 export function channelWebhookEvent(name: 'channel_occupied' | 'channel_vacated' | 'cache_miss', event: ChannelEvent): WebhookEvent {
@@ -22,9 +23,12 @@ export function memberWebhookEvent(name: 'member_added' | 'member_removed', even
   return { name, channel: event.channel, user_id: event.userId }
 }
 
-/** Pusher sends a client event's `data` as a string: the text the client sent, or its JSON. */
-export function clientWebhookEvent(event: ClientEventInfo): WebhookEvent {
-  const data = typeof event.data === 'string' ? event.data : (JSON.stringify(event.data) ?? 'null')
+/**
+ * Pusher sends a client event's `data` as a string: the text the client sent, or its JSON.
+ * soketi sends it as the client sent it (`as-sent`), which receivers written for soketi expect.
+ */
+export function clientWebhookEvent(event: ClientEventInfo, shape: ClientEventDataShape = 'string'): WebhookEvent {
+  const data = shape === 'as-sent' || typeof event.data === 'string' ? event.data : (JSON.stringify(event.data) ?? 'null')
   const out: WebhookEvent = { name: 'client_event', channel: event.channel, event: event.event, data, socket_id: event.socketId }
   if (event.userId !== undefined) out.user_id = event.userId
   return out

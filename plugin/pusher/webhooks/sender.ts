@@ -102,7 +102,7 @@ export class WebhookSender {
     if (wanted.has('cache_miss')) events.on('cache_miss', (event) => enqueue(event.app, channelWebhookEvent('cache_miss', event)))
     if (wanted.has('member_added')) events.on('member_added', (event) => enqueue(event.app, memberWebhookEvent('member_added', event)))
     if (wanted.has('member_removed')) events.on('member_removed', (event) => enqueue(event.app, memberWebhookEvent('member_removed', event)))
-    if (wanted.has('client_event')) events.on('client_event', (event) => enqueue(event.app, clientWebhookEvent(event)))
+    if (wanted.has('client_event')) events.on('client_event', (event) => enqueue(event.app, clientWebhookEvent(event, options.clientEventData)))
     if (wanted.has('subscription_count')) events.on('subscription_count', (event) => enqueue(event.app, subscriptionCountWebhookEvent(event)))
     return sender
   }

@@ -4,9 +4,10 @@ import { Generator, Server, sleep } from '../lib/harness.mjs'
 
 export default {
   name: 'memory',
+  servers: ['roomcast', 'pusher', 'ws', 'socketio'],
   title: 'Idle memory per joined connection',
   method: () =>
-    "N connections authenticated and joined to one room, then idle; the server's RSS and V8 heap are read after forced full collections (`--expose-gc`, four passes), minus the same reading taken after a 200-connection warm-up had connected and closed (so compiled code and caches are not counted per connection).",
+    "N connections authenticated and joined to one room (roomcast's Pusher endpoint: connected and subscribed to one private channel with a valid signature), then idle; the server's RSS and V8 heap are read after forced full collections (`--expose-gc`, four passes), minus the same reading taken after a 200-connection warm-up had connected and closed (so compiled code and caches are not counted per connection).",
   variants: (ctx) => [
     { key: `n${ctx.quick ? 500 : 5000}`, label: `${(ctx.quick ? 500 : 5000).toLocaleString('en-US')} connections`, n: ctx.quick ? 500 : 5000 },
   ],

@@ -2,23 +2,20 @@ import { randomUUID } from 'node:crypto'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type WebSocket from 'ws'
 import { CloseCode } from '../../shared/codes.js'
-import { SystemEvent } from '../../shared/envelope.js'
 import type { EventsDefinition } from '../../shared/events.js'
 import { Connection, type Identity } from '../hub/connection.js'
 import type { Hub } from '../hub/hub.js'
 import type { NativeOptions, Refusal } from './options.js'
-import { nativeCodec, nativeFrame } from './codec.js'
+import { nativeCodec } from './codec.js'
 import type { HandlerRegistry } from './handlers.js'
 import { NativeSession } from './session.js'
 import { EncryptionQueue } from './encryption-queue.js'
 import { DeadlineQueue } from '../hub/deadlines.js'
 import { HookTimeoutError, withHookTimeout } from '../hub/hook-timeout.js'
 import { limitIncomingPayload } from '../ws/payload-limit.js'
-import { onPeerClosing } from '../ws/peer-closing.js'
-import { byteLengthOf } from '../ws/raw-data.js'
+import { attachPeer, type SocketPeer } from '../ws/socket-peer.js'
 import { SocketSink } from '../ws/socket-sink.js'
 import { releaseUpgradeLeftovers } from '../ws/upgrade-leftovers.js'
-import { watchRefusedFrames } from '../ws/refused-frames.js'
 
 function isRefusal(value: unknown): value is Refusal {
   return typeof value === 'object' && value !== null && (value as Refusal).refuse === true
@@ -94,40 +91,13 @@ export function registerNativeRoute<E extends EventsDefinition>(
         socket.close(CloseCode.ServerShutdown, 'server shutting down')
         return
       }
-      const connection: Connection<E> = new Connection<E>({
-        id: randomUUID(),
-        request,
-        codec: nativeCodec,
-        sink: new SocketSink(socket, options.backpressure, {
-          overflow: () => connection.close(CloseCode.PolicyViolation, 'backpressure: the socket fell too far behind'),
-          caughtUp: (count, rooms) =>
-            connection.writeText(nativeFrame(SystemEvent.Dropped, JSON.stringify(rooms === undefined ? { count } : { count, rooms }))),
-        }),
-        host: hub,
-        events: options.events,
-      })
-      const session = new NativeSession(hub, options, handlers, connection, authDeadlines, encryptionSetup)
+      const sink = new SocketSink<SocketPeer>(socket, options.backpressure)
+      const connection: Connection<E> = new Connection<E>({ id: randomUUID(), request, codec: nativeCodec, sink, host: hub, events: options.events })
+      const session = new NativeSession(hub, options, handlers, connection, request, authDeadlines, encryptionSetup)
       hub.register(connection)
       limitIncomingPayload(socket, options.maxFrame)
-      releaseUpgradeLeftovers(socket, request, ownsWebsocket)
-      const closeReport = watchRefusedFrames(socket)
-      socket.on('message', (data, isBinary) => {
-        // ws enforces the limit when roomcast configured it; an app that registered
-        // @fastify/websocket itself may allow more, so it is checked here as well.
-        const size = byteLengthOf(data)
-        if (size > options.maxFrame) {
-          connection.close(CloseCode.MessageTooBig, 'message too big')
-          return
-        }
-        session.receive(data, isBinary, size)
-      })
-      socket.on('pong', () => {
-        connection.lastSeen = Date.now()
-      })
-      onPeerClosing(socket, (code, reason) => {
-        const report = closeReport(code, reason)
-        hub.remove(connection, report.code, report.reason)
-      })
+      releaseUpgradeLeftovers(socket, request)
+      attachPeer(socket, sink, session, ownsWebsocket)
       session.start(identities.get(request))
     },
   })

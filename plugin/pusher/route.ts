@@ -11,9 +11,9 @@ import type { PusherService } from './service.js'
 import { newSocketId } from './socket-id.js'
 import { closeSocket } from '../ws/close.js'
 import { limitIncomingPayload } from '../ws/payload-limit.js'
-import { onPeerClosing } from '../ws/peer-closing.js'
-import { watchRefusedFrames } from '../ws/refused-frames.js'
+import { attachPeer, type SocketPeer } from '../ws/socket-peer.js'
 import { SocketSink, type BackpressureOptions } from '../ws/socket-sink.js'
+import { releaseUpgradeLeftovers } from '../ws/upgrade-leftovers.js'
 
 /** What the pre-upgrade checks decided: an app to serve, or a Pusher error to send on the new socket. */
 type Admission = { app: PusherApp } | { code: number; message: string }
@@ -62,6 +62,8 @@ export function registerPusherRoute(
   service: PusherService,
   /** The plugin's `maxPayload`: the ws server may allow more, for sealed native frames. */
   maxPayload: number,
+  /** True when roomcast registered @fastify/websocket itself (its default socket error handler is in use). */
+  ownsWebsocket: boolean,
 ): void {
   const admissions = new WeakMap<FastifyRequest, Admission>()
   app.route<{ Params: { key: string }; Querystring: Record<string, string | undefined> }>({
@@ -88,30 +90,13 @@ export function registerPusherRoute(
         refuse(socket, admission.code, admission.message)
         return
       }
-      const connection: Connection = new Connection({
-        id: newSocketId(),
-        request,
-        codec: pusherCodec,
-        // pusher-js has no event for a gap, so a Pusher client is only ever closed, with a code
-        // after which pusher-js reconnects after a backoff.
-        sink: new SocketSink(socket, backpressure, {
-          overflow: () => connection.close(PusherCode.OverCapacity, 'backpressure: the socket fell too far behind'),
-        }),
-        host: hub,
-      })
+      const sink = new SocketSink<SocketPeer>(socket, backpressure)
+      const connection = new Connection({ id: newSocketId(), request, codec: pusherCodec, sink, host: hub })
       const session = service.openSession(admission.app, connection)
       hub.register(connection)
       limitIncomingPayload(socket, maxPayload)
-      const closeReport = watchRefusedFrames(socket)
-      socket.on('message', (data, isBinary) => session.receive(data, isBinary))
-      socket.on('pong', () => {
-        connection.lastSeen = Date.now()
-      })
-      onPeerClosing(socket, (code, reason) => {
-        service.closeSession(session)
-        const report = closeReport(code, reason)
-        hub.remove(connection, report.code, report.reason)
-      })
+      releaseUpgradeLeftovers(socket, request)
+      attachPeer(socket, sink, session, ownsWebsocket)
       session.start()
     },
   })

@@ -1,7 +1,7 @@
 // The runner's control channel into a bench server process (Node IPC): `ready` once listening,
 // then `gc` on request (a forced, full collection so that RSS reflects live objects only) and
 // `snapshot` (the same, then a V8 heap snapshot written to the given file; bench/heap-breakdown.mjs).
-import { writeHeapSnapshot } from 'node:v8'
+import { getHeapSpaceStatistics, writeHeapSnapshot } from 'node:v8'
 
 /** The token every bench client presents; anything else is refused by all three servers. */
 export const TOKEN = 'bench-token'
@@ -20,7 +20,9 @@ export function argument(name) {
 
 function memory() {
   const usage = process.memoryUsage()
-  return { rss: usage.rss, heapUsed: usage.heapUsed, heapTotal: usage.heapTotal, external: usage.external, arrayBuffers: usage.arrayBuffers }
+  // The committed size of each V8 heap space: what of the RSS is the JS heap, live or not.
+  const spaces = Object.fromEntries(getHeapSpaceStatistics().map((space) => [space.space_name, space.space_size]))
+  return { rss: usage.rss, heapUsed: usage.heapUsed, heapTotal: usage.heapTotal, external: usage.external, arrayBuffers: usage.arrayBuffers, spaces }
 }
 
 /** Several full collections, with pauses that let weak callbacks and finalizers run between them. */

@@ -18,16 +18,10 @@ import { releaseUpgradeLeftovers } from '../ws/upgrade-leftovers.js'
 /** What the pre-upgrade checks decided: an app to serve, or a Pusher error to send on the new socket. */
 type Admission = { app: PusherApp } | { code: number; message: string }
 
-/**
- * Decides before the upgrade, while no frame can arrive yet: protocol version, app lookup
- * (possibly async), enabled, connection quota (one cluster query, only for apps with a quota).
- * A refusal still opens the socket: pusher-js only stops retrying on a Pusher close code.
- */
-async function admit(
-  hub: Hub,
-  service: PusherService,
-  request: FastifyRequest<{ Params: { key: string }; Querystring: Record<string, string | undefined> }>,
-): Promise<Admission> {
+type UpgradeRequest = FastifyRequest<{ Params: { key: string }; Querystring: Record<string, string | undefined> }>
+
+/** The protocol version check: a refusal, or undefined when the client's version is served. */
+function checkVersion(request: UpgradeRequest): Admission | undefined {
   const version = request.query.protocol
   if (version === undefined || version === '') return { code: PusherCode.NoProtocol, message: PusherMessage.noProtocol }
   if (!/^\d+$/.test(version)) return { code: PusherCode.InvalidVersion, message: PusherMessage.invalidVersion }
@@ -38,15 +32,46 @@ async function admit(
       message: `Unsupported protocol version ${number}; this server speaks ${MIN_PROTOCOL_VERSION} to ${MAX_PROTOCOL_VERSION}.`,
     }
   }
-  const key = request.params.key
-  const app = await service.apps.byKey(key)
+  return undefined
+}
+
+/** What an app found (or not) for a key allows, short of the connection quota. */
+function checkApp(key: string, app: PusherApp | undefined): Admission {
   if (app === undefined) return { code: PusherCode.AppUnknown, message: `App key ${key} does not exist.` }
   if (!app.enabled) return { code: PusherCode.AppDisabled, message: PusherMessage.appDisabled }
+  return { app }
+}
+
+/**
+ * Decides before the upgrade when nothing needs waiting for: a bad version, or a configured app
+ * (not a lookup) without a connection quota. Undefined when `admit` must decide.
+ */
+function admitAtOnce(service: PusherService, request: UpgradeRequest): Admission | undefined {
+  const refusal = checkVersion(request)
+  if (refusal !== undefined) return refusal
+  if (service.apps.dynamic) return undefined
+  const key = request.params.key
+  const admission = checkApp(key, service.apps.configured(key))
+  return 'app' in admission && admission.app.maxConnections >= 0 ? undefined : admission
+}
+
+/**
+ * Decides before the upgrade, while no frame can arrive yet: protocol version, app lookup
+ * (possibly async), enabled, connection quota (one cluster query, only for apps with a quota).
+ * A refusal still opens the socket: pusher-js only stops retrying on a Pusher close code.
+ */
+async function admit(hub: Hub, service: PusherService, request: UpgradeRequest): Promise<Admission> {
+  const refusal = checkVersion(request)
+  if (refusal !== undefined) return refusal
+  const key = request.params.key
+  const admission = checkApp(key, await service.apps.byKey(key))
+  if (!('app' in admission)) return admission
+  const app = admission.app
   if (app.maxConnections >= 0) {
     const count = await hub.query({ type: 'roomSize', room: appConnectionsRoom(app) })
     if (count.value >= app.maxConnections) return { code: PusherCode.OverQuota, message: PusherMessage.overQuota }
   }
-  return { app }
+  return admission
 }
 
 function refuse(socket: WebSocket, code: number, message: string): void {
@@ -70,15 +95,28 @@ export function registerPusherRoute(
     method: 'GET',
     url: `${service.options.pathPrefix}/app/:key`,
     websocket: true,
-    preValidation: async (request) => {
-      if (!hub.accepting) return
-      try {
-        admissions.set(request, await admit(hub, service, request))
-      } catch (err) {
-        // A lookup that timed out was logged, as a warning, where it timed out; both get 4200 (reconnect).
-        if (!(err instanceof HookTimeoutError)) request.log.error({ err }, 'roomcast: pusher app lookup failed')
-        admissions.set(request, { code: PusherCode.Reconnect, message: 'The app could not be looked up. Please reconnect shortly.' })
+    // Callback-style, so that an upgrade with nothing to wait for (a configured app) costs no promise.
+    preValidation: (request, _reply, done) => {
+      if (!hub.accepting) {
+        done()
+        return
       }
+      const immediate = admitAtOnce(service, request)
+      if (immediate !== undefined) {
+        admissions.set(request, immediate)
+        done()
+        return
+      }
+      admit(hub, service, request)
+        .then(
+          (admission) => admissions.set(request, admission),
+          (err: unknown) => {
+            // A lookup that timed out was logged, as a warning, where it timed out; both get 4200 (reconnect).
+            if (!(err instanceof HookTimeoutError)) request.log.error({ err }, 'roomcast: pusher app lookup failed')
+            admissions.set(request, { code: PusherCode.Reconnect, message: 'The app could not be looked up. Please reconnect shortly.' })
+          },
+        )
+        .then(() => done())
     },
     handler: (socket: WebSocket, request: FastifyRequest) => {
       const admission = admissions.get(request)

@@ -16,8 +16,9 @@ let headSymbol: symbol | undefined
  * - It also keeps the upgrade's head buffer on the raw request, which pins the whole first TCP
  *   chunk (the request bytes).
  *
- * (Its per-socket `error` listener, which holds the request and the reply, is replaced by
- * `attachPeer` when roomcast registered @fastify/websocket itself.) Each step checks the internals it relies on at run time and does nothing when they differ.
+ * Its per-socket `error` listener, which holds the request and the reply, is replaced by
+ * `attachPeer` when roomcast registered @fastify/websocket itself. Each step checks the
+ * internals it relies on at run time and does nothing when they differ.
  */
 export function releaseUpgradeLeftovers(ws: WebSocket, request: FastifyRequest): void {
   const socket = (ws as unknown as { _socket?: Socket & { _httpMessage?: ServerResponse | null } })._socket

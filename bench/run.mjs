@@ -1,7 +1,7 @@
 // The bench runner: roomcast, a minimal ws server and Socket.IO, side by side.
 //
 //   node bench/run.mjs [--case fanout,fanout-history,metrics,recovery,latency,memory,storm,cluster] [--runs 3]
-//                      [--servers roomcast,ws,socketio,fastify] [--sizes 1000,5000] [--workers 2]
+//                      [--servers roomcast,pusher,ws,socketio,fastify] [--sizes 1000,5000] [--workers 2]
 //                      [--quick] [--profile] [--no-write | --write] [--no-build]
 //
 // --quick: small N, short windows, one run, and nothing written unless --write is given.
@@ -27,8 +27,11 @@ import { summarize } from './lib/stats.mjs'
 import { RESULTS_JSON, targets, writeReports } from './report.mjs'
 
 const CASES = { fanout, 'fanout-history': fanoutHistory, metrics, recovery, latency, memory, storm, cluster }
-const SERVERS = ['roomcast', 'ws', 'socketio', 'fastify']
-/** The servers of a case that names none; the Fastify floor is a reference for the storm case. */
+const SERVERS = ['roomcast', 'pusher', 'ws', 'socketio', 'fastify']
+/**
+ * The servers of a case that names none. The Fastify floor is a reference for the storm case;
+ * roomcast's Pusher endpoint (`pusher`) is measured in the memory and storm cases.
+ */
 const STANDARD_SERVERS = ['roomcast', 'ws', 'socketio']
 
 const { values: args } = parseArgs({

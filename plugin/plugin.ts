@@ -75,7 +75,9 @@ async function roomcast(app: FastifyInstance, opts: RoomcastOptions): Promise<vo
   } else {
     await app.register(websocket, {
       // Each route lowers this on its own sockets: encrypted native frames may be larger than the message they carry.
-      options: { maxPayload: options.maxFrame, perMessageDeflate: options.compression },
+      // No client tracking: the hub keeps every connection already, and closes them itself on
+      // shutdown; ws's own set would cost each idle connection an entry and a close listener.
+      options: { maxPayload: options.maxFrame, perMessageDeflate: options.compression, clientTracking: false },
       // Replaces the default, which closes sockets without a code: clients must see 1001.
       preClose(this: FastifyInstance, done) {
         hangUpLateUpgrades(this.server)
@@ -104,6 +106,7 @@ async function roomcast(app: FastifyInstance, opts: RoomcastOptions): Promise<vo
         backpressure: options.backpressure,
         maxPayload: options.maxPayload,
         hookTimeout: options.hookTimeout,
+        ownsWebsocket,
       }),
     )
   }

@@ -15,10 +15,10 @@ export const ROUNDS = 6
 
 export default {
   name: 'storm',
-  servers: ['roomcast', 'ws', 'socketio', 'fastify'],
+  servers: ['roomcast', 'pusher', 'ws', 'socketio', 'fastify'],
   title: 'Connect + authenticate + join storm',
   method: () =>
-    `N connections, each one connecting, authenticating and joining a room, with ${CONCURRENCY} handshakes in flight per generator worker. All servers run at once and the storm comes in ${ROUNDS} rounds, each opening 1/${ROUNDS} of the connections to every server in turn; connections stay open. Connections/s is the number opened over the time from the first start to the last confirmed join of each round; p50/p99 are per connection, connect → join confirmed.`,
+    `N connections, each one connecting, authenticating and joining a room (roomcast's Pusher endpoint: connecting, receiving \`pusher:connection_established\` and subscribing to a private channel with the HMAC signature an auth endpoint would give, computed by the generator), with ${CONCURRENCY} handshakes in flight per generator worker. All servers run at once and the storm comes in ${ROUNDS} rounds, each opening 1/${ROUNDS} of the connections to every server in turn; connections stay open. Connections/s is the number opened over the time from the first start to the last confirmed join of each round; p50/p99 are per connection, connect → join confirmed.`,
   variants: (ctx) => [
     { key: `n${ctx.quick ? 600 : 3000}`, label: `${(ctx.quick ? 600 : 3000).toLocaleString('en-US')} connections`, n: ctx.quick ? 600 : 3000 },
   ],

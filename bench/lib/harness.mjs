@@ -12,9 +12,14 @@ export const SERVER_SCRIPTS = {
   ws: `${BENCH}servers/ws.mjs`,
   socketio: `${BENCH}servers/socketio.mjs`,
   fastify: `${BENCH}servers/fastify.mjs`,
+  // The same roomcast server with its Pusher endpoint on; its clients speak the Pusher protocol.
+  pusher: `${BENCH}servers/roomcast.mjs`,
 }
 
-/** One bench server process (roomcast, ws, socketio or fastify). */
+/** Arguments a kind of server always gets. */
+const SERVER_ARGS = { pusher: ['--pusher'] }
+
+/** One bench server process (roomcast, pusher, ws, socketio or fastify). */
 export class Server {
   constructor(kind, child, port) {
     this.kind = kind
@@ -34,7 +39,7 @@ export class Server {
       mkdirSync(PROFILE_DIR, { recursive: true })
       nodeFlags.push('--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`, `--cpu-prof-name=${kind}-${Date.now()}.cpuprofile`)
     }
-    const child = spawnNode([SERVER_SCRIPTS[kind], '--port', '0', ...args], { cores, nodeFlags })
+    const child = spawnNode([SERVER_SCRIPTS[kind], '--port', '0', ...(SERVER_ARGS[kind] ?? []), ...args], { cores, nodeFlags })
     const ready = await nextMessage(child, 'ready', undefined, 30_000)
     return new Server(kind, child, ready.port)
   }

@@ -1,8 +1,12 @@
 // The three wire protocols, spoken directly over raw `ws` sockets so that every server costs its
 // clients the same: authenticate, join one room, publish, answer keep-alives.
+import { createHmac } from 'node:crypto'
 import WebSocket from 'ws'
 
 const TOKEN = 'bench-token'
+
+/** The Pusher app the roomcast bench server serves with `--pusher` (servers/roomcast.mjs). */
+export const PUSHER_APP = { id: 'bench', key: 'bench-key', secret: 'bench-secret' }
 
 /** Client socket options shared by every protocol: no compression, no UTF-8 check of received text. */
 const SOCKET_OPTIONS = { perMessageDeflate: false, skipUTF8Validation: true, maxPayload: 16 * 1024 * 1024 }
@@ -88,8 +92,42 @@ const socketio = {
   },
 }
 
+/**
+ * The Pusher Channels protocol, as pusher-js speaks it: wait for `pusher:connection_established`,
+ * then subscribe to the room as a *private* channel (`private-<room>`), with the auth signature
+ * an application's auth endpoint would return (HMAC-SHA256 of `socket_id:channel`), computed
+ * here; joined once `pusher_internal:subscription_succeeded` arrives. The user name is not sent:
+ * a private channel has no user.
+ */
+const pusher = {
+  name: 'pusher',
+  url: (port) => `ws://127.0.0.1:${port}/app/${PUSHER_APP.key}?protocol=7&client=js&version=8.4.0&flash=false`,
+  start: () => undefined,
+  step(state, text, room) {
+    const frame = JSON.parse(text)
+    if (frame.event === 'pusher:error') throw new Error(`pusher error: ${text}`)
+    const channel = `private-${room}`
+    if (state.phase === 0 && frame.event === 'pusher:connection_established') {
+      state.phase = 1
+      const socketId = JSON.parse(frame.data).socket_id
+      const signature = createHmac('sha256', PUSHER_APP.secret).update(`${socketId}:${channel}`).digest('hex')
+      return JSON.stringify({ event: 'pusher:subscribe', data: { auth: `${PUSHER_APP.key}:${signature}`, channel } })
+    }
+    if (frame.event === 'pusher:subscription_error') throw new Error(`subscribe answered ${text}`)
+    if (state.phase === 1 && frame.event === 'pusher_internal:subscription_succeeded' && frame.channel === channel) return true
+    return false
+  },
+  publish() {
+    throw new Error('the Pusher endpoint is measured for memory and connection storms only')
+  },
+  /** Keep-alive: the server's `pusher:ping` is answered with `pusher:pong`, as pusher-js does. */
+  keepAlive(ws, data) {
+    if (data.length < 60 && data.includes('"pusher:ping"')) ws.send('{"event":"pusher:pong","data":{}}')
+  },
+}
+
 /** The Fastify floor serves the raw ws baseline's job, so it speaks the same wire. */
-export const protocols = { roomcast, ws, socketio, fastify: { ...ws, name: 'fastify' } }
+export const protocols = { roomcast, pusher, ws, socketio, fastify: { ...ws, name: 'fastify' } }
 
 /**
  * Opens a socket, authenticates and joins `room`. Resolves with the socket once joined; the

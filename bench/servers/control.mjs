@@ -1,5 +1,7 @@
 // The runner's control channel into a bench server process (Node IPC): `ready` once listening,
-// then `gc` on request (a forced, full collection so that RSS reflects live objects only).
+// then `gc` on request (a forced, full collection so that RSS reflects live objects only) and
+// `snapshot` (the same, then a V8 heap snapshot written to the given file; bench/heap-breakdown.mjs).
+import { getHeapSpaceStatistics, writeHeapSnapshot } from 'node:v8'
 
 /** The token every bench client presents; anything else is refused by all three servers. */
 export const TOKEN = 'bench-token'
@@ -18,7 +20,18 @@ export function argument(name) {
 
 function memory() {
   const usage = process.memoryUsage()
-  return { rss: usage.rss, heapUsed: usage.heapUsed, external: usage.external, arrayBuffers: usage.arrayBuffers }
+  // The committed size of each V8 heap space: what of the RSS is the JS heap, live or not.
+  const spaces = Object.fromEntries(getHeapSpaceStatistics().map((space) => [space.space_name, space.space_size]))
+  return { rss: usage.rss, heapUsed: usage.heapUsed, heapTotal: usage.heapTotal, external: usage.external, arrayBuffers: usage.arrayBuffers, spaces }
+}
+
+/** Several full collections, with pauses that let weak callbacks and finalizers run between them. */
+async function collect() {
+  if (typeof globalThis.gc !== 'function') throw new Error('start the server with --expose-gc')
+  for (let i = 0; i < 4; i++) {
+    globalThis.gc()
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
 }
 
 /**
@@ -32,13 +45,13 @@ export function serveControl(port) {
   }
   process.on('message', async (message) => {
     if (message.type === 'gc') {
-      if (typeof globalThis.gc !== 'function') throw new Error('start the server with --expose-gc')
-      // Several passes with pauses let weak callbacks and finalizers run between them.
-      for (let i = 0; i < 4; i++) {
-        globalThis.gc()
-        await new Promise((resolve) => setTimeout(resolve, 50))
-      }
+      await collect()
       process.send({ type: 'gc', id: message.id, memory: memory() })
+    } else if (message.type === 'snapshot') {
+      await collect()
+      const usage = memory()
+      writeHeapSnapshot(message.file)
+      process.send({ type: 'snapshot', id: message.id, memory: usage })
     } else if (message.type === 'stop') {
       process.exit(0)
     }

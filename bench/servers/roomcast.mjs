@@ -2,13 +2,16 @@
 // A client authenticates in-band with the bench token, joins one room, and a `publish` event
 // fans its message out to every other member of the room.
 //
-//   node --expose-gc bench/servers/roomcast.mjs --port 0 [--redis-port P] [--history SIZE] [--metrics on]
+//   node --expose-gc bench/servers/roomcast.mjs --port 0 [--redis-port P] [--history SIZE] [--metrics on] [--pusher]
 //
 // --history SIZE: every room keeps its last SIZE publications (for a minute), so each
 // publication is stored and carries its position (the fan-out-with-history case).
 // --metrics on: `metrics: true`, Prometheus metrics on GET /metrics (the metrics case).
+// --pusher: the Pusher endpoint is on as well (`/app/bench-key`, one app, defaults otherwise), so
+// Pusher clients subscribe to private channels signed with the app's secret.
 import Fastify from 'fastify'
 import * as roomcastPackage from 'roomcast'
+import { PUSHER_APP } from '../load/protocols.mjs'
 import { argument, portArgument, serveControl, TOKEN } from './control.mjs'
 
 const { default: roomcast, defineEvents, Type } = roomcastPackage
@@ -35,8 +38,14 @@ function historyOption() {
   return size === undefined ? undefined : [{ match: '*', size: Number(size), ttl: 60_000 }]
 }
 
+/** The `pusher` option when the runner asked for the Pusher endpoint: one app, no webhooks. */
+function pusherOption() {
+  return process.argv.includes('--pusher') ? { apps: [PUSHER_APP] } : undefined
+}
+
 const app = Fastify({ logger: false })
 const history = historyOption()
+const pusher = pusherOption()
 const adapter = await adapterOption()
 await app.register(roomcast, {
   events,
@@ -49,6 +58,7 @@ await app.register(roomcast, {
   ...(adapter === undefined ? {} : { adapter }),
   ...(history === undefined ? {} : { history }),
   ...(argument('metrics') === 'on' ? { metrics: true } : {}),
+  ...(pusher === undefined ? {} : { pusher }),
 })
 app.roomcast.on('publish', (connection, data) => {
   app.roomcast.rooms.to(data.room).except(connection.id).emit('msg', data.msg)

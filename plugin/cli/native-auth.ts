@@ -1,3 +1,4 @@
+import type { IncomingHttpHeaders } from 'node:http'
 /**
  * Authentication of native connections delegated to an HTTP endpoint of the user's app (as
  * Pusher's auth endpoint is), so that a backend in any language can let typed clients in.
@@ -72,7 +73,8 @@ export class NativeAuthEndpoint {
 
   /** The plugin's `authorizeJoin`: the rooms the endpoint allows (none when it refuses or fails). */
   readonly authorizeJoin = async ({ connection, rooms }: JoinRequest<AnyEvents>): Promise<string[]> => {
-    const answer = await this.#post('join', connection.request, { userId: connection.userId, metadata: connection.metadata, rooms }).catch((err: unknown) =>
+    const asked = { headers: connection.request.headers, query: queryOf(connection.request.url), ip: connection.remoteAddress }
+    const answer = await this.#post('join', asked, { userId: connection.userId, metadata: connection.metadata, rooms }).catch((err: unknown) =>
       this.#failed(err),
     )
     if (answer === undefined || answer.status === 401 || answer.status === 403) return []
@@ -90,14 +92,15 @@ export class NativeAuthEndpoint {
   }
 
   async #ask(stage: 'upgrade' | 'authenticate', request: FastifyRequest, data: unknown): Promise<Verdict> {
-    const answer = await this.#post(stage, request, stage === 'authenticate' ? { data } : {})
+    const asked = { headers: request.headers, query: request.query ?? {}, ip: request.ip }
+    const answer = await this.#post(stage, asked, stage === 'authenticate' ? { data } : {})
     if (answer.status === 401 || answer.status === 403) return { kind: 'refused', status: answer.status }
     if (answer.status === 204 && stage === 'upgrade') return { kind: 'deferred' }
     return { kind: 'identity', identity: identityOf(answer.body) }
   }
 
   /** POSTs one question; resolves with 401/403 as they are, 2xx with the parsed body, and throws for anything else. */
-  async #post(stage: Stage, request: FastifyRequest, extra: Record<string, unknown>): Promise<{ status: number; body: unknown }> {
+  async #post(stage: Stage, request: AskedRequest, extra: Record<string, unknown>): Promise<{ status: number; body: unknown }> {
     const headers: Record<string, string> = {}
     for (const name of this.#settings.forwardHeaders) {
       const value = request.headers[name]
@@ -106,7 +109,7 @@ export class NativeAuthEndpoint {
     const response = await fetch(this.#settings.endpoint, {
       method: 'POST',
       headers: { 'content-type': 'application/json', accept: 'application/json' },
-      body: JSON.stringify({ stage, headers, query: request.query ?? {}, ip: request.ip, ...extra }),
+      body: JSON.stringify({ stage, headers, query: request.query, ip: request.ip, ...extra }),
       signal: AbortSignal.timeout(this.#settings.requestTimeout),
     })
     if (response.status === 401 || response.status === 403 || response.status === 204) {
@@ -124,4 +127,21 @@ export class NativeAuthEndpoint {
       throw new EndpointError('the answer is not JSON')
     }
   }
+}
+
+/** What the endpoint is told of the upgrade request: the forwarded headers are picked from `headers`. */
+interface AskedRequest {
+  headers: IncomingHttpHeaders
+  query: unknown
+  ip: string
+}
+
+/** The query string of a request URL as an object, as Fastify parses it for `request.query`. */
+function queryOf(url: string): Record<string, string | string[]> {
+  const query: Record<string, string | string[]> = {}
+  for (const [name, value] of new URLSearchParams(url.includes('?') ? url.slice(url.indexOf('?') + 1) : '')) {
+    const previous = query[name]
+    query[name] = previous === undefined ? value : Array.isArray(previous) ? [...previous, value] : [previous, value]
+  }
+  return query
 }

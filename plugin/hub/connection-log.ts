@@ -7,11 +7,11 @@ export type ConnectionLogLevel = 'debug' | 'info' | 'warn'
 /**
  * Logs one step of a connection's life on its upgrade request's logger, so every line carries
  * the request's `reqId`, plus the connection's `connectionId` and `protocol`. No child logger is
- * kept per connection (idle connections must stay small): the request is already referenced, and
- * the bindings are added only when a line is written. Nothing is built when the level is off.
+ * kept per connection (idle connections must stay small): the connection keeps a pointer to the
+ * request's logger, and the bindings are added only when a line is written. Nothing is built when the level is off.
  */
 export function logConnection(connection: Connection, level: ConnectionLogLevel, message: string, fields?: Record<string, unknown>): void {
-  const log = connection.request.log
+  const log = connection.log
   if (!isLevelEnabled(log, level)) return
   log[level](
     fields === undefined

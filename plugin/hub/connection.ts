@@ -1,4 +1,5 @@
-import type { FastifyRequest } from 'fastify'
+import type { IncomingHttpHeaders } from 'node:http'
+import type { FastifyBaseLogger, FastifyRequest } from 'fastify'
 import type { StreamPosition } from '../../shared/envelope.js'
 import type { AnyEvents, EventsDefinition, ToClientData, ToClientEvent } from '../../shared/events.js'
 import type { WireCodec } from './codec.js'
@@ -17,6 +18,18 @@ export type ConnectionState = 'authenticating' | 'authenticated' | 'closing' | '
 export type Identity<U extends string | undefined = string | undefined> = {
   metadata?: Record<string, unknown>
 } & (undefined extends U ? { userId?: U } : { userId: U })
+
+/**
+ * What a connection keeps of its upgrade request. The Fastify request itself (with the raw
+ * `IncomingMessage`, its parser state and its raw headers) is let go once the connection is
+ * open, so that an idle connection does not hold it for its whole life; hooks that run before
+ * that (`authenticateRequest`, `authenticate`) still get the whole request.
+ */
+export interface UpgradeRequest {
+  /** The upgrade's URL, query string included. */
+  readonly url: string
+  readonly headers: IncomingHttpHeaders
+}
 
 /** What the hub does for a connection; kept narrow so the connection does not see the hub. */
 export interface ConnectionHost {
@@ -47,8 +60,10 @@ export class Connection<E extends EventsDefinition = AnyEvents> {
   readonly protocol: string
   readonly remoteAddress: string
   readonly connectedAt = Date.now()
-  /** The upgrade request: headers, query, remote address. */
-  readonly request: FastifyRequest
+  /** The upgrade request's URL and headers (the remote address is `remoteAddress`). */
+  readonly request: UpgradeRequest
+  /** The upgrade request's logger: what roomcast logs about this connection goes there. */
+  readonly log: FastifyBaseLogger
   state: ConnectionState = 'authenticating'
   userId: string | undefined
   metadata: Record<string, unknown> = {}
@@ -84,7 +99,8 @@ export class Connection<E extends EventsDefinition = AnyEvents> {
     events?: EventsDefinition | undefined
   }) {
     this.id = init.id
-    this.request = init.request
+    this.request = { url: init.request.url, headers: init.request.headers }
+    this.log = init.request.log
     this.remoteAddress = init.request.ip
     this.codec = init.codec
     this.protocol = init.codec.protocol

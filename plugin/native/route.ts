@@ -3,13 +3,11 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type WebSocket from 'ws'
 import { authRefusalReason } from '../../shared/auth-refusal.js'
 import { CloseCode } from '../../shared/codes.js'
-import { SystemEvent } from '../../shared/envelope.js'
 import type { EventsDefinition } from '../../shared/events.js'
 import { Connection, type Identity } from '../hub/connection.js'
-import { logConnection } from '../hub/connection-log.js'
 import type { Hub } from '../hub/hub.js'
 import type { NativeOptions, Refusal } from './options.js'
-import { NATIVE_PROTOCOL, nativeCodec, nativeFrame } from './codec.js'
+import { NATIVE_PROTOCOL, nativeCodec } from './codec.js'
 import type { HandlerRegistry } from './handlers.js'
 import { NativeSession } from './session.js'
 import { EncryptionQueue } from './encryption-queue.js'
@@ -17,11 +15,9 @@ import { DeadlineQueue } from '../hub/deadlines.js'
 import { HookTimeoutError, withHookTimeout } from '../hub/hook-timeout.js'
 import { closeSocket } from '../ws/close.js'
 import { limitIncomingPayload } from '../ws/payload-limit.js'
-import { onPeerClosing } from '../ws/peer-closing.js'
-import { byteLengthOf } from '../ws/raw-data.js'
+import { attachPeer, type SocketPeer } from '../ws/socket-peer.js'
 import { SocketSink } from '../ws/socket-sink.js'
 import { releaseUpgradeLeftovers } from '../ws/upgrade-leftovers.js'
-import { watchRefusedFrames } from '../ws/refused-frames.js'
 
 function isRefusal(value: unknown): value is Refusal {
   return typeof value === 'object' && value !== null && (value as Refusal).refuse === true
@@ -112,7 +108,6 @@ export function registerNativeRoute<E extends EventsDefinition>(
     if (socket.readyState !== socket.CLOSED) socket.terminate()
   })
   const encryptionSetup = options.encryption === 'off' ? undefined : { queue: new EncryptionQueue(options.encryptionBatchSize), identity }
-  const traffic = hub.metrics?.traffic(NATIVE_PROTOCOL)
   const authDeadlines = new DeadlineQueue<NativeSession<E>>(options.authTimeout, (session) => session.authDeadlinePassed())
   app.addHook('onClose', (_instance, done) => {
     authDeadlines.clear()
@@ -133,50 +128,13 @@ export function registerNativeRoute<E extends EventsDefinition>(
         closeRefused(socket, refusal, refusedSockets)
         return
       }
-      const connection: Connection<E> = new Connection<E>({
-        id: randomUUID(),
-        request,
-        codec: nativeCodec,
-        sink: new SocketSink(socket, options.backpressure, {
-          overflow: () => {
-            logConnection(connection, 'warn', 'roomcast: connection fell too far behind, closing', { dropped: connection.dropped })
-            connection.close(CloseCode.PolicyViolation, 'backpressure: the socket fell too far behind')
-          },
-          caughtUp: (count, rooms) => {
-            // Once per episode, when it ends: a slow reader must not cost a line per dropped message.
-            logConnection(connection, 'warn', 'roomcast: messages dropped for a slow connection', { dropped: count })
-            connection.writeText(nativeFrame(SystemEvent.Dropped, JSON.stringify(rooms === undefined ? { count } : { count, rooms })))
-          },
-        }),
-        host: hub,
-        events: options.events,
-      })
-      const session = new NativeSession(hub, options, handlers, connection, authDeadlines, encryptionSetup)
+      const sink = new SocketSink<SocketPeer>(socket, options.backpressure)
+      const connection: Connection<E> = new Connection<E>({ id: randomUUID(), request, codec: nativeCodec, sink, host: hub, events: options.events })
+      const session = new NativeSession(hub, options, handlers, connection, request, authDeadlines, encryptionSetup)
       hub.register(connection)
       limitIncomingPayload(socket, options.maxFrame)
-      releaseUpgradeLeftovers(socket, request, ownsWebsocket)
-      const closeReport = watchRefusedFrames(socket)
-      socket.on('message', (data, isBinary) => {
-        // ws enforces the limit when roomcast configured it; an app that registered
-        // @fastify/websocket itself may allow more, so it is checked here as well.
-        const size = byteLengthOf(data)
-        if (size > options.maxFrame) {
-          logConnection(connection, 'warn', 'roomcast: message too big, closing', { size, maxPayload: options.maxFrame })
-          connection.close(CloseCode.MessageTooBig, 'message too big')
-          return
-        }
-        if (traffic !== undefined) traffic.messagesIn++
-        session.receive(data, isBinary, size)
-      })
-      socket.on('pong', () => {
-        connection.lastSeen = Date.now()
-      })
-      onPeerClosing(socket, (code, reason) => {
-        const report = closeReport(code, reason)
-        if (report.code !== code)
-          logConnection(connection, 'warn', 'roomcast: frame refused by the WebSocket layer', { code: report.code, reason: report.reason })
-        hub.remove(connection, report.code, report.reason)
-      })
+      releaseUpgradeLeftovers(socket, request)
+      attachPeer(socket, sink, session, ownsWebsocket)
       session.start(admissions.identities.get(request))
     },
   })

@@ -1,3 +1,4 @@
+import type { FastifyBaseLogger, FastifyRequest } from 'fastify'
 import type { RawData } from 'ws'
 import { CloseCode, ErrorCode } from '../../shared/codes.js'
 import {
@@ -10,6 +11,7 @@ import {
   type ErrorPayload,
   type HistoryReply,
   type JoinReply,
+  type StreamPosition,
 } from '../../shared/envelope.js'
 import { RoomcastError } from '../../shared/errors.js'
 import type { EventsDefinition } from '../../shared/events.js'
@@ -26,7 +28,8 @@ import { ConnectionEncryption, isKeyExchangeHello, type EncryptionSetup } from '
 import type { DeadlineQueue } from '../hub/deadlines.js'
 import { HookTimeoutError, withHookTimeout } from '../hub/hook-timeout.js'
 import { EncryptionError, ENCRYPTION_QUERY_PARAMETER } from '../../shared/e2e/index.js'
-import { textOf } from '../ws/raw-data.js'
+import { byteLengthOf, textOf } from '../ws/raw-data.js'
+import type { SocketPeer } from '../ws/socket-peer.js'
 import { exceedsJsonDepth, MAX_JSON_DEPTH } from '../../shared/json-depth.js'
 import { openStreams, readHistory } from './streams.js'
 import { InvalidHookResultError } from '../hub/errors.js'
@@ -43,7 +46,7 @@ class Reply extends RoomcastError {}
  * The native protocol for one connection: authentication state, join/leave, application
  * events with acks, and every bad-input path. Frames arrive here already size-checked by ws.
  */
-export class NativeSession<E extends EventsDefinition> {
+export class NativeSession<E extends EventsDefinition> implements SocketPeer {
   readonly #hub: Hub<E>
   readonly #options: NativeOptions<E>
   readonly #handlers: HandlerRegistry<E>
@@ -58,12 +61,18 @@ export class NativeSession<E extends EventsDefinition> {
   #deferredIdentity: Identity | undefined
   /** The connection is closing once its last frames have left (see `#closeAfterFlush`): it reads nothing more. */
   #stopped = false
+  /** The upgrade request, for the in-band `authenticate` hook; let go once authenticated. */
+  #request: FastifyRequest | undefined
+  /** The client announced it will encrypt (`?e2e=1` on the URL). */
+  readonly #encryptionAnnounced: boolean
 
   constructor(
     hub: Hub<E>,
     options: NativeOptions<E>,
     handlers: HandlerRegistry<E>,
     connection: Connection<E>,
+    /** The upgrade request: the `authenticate` hook gets it. */
+    request: FastifyRequest,
     /** Shared by the route's sessions; calls `authDeadlinePassed` `authTimeout` ms after `start`. */
     authDeadlines: DeadlineQueue<NativeSession<E>>,
     /** Shared by the route's sessions when encryption is on. */
@@ -75,6 +84,8 @@ export class NativeSession<E extends EventsDefinition> {
     this.#options = options
     this.#handlers = handlers
     this.#connection = connection
+    this.#request = request
+    this.#encryptionAnnounced = (request.query as Record<string, unknown> | undefined)?.[ENCRYPTION_QUERY_PARAMETER] === '1'
     this.#rate = options.rateLimit === false ? undefined : new RateWindow(options.rateLimit.max, options.rateLimit.windowMs)
   }
 
@@ -106,8 +117,52 @@ export class NativeSession<E extends EventsDefinition> {
     connection.close(CloseCode.AuthTimeout, 'authentication timed out')
   }
 
-  /** One frame from the socket, `size` bytes long (at most `maxFrame`, checked by the route). */
-  receive(raw: RawData, isBinary: boolean, size: number): void {
+  /** The connection's logger (`SocketPeer`). */
+  get log(): FastifyBaseLogger {
+    return this.#connection.log
+  }
+
+  /** One frame from the socket. */
+  receive(raw: RawData, isBinary: boolean): void {
+    // ws enforces the limit when roomcast configured it; an app that registered
+    // @fastify/websocket itself may allow more, so it is checked here as well.
+    const size = byteLengthOf(raw)
+    if (size > this.#options.maxFrame) {
+      logConnection(this.#connection, 'warn', 'roomcast: message too big, closing', { size, maxPayload: this.#options.maxFrame })
+      this.#connection.close(CloseCode.MessageTooBig, 'message too big')
+      return
+    }
+    const metrics = this.#hub.metrics
+    if (metrics !== undefined) metrics.traffic(NATIVE_PROTOCOL).messagesIn++
+    this.#receive(raw, isBinary, size)
+  }
+
+  /** A pong from the peer: it is alive (`heartbeat.mode: 'ping'`). */
+  pong(): void {
+    this.#connection.lastSeen = Date.now()
+  }
+
+  /** The connection is over for the server: it leaves everything now. */
+  peerClosed(code: number, reason: string, refusedFrame: boolean): void {
+    if (refusedFrame) logConnection(this.#connection, 'warn', 'roomcast: frame refused by the WebSocket layer', { code, reason })
+    this.#hub.remove(this.#connection, code, reason)
+  }
+
+  /** The socket fell too far behind. */
+  overflow(): void {
+    logConnection(this.#connection, 'warn', 'roomcast: connection fell too far behind, closing', { dropped: this.#connection.dropped })
+    this.#connection.close(CloseCode.PolicyViolation, 'backpressure: the socket fell too far behind')
+  }
+
+  /** The socket caught up after `count` messages were dropped: the client hears of its gap. */
+  caughtUp(count: number, rooms?: Record<string, StreamPosition>): void {
+    // Once per episode, when it ends: a slow reader must not cost a line per dropped message.
+    logConnection(this.#connection, 'warn', 'roomcast: messages dropped for a slow connection', { dropped: count })
+    this.#connection.writeText(nativeFrame(SystemEvent.Dropped, JSON.stringify(rooms === undefined ? { count } : { count, rooms })))
+  }
+
+  /** One frame, `size` bytes long (at most `maxFrame`). */
+  #receive(raw: RawData, isBinary: boolean, size: number): void {
     const connection = this.#connection
     if (this.#stopped || connection.state === 'closing' || connection.state === 'closed') return
     // Frames between maxPayload and maxFrame are only allowed sealed; the message inside is checked once opened.
@@ -229,7 +284,7 @@ export class NativeSession<E extends EventsDefinition> {
         }
       },
       (err: unknown) => {
-        this.#connection.request.log.warn({ err, connectionId: this.#connection.id }, 'roomcast: key exchange failed')
+        this.#connection.log.warn({ err, connectionId: this.#connection.id }, 'roomcast: key exchange failed')
         this.#encryptionViolation('the key exchange failed')
       },
     )
@@ -244,7 +299,7 @@ export class NativeSession<E extends EventsDefinition> {
     const mode = this.#options.encryption
     if (mode === 'required') return true
     if (mode === 'off') return false
-    return (this.#connection.request.query as Record<string, unknown> | undefined)?.[ENCRYPTION_QUERY_PARAMETER] === '1'
+    return this.#encryptionAnnounced
   }
 
   /** Tampered, replayed, reordered or plaintext frames: refused, never handed to the app. */
@@ -333,7 +388,7 @@ export class NativeSession<E extends EventsDefinition> {
     this.#authenticating = true
     let verdict: ReturnType<typeof authenticate>
     try {
-      verdict = authenticate(data, this.#connection.request)
+      verdict = authenticate(data, this.#request!)
     } catch (err) {
       this.#authenticateFailed(id, err)
       return
@@ -345,7 +400,7 @@ export class NativeSession<E extends EventsDefinition> {
       return
     }
     // `authTimeout` still applies while the hook runs (4001 when it is the shorter one).
-    withHookTimeout(verdict, 'authenticate', this.#options.hookTimeout, this.#connection.request.log).then(
+    withHookTimeout(verdict, 'authenticate', this.#options.hookTimeout, this.#connection.log).then(
       (identity) => this.#applyVerdict(identity, id),
       (err: unknown) => this.#authenticateFailed(id, err),
     )
@@ -372,7 +427,7 @@ export class NativeSession<E extends EventsDefinition> {
       this.#closeAfterFlush(CloseCode.InternalError, 'authentication hook timed out')
       return
     }
-    this.#connection.request.log.warn({ err, connectionId: this.#connection.id }, 'roomcast: authenticate hook failed')
+    this.#connection.log.warn({ err, connectionId: this.#connection.id }, 'roomcast: authenticate hook failed')
     if (this.#connection.state === 'authenticating') this.#refuse(id, 'authentication failed')
   }
 
@@ -386,19 +441,21 @@ export class NativeSession<E extends EventsDefinition> {
     const connection = this.#connection
     if (typeof identity.userId === 'string' && isProtocolName(identity.userId)) {
       // A user id in another protocol's namespace (one built from client input, say) would share that protocol's user.
-      connection.request.log.warn({ connectionId: connection.id }, 'roomcast: authenticate returned a user id in the reserved protocol namespace')
+      connection.log.warn({ connectionId: connection.id }, 'roomcast: authenticate returned a user id in the reserved protocol namespace')
       this.#hub.metrics?.events.authFailed(NATIVE_PROTOCOL, '', 'refused')
       this.#refuse(id, 'authentication refused')
       return
     }
     this.#hub.authenticate(connection, identity)
+    // Authenticated for good: nothing reads the upgrade request any more.
+    this.#request = undefined
     const defaultRooms = this.#options.defaultRooms
     if (defaultRooms === undefined) {
       this.#sendConnected(id)
       return
     }
     Promise.resolve()
-      .then(() => withHookTimeout(defaultRooms(connection), 'defaultRooms', this.#options.hookTimeout, connection.request.log))
+      .then(() => withHookTimeout(defaultRooms(connection), 'defaultRooms', this.#options.hookTimeout, connection.log))
       .then((rooms) => {
         if (!Array.isArray(rooms)) throw new InvalidHookResultError('defaultRooms must return an array of room names')
         return rooms.filter((room): room is string => typeof room === 'string' && room.length > 0)
@@ -406,7 +463,7 @@ export class NativeSession<E extends EventsDefinition> {
       .catch((err: unknown) => {
         // The connection still comes up, in no default room: one failing lookup should not lock users out.
         // A time-out was logged already, as a warning.
-        if (!(err instanceof HookTimeoutError)) this.#connection.request.log.error({ err, connectionId: connection.id }, 'roomcast: defaultRooms failed')
+        if (!(err instanceof HookTimeoutError)) this.#connection.log.error({ err, connectionId: connection.id }, 'roomcast: defaultRooms failed')
         return []
       })
       .then((rooms) => {
@@ -415,7 +472,7 @@ export class NativeSession<E extends EventsDefinition> {
         this.#sendConnected(id)
       })
       .catch((err: unknown) => {
-        this.#connection.request.log.error({ err, connectionId: connection.id }, 'roomcast: completing authentication failed')
+        this.#connection.log.error({ err, connectionId: connection.id }, 'roomcast: completing authentication failed')
         connection.close(CloseCode.InternalError, 'internal error')
       })
   }
@@ -446,10 +503,9 @@ export class NativeSession<E extends EventsDefinition> {
     const authorize = this.#options.authorizeJoin
     if (authorize === undefined || wanted.length === 0) return this.#admit(data, names, wanted, wanted, releases)
     // A time-out rejects with `hook_timeout` (a RoomcastError): the join gets that error, the connection stays.
-    return Promise.resolve(
-      withHookTimeout(authorize({ connection, rooms: [...wanted] }), 'authorizeJoin', this.#options.hookTimeout, connection.request.log),
-    ).then((verdict) =>
-      this.#admit(data, names, wanted, verdict === true ? wanted : verdict === false ? [] : wanted.filter((room) => verdict.includes(room)), releases),
+    return Promise.resolve(withHookTimeout(authorize({ connection, rooms: [...wanted] }), 'authorizeJoin', this.#options.hookTimeout, connection.log)).then(
+      (verdict) =>
+        this.#admit(data, names, wanted, verdict === true ? wanted : verdict === false ? [] : wanted.filter((room) => verdict.includes(room)), releases),
     )
   }
 
@@ -493,7 +549,7 @@ export class NativeSession<E extends EventsDefinition> {
     const room = data.room
     const authorize = this.#options.authorizeJoin
     if (!connection.rooms.has(room) && authorize !== undefined) {
-      const verdict = await withHookTimeout(authorize({ connection, rooms: [room] }), 'authorizeJoin', this.#options.hookTimeout, connection.request.log)
+      const verdict = await withHookTimeout(authorize({ connection, rooms: [room] }), 'authorizeJoin', this.#options.hookTimeout, connection.log)
       if (verdict !== true && !(Array.isArray(verdict) && verdict.includes(room))) {
         throw new Reply(ErrorCode.JoinRefused, `not allowed to read the history of ${room}`)
       }
@@ -590,7 +646,7 @@ export class NativeSession<E extends EventsDefinition> {
       return
     }
     const error = err instanceof Error ? err : new Error(String(err))
-    this.#connection.request.log.error({ err: error, event, connectionId: this.#connection.id }, 'roomcast: event handler failed')
+    this.#connection.log.error({ err: error, event, connectionId: this.#connection.id }, 'roomcast: event handler failed')
     this.#hub.hooks.run('error', error, this.#connection)
     this.#sendError(id, { code: ErrorCode.HandlerError, message: `the handler of "${event}" failed`, event })
   }

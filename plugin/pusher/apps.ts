@@ -172,6 +172,11 @@ export class AppRegistry {
     return [...this.#byId.values()]
   }
 
+  /** A configured app by key, found without waiting; always undefined for a lookup (see `dynamic`). */
+  configured(key: string): PusherApp | undefined {
+    return this.#byKey.get(key)
+  }
+
   async byKey(key: string): Promise<PusherApp | undefined> {
     if (this.#lookup === undefined) return this.#byKey.get(key)
     const found = await this.#limited(this.#lookup.byKey(key), 'pusher.apps.byKey')

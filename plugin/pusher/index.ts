@@ -22,6 +22,8 @@ export interface PusherHostOptions {
   backpressure: BackpressureOptions
   maxPayload: number
   hookTimeout: number
+  /** True when roomcast registered @fastify/websocket itself (its default socket error handler is in use). */
+  ownsWebsocket: boolean
 }
 
 /** Registers the Pusher protocol; resolves with its service (`app.roomcast.pusher`). */
@@ -30,7 +32,7 @@ export async function registerPusher(app: FastifyInstance, hub: Hub, options: Re
   // Listening from start-up: channel events are only tracked while someone listens.
   const webhooks = options.webhooks === false ? undefined : WebhookSender.start(context.events, context.apps, options.webhooks, app.log)
   const pusher = new PusherService(hub, context, host.rateLimit, webhooks)
-  registerPusherRoute(app, hub, host.backpressure, pusher, host.maxPayload)
+  registerPusherRoute(app, hub, host.backpressure, pusher, host.maxPayload, host.ownsWebsocket)
   if (webhooks !== undefined) app.addHook('onClose', () => webhooks.close())
   const subscriptionCounter = new SubscriptionCounter(hub, pusher, options.subscriptionCountInterval)
   app.addHook('onClose', () => subscriptionCounter.close())

@@ -1,7 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type WebSocket from 'ws'
 import { Connection } from '../hub/connection.js'
-import { logConnection } from '../hub/connection-log.js'
 import type { Hub } from '../hub/hub.js'
 import { HookTimeoutError } from '../hub/hook-timeout.js'
 import type { PusherApp } from './apps.js'
@@ -13,23 +12,17 @@ import { PUSHER_PROTOCOL } from './protocol.js'
 import { newSocketId } from './socket-id.js'
 import { closeSocket } from '../ws/close.js'
 import { limitIncomingPayload } from '../ws/payload-limit.js'
-import { onPeerClosing } from '../ws/peer-closing.js'
-import { watchRefusedFrames } from '../ws/refused-frames.js'
+import { attachPeer, type SocketPeer } from '../ws/socket-peer.js'
 import { SocketSink, type BackpressureOptions } from '../ws/socket-sink.js'
+import { releaseUpgradeLeftovers } from '../ws/upgrade-leftovers.js'
 
 /** What the pre-upgrade checks decided: an app to serve, or a Pusher error to send on the new socket. */
 type Admission = { app: PusherApp } | { code: number; message: string }
 
-/**
- * Decides before the upgrade, while no frame can arrive yet: protocol version, app lookup
- * (possibly async), enabled, connection quota (one cluster query, only for apps with a quota).
- * A refusal still opens the socket: pusher-js only stops retrying on a Pusher close code.
- */
-async function admit(
-  hub: Hub,
-  service: PusherService,
-  request: FastifyRequest<{ Params: { key: string }; Querystring: Record<string, string | undefined> }>,
-): Promise<Admission> {
+type UpgradeRequest = FastifyRequest<{ Params: { key: string }; Querystring: Record<string, string | undefined> }>
+
+/** The protocol version check: a refusal, or undefined when the client's version is served. */
+function checkVersion(request: UpgradeRequest): Admission | undefined {
   const version = request.query.protocol
   if (version === undefined || version === '') return { code: PusherCode.NoProtocol, message: PusherMessage.noProtocol }
   if (!/^\d+$/.test(version)) return { code: PusherCode.InvalidVersion, message: PusherMessage.invalidVersion }
@@ -40,19 +33,46 @@ async function admit(
       message: `Unsupported protocol version ${number}; this server speaks ${MIN_PROTOCOL_VERSION} to ${MAX_PROTOCOL_VERSION}.`,
     }
   }
+  return undefined
+}
+
+/** What an app found (or not) for a key allows, short of the connection quota. */
+function checkApp(key: string, app: PusherApp | undefined): Admission {
+  if (app === undefined) return { code: PusherCode.AppUnknown, message: `App key ${key} does not exist.` }
+  if (!app.enabled) return { code: PusherCode.AppDisabled, message: PusherMessage.appDisabled }
+  return { app }
+}
+
+/**
+ * Decides before the upgrade when nothing needs waiting for: a bad version, or a configured app
+ * (not a lookup) without a connection quota. Undefined when `admit` must decide.
+ */
+function admitAtOnce(service: PusherService, request: UpgradeRequest): Admission | undefined {
+  const refusal = checkVersion(request)
+  if (refusal !== undefined) return refusal
+  if (service.apps.dynamic) return undefined
   const key = request.params.key
-  const app = await service.apps.byKey(key)
-  if (app === undefined || !app.enabled) {
-    // An unknown key never becomes a label: only configured apps' ids do.
-    hub.metrics?.events.authFailed(PUSHER_PROTOCOL, app?.id ?? '', 'unknown_app')
-    if (app === undefined) return { code: PusherCode.AppUnknown, message: `App key ${key} does not exist.` }
-    return { code: PusherCode.AppDisabled, message: PusherMessage.appDisabled }
-  }
+  const admission = checkApp(key, service.apps.configured(key))
+  return 'app' in admission && admission.app.maxConnections >= 0 ? undefined : admission
+}
+
+/**
+ * Decides before the upgrade, while no frame can arrive yet: protocol version, app lookup
+ * (possibly async), enabled, connection quota (one cluster query, only for apps with a quota).
+ * A refusal still opens the socket: pusher-js only stops retrying on a Pusher close code.
+ */
+async function admit(hub: Hub, service: PusherService, request: UpgradeRequest): Promise<Admission> {
+  const refusal = checkVersion(request)
+  if (refusal !== undefined) return refusal
+  const key = request.params.key
+  const admission = checkApp(key, await service.apps.byKey(key))
+  if (!('app' in admission)) return admission
+  const app = admission.app
   if (app.maxConnections >= 0) {
     const count = await hub.query({ type: 'roomSize', room: appConnectionsRoom(app) })
     if (count.value >= app.maxConnections) return { code: PusherCode.OverQuota, message: PusherMessage.overQuota }
   }
-  return { app }
+  return admission
 }
 
 function refuse(socket: WebSocket, request: FastifyRequest, code: number, message: string): void {
@@ -69,22 +89,36 @@ export function registerPusherRoute(
   service: PusherService,
   /** The plugin's `maxPayload`: the ws server may allow more, for sealed native frames. */
   maxPayload: number,
+  /** True when roomcast registered @fastify/websocket itself (its default socket error handler is in use). */
+  ownsWebsocket: boolean,
 ): void {
   const admissions = new WeakMap<FastifyRequest, Admission>()
-  const traffic = hub.metrics?.traffic(PUSHER_PROTOCOL)
   app.route<{ Params: { key: string }; Querystring: Record<string, string | undefined> }>({
     method: 'GET',
     url: `${service.options.pathPrefix}/app/:key`,
     websocket: true,
-    preValidation: async (request) => {
-      if (!hub.accepting) return
-      try {
-        admissions.set(request, await admit(hub, service, request))
-      } catch (err) {
-        // A lookup that timed out was logged, as a warning, where it timed out; both get 4200 (reconnect).
-        if (!(err instanceof HookTimeoutError)) request.log.error({ err }, 'roomcast: pusher app lookup failed')
-        admissions.set(request, { code: PusherCode.Reconnect, message: 'The app could not be looked up. Please reconnect shortly.' })
+    // Callback-style, so that an upgrade with nothing to wait for (a configured app) costs no promise.
+    preValidation: (request, _reply, done) => {
+      if (!hub.accepting) {
+        done()
+        return
       }
+      const immediate = admitAtOnce(service, request)
+      if (immediate !== undefined) {
+        admissions.set(request, immediate)
+        done()
+        return
+      }
+      admit(hub, service, request)
+        .then(
+          (admission) => admissions.set(request, admission),
+          (err: unknown) => {
+            // A lookup that timed out was logged, as a warning, where it timed out; both get 4200 (reconnect).
+            if (!(err instanceof HookTimeoutError)) request.log.error({ err }, 'roomcast: pusher app lookup failed')
+            admissions.set(request, { code: PusherCode.Reconnect, message: 'The app could not be looked up. Please reconnect shortly.' })
+          },
+        )
+        .then(() => done())
     },
     handler: (socket: WebSocket, request: FastifyRequest) => {
       const admission = admissions.get(request)
@@ -93,42 +127,20 @@ export function registerPusherRoute(
         return
       }
       if (!('app' in admission)) {
+        // An unknown key never becomes a label: only configured apps' ids do, and a refusal carries none.
+        if (admission.code === PusherCode.AppUnknown || admission.code === PusherCode.AppDisabled) {
+          hub.metrics?.events.authFailed(PUSHER_PROTOCOL, '', 'unknown_app')
+        }
         refuse(socket, request, admission.code, admission.message)
         return
       }
-      const connection: Connection = new Connection({
-        id: newSocketId(),
-        request,
-        codec: pusherCodec,
-        // pusher-js has no event for a gap, so a Pusher client is only ever closed, with a code
-        // after which pusher-js reconnects after a backoff; a gap it survived is only logged.
-        sink: new SocketSink(socket, backpressure, {
-          overflow: () => {
-            logConnection(connection, 'warn', 'roomcast: connection fell too far behind, closing', { dropped: connection.dropped })
-            connection.close(PusherCode.OverCapacity, 'backpressure: the socket fell too far behind')
-          },
-          caughtUp: (count) => logConnection(connection, 'warn', 'roomcast: messages dropped for a slow connection', { dropped: count }),
-        }),
-        host: hub,
-      })
+      const sink = new SocketSink<SocketPeer>(socket, backpressure)
+      const connection = new Connection({ id: newSocketId(), request, codec: pusherCodec, sink, host: hub })
       const session = service.openSession(admission.app, connection)
       hub.register(connection)
       limitIncomingPayload(socket, maxPayload)
-      const closeReport = watchRefusedFrames(socket)
-      socket.on('message', (data, isBinary) => {
-        if (traffic !== undefined) traffic.messagesIn++
-        session.receive(data, isBinary)
-      })
-      socket.on('pong', () => {
-        connection.lastSeen = Date.now()
-      })
-      onPeerClosing(socket, (code, reason) => {
-        service.closeSession(session)
-        const report = closeReport(code, reason)
-        if (report.code !== code)
-          logConnection(connection, 'warn', 'roomcast: frame refused by the WebSocket layer', { code: report.code, reason: report.reason })
-        hub.remove(connection, report.code, report.reason)
-      })
+      releaseUpgradeLeftovers(socket, request)
+      attachPeer(socket, sink, session, ownsWebsocket)
       session.start()
     },
   })

@@ -83,7 +83,7 @@ export class PusherService {
 
   /** @internal Starts the protocol on a registered connection. */
   openSession(app: PusherApp, connection: Connection): PusherSession {
-    const session = new PusherSession(this.#context, this.#hub, app, connection, this.#rateLimit)
+    const session = new PusherSession(this.#context, this.#hub, app, connection, this.#rateLimit, this.#sessionClosed)
     this.#sessions.set(connection.id, session)
     return session
   }
@@ -93,6 +93,9 @@ export class PusherService {
     session.stop()
     this.#sessions.delete(session.connection.id)
   }
+
+  /** What every session calls once its socket is over for the server: one function for all of them. */
+  readonly #sessionClosed = (session: PusherSession): void => this.closeSession(session)
 
   /** The Pusher session of a connection on this node. */
   session(socketId: string): PusherSession | undefined {

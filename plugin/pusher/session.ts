@@ -4,6 +4,7 @@
  * ws. Subscribe, unsubscribe and sign-in run one after another (a presence subscription waits
  * for a cluster answer), so a quick unsubscribe can never overtake its subscribe.
  */
+import type { FastifyBaseLogger } from 'fastify'
 import type { RawData } from 'ws'
 import type { Connection } from '../hub/connection.js'
 import type { Delivery } from '../hub/delivery.js'
@@ -32,6 +33,7 @@ import { PUSHER_PROTOCOL } from './protocol.js'
 import { distinctMembers, memberKey, parseMember, presenceData, type PresenceMember } from './presence.js'
 import { verifyChannelAuth, verifyUserAuth } from './signatures.js'
 import { textOf } from '../ws/raw-data.js'
+import type { SocketPeer } from '../ws/socket-peer.js'
 import { exceedsJsonDepth, MAX_JSON_DEPTH } from '../../shared/json-depth.js'
 
 type Message = Record<string, unknown>
@@ -39,32 +41,47 @@ type Message = Record<string, unknown>
 /** How pusher-js begins every subscribe frame (it sends `JSON.stringify({ event, data })`). */
 const SUBSCRIBE_FRAME_START = '{"event":"pusher:subscribe"'
 
+const RESOLVED = Promise.resolve()
+
 /** A signed-in user: the id pusher-js requires, and the whole `user_data`. */
 export interface SignedInUser {
   id: string
   data: Record<string, unknown>
 }
 
-export class PusherSession {
+export class PusherSession implements SocketPeer {
   readonly app: PusherApp
   readonly connection: Connection
   readonly #context: PusherContext
   readonly #hub: Hub
   readonly #frames: RateWindow | undefined
-  readonly #clientEvents: RateWindow
+  /** Created with the first client event: most connections never send one. */
+  #clientEvents: RateWindow | undefined
   #signinTimer: NodeJS.Timeout | undefined
   #user: SignedInUser | undefined
   /** Subscribe frames still allowed past the rate window (see `#reconnectBurst`). */
   #subscribeCredit: number
-  #queue: Promise<void> = Promise.resolve()
+  /** The tail of the channel operations under way; undefined when none is, so an idle connection holds no promise. */
+  #queue: Promise<void> | undefined
+  /** Channel operations queued and not finished. */
+  #pending = 0
+  /** Called once the socket is over for the server, before the hub forgets the connection. */
+  readonly #closed: (session: PusherSession) => void
 
-  constructor(context: PusherContext, hub: Hub, app: PusherApp, connection: Connection, rateLimit: RateLimitOptions | false) {
+  constructor(
+    context: PusherContext,
+    hub: Hub,
+    app: PusherApp,
+    connection: Connection,
+    rateLimit: RateLimitOptions | false,
+    closed: (session: PusherSession) => void,
+  ) {
     this.#context = context
     this.#hub = hub
     this.app = app
     this.connection = connection
+    this.#closed = closed
     this.#frames = rateLimit === false ? undefined : new RateWindow(rateLimit.max, rateLimit.windowMs)
-    this.#clientEvents = new RateWindow(app.maxClientEventsPerSecond, 1000)
     this.#subscribeCredit = context.options.maxChannelsPerConnection
   }
 
@@ -92,8 +109,41 @@ export class PusherSession {
     clearTimeout(this.#signinTimer)
   }
 
+  /** The connection's logger (`SocketPeer`). */
+  get log(): FastifyBaseLogger {
+    return this.connection.log
+  }
+
+  /** A pong from the peer: it is alive (`heartbeat.mode: 'ping'`). */
+  pong(): void {
+    this.connection.lastSeen = Date.now()
+  }
+
+  /** The connection is over for the server: the session ends, the connection leaves everything now. */
+  peerClosed(code: number, reason: string, refusedFrame: boolean): void {
+    if (refusedFrame) logConnection(this.connection, 'warn', 'roomcast: frame refused by the WebSocket layer', { code, reason })
+    this.#closed(this)
+    this.#hub.remove(this.connection, code, reason)
+  }
+
+  /**
+   * The socket fell too far behind. pusher-js has no event for a gap, so a Pusher client is only
+   * ever closed, with a code after which pusher-js reconnects after a backoff.
+   */
+  overflow(): void {
+    logConnection(this.connection, 'warn', 'roomcast: connection fell too far behind, closing', { dropped: this.connection.dropped })
+    this.connection.close(PusherCode.OverCapacity, 'backpressure: the socket fell too far behind')
+  }
+
+  /** The socket caught up after `count` messages were dropped; pusher-js cannot be told of the gap, so it is only logged. */
+  caughtUp(count: number): void {
+    logConnection(this.connection, 'warn', 'roomcast: messages dropped for a slow connection', { dropped: count })
+  }
+
   receive(raw: RawData, isBinary: boolean): void {
     const connection = this.connection
+    const metrics = this.#hub.metrics
+    if (metrics !== undefined) metrics.traffic(PUSHER_PROTOCOL).messagesIn++
     if (connection.state !== 'authenticated') return
     const now = Date.now()
     connection.lastSeen = now
@@ -163,11 +213,19 @@ export class PusherSession {
   }
 
   #enqueue(operation: () => void | Promise<void>): void {
-    this.#queue = this.#queue
-      .then(() => (this.connection.state === 'authenticated' ? operation() : undefined))
-      .catch((err: unknown) => {
-        this.#hub.log.error({ err, connectionId: this.connection.id }, 'roomcast: pusher channel operation failed')
-      })
+    this.#pending++
+    this.#queue = (this.#queue ?? RESOLVED).then(() => this.#run(operation))
+  }
+
+  async #run(operation: () => void | Promise<void>): Promise<void> {
+    try {
+      if (this.connection.state === 'authenticated') await operation()
+    } catch (err) {
+      this.#hub.log.error({ err, connectionId: this.connection.id }, 'roomcast: pusher channel operation failed')
+    } finally {
+      // The last one: nothing is queued behind it, so the next operation may start from scratch.
+      if (--this.#pending === 0) this.#queue = undefined
+    }
   }
 
   // ------------------------------------------------------------------ subscriptions
@@ -355,7 +413,7 @@ export class PusherSession {
     if (size > this.app.maxEventPayloadKb * 1024) return `The event data is larger than ${this.app.maxEventPayloadKb} KiB.`
     const room = roomOf(this.app, channel)
     if (!this.connection.rooms.has(room)) return 'The connection is not subscribed to the channel.'
-    if (!this.#clientEvents.take(now)) return PusherMessage.clientEventsRateLimited
+    if (!(this.#clientEvents ??= new RateWindow(this.app.maxClientEventsPerSecond, 1000)).take(now)) return PusherMessage.clientEventsRateLimited
     return { type, room, dataJson }
   }
 

@@ -36,6 +36,12 @@ export interface BackpressureEvents {
   caughtUp?(count: number, rooms?: Record<string, StreamPosition>): void
 }
 
+/** A close as the server reports it: the code and reason that apply. */
+export interface CloseReport {
+  code: number
+  reason: string
+}
+
 /** The parts of ws's WebSocket that the pre-framed fast path relies on. Checked at run time. */
 interface WebSocketInternals {
   _socket?: Socket
@@ -49,12 +55,17 @@ interface WebSocketInternals {
  * buffer for every recipient, as socket.io's adapter does); otherwise it falls back to
  * `ws.send`, which keeps ordering with anything ws has queued itself.
  */
-export class SocketSink implements Sink {
+export class SocketSink<P extends BackpressureEvents = BackpressureEvents> implements Sink {
   readonly ws: WebSocket
   readonly #raw: Socket | undefined
   readonly #sender: WebSocketInternals['_sender']
   readonly #limits: BackpressureOptions
-  readonly #events: BackpressureEvents
+  /** The session this socket's events and backpressure go to (`attachPeer`). */
+  peer: P | undefined
+  /** The connection is over for the server and its session was told (`attachPeer`). */
+  peerGone = false
+  /** The close code ws sent the peer when it refused a frame (`attachPeer`). */
+  refused: CloseReport | undefined
   /** The TCP socket, compressed or not: its 'drain' says when a backlog is gone. */
   readonly #tcp: Socket | undefined
   /** Messages skipped by the `drop` policy. */
@@ -66,10 +77,9 @@ export class SocketSink implements Sink {
   #overflowed = false
   #watchingDrain = false
 
-  constructor(ws: WebSocket, limits: BackpressureOptions, events: BackpressureEvents) {
+  constructor(ws: WebSocket, limits: BackpressureOptions) {
     this.ws = ws
     this.#limits = limits
-    this.#events = events
     const internals = ws as unknown as WebSocketInternals
     const compressed = internals._extensions !== undefined && Object.keys(internals._extensions).length > 0
     const usable = internals._socket !== undefined && internals._sender !== undefined && typeof internals._sender._state === 'number'
@@ -105,7 +115,7 @@ export class SocketSink implements Sink {
       } else {
         // Once only: closing may write a last frame (Pusher's `pusher:error`), which lands here again.
         this.#overflowed = true
-        this.#events.overflow()
+        this.peer?.overflow()
       }
       return false
     }
@@ -119,7 +129,7 @@ export class SocketSink implements Sink {
     const gaps = this.#gaps
     this.#unreported = 0
     this.#gaps = undefined
-    this.#events.caughtUp?.(count, gaps)
+    this.peer?.caughtUp?.(count, gaps)
   }
 
   /**

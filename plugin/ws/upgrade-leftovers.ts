@@ -15,14 +15,12 @@ let headSymbol: symbol | undefined
  *   socket keeps it (`_httpMessage`) and, through it, Fastify's reply for the connection's life.
  * - It also keeps the upgrade's head buffer on the raw request, which pins the whole first TCP
  *   chunk (the request bytes).
- * - Its per-socket `error` listener holds the request and the reply. When roomcast registered
- *   @fastify/websocket itself, that listener runs the default error handler, which is replaced by
- *   the same behaviour (log on the request's logger, terminate) without the reply. When the
- *   application registered it, its own error handler stays.
  *
- * Each step checks the internals it relies on at run time and does nothing when they differ.
+ * Its per-socket `error` listener, which holds the request and the reply, is replaced by
+ * `attachPeer` when roomcast registered @fastify/websocket itself. Each step checks the
+ * internals it relies on at run time and does nothing when they differ.
  */
-export function releaseUpgradeLeftovers(ws: WebSocket, request: FastifyRequest, ownsErrorHandling: boolean): void {
+export function releaseUpgradeLeftovers(ws: WebSocket, request: FastifyRequest): void {
   const socket = (ws as unknown as { _socket?: Socket & { _httpMessage?: ServerResponse | null } })._socket
   const response = socket?._httpMessage
   if (socket !== undefined && response != null && typeof response.detachSocket === 'function') response.detachSocket(socket)
@@ -33,12 +31,4 @@ export function releaseUpgradeLeftovers(ws: WebSocket, request: FastifyRequest, 
   }
   // Assigned rather than deleted: deleting would turn the request into a slower, larger dictionary object.
   if (headSymbol !== undefined && raw[headSymbol] !== undefined) raw[headSymbol] = undefined
-
-  if (ownsErrorHandling && ws.listenerCount('error') === 1) {
-    ws.removeAllListeners('error')
-    ws.on('error', (error) => {
-      request.log.error(error)
-      ws.terminate()
-    })
-  }
 }

@@ -11,7 +11,7 @@ const README = fileURLToPath(new URL('../README.md', import.meta.url))
 const START = '<!-- bench:start -->'
 const END = '<!-- bench:end -->'
 
-const SERVER_NAMES = { roomcast: 'roomcast', ws: 'raw ws', socketio: 'Socket.IO', fastify: 'Fastify floor' }
+const SERVER_NAMES = { roomcast: 'roomcast', ws: 'raw ws', socketio: 'Socket.IO', fastify: 'Fastify floor', pusher: 'roomcast, Pusher protocol' }
 
 /** A server is "generator-bound" when the load generator used this much of its cores. */
 export const GENERATOR_BOUND = 0.9
@@ -52,6 +52,10 @@ function format(value, kind) {
       return value.toFixed(2)
     case 'kib':
       return (value / 1024).toFixed(1)
+    case 'ratio':
+      return `${value.toFixed(2)}×`
+    case 'fraction':
+      return value.toFixed(2)
     default:
       return String(value)
   }
@@ -70,8 +74,8 @@ export function targets(results) {
     const variant = results.cases[caseName]?.variants?.find((v) => variantKey === undefined || v.key === variantKey)
     return variant?.servers?.[server]?.[key]?.median
   }
-  const add = (name, caseName, variantKey, key, other, goal, direction, kind) => {
-    const ours = metric(caseName, variantKey, 'roomcast', key)
+  const add = (name, caseName, variantKey, key, other, goal, direction, kind, mine = 'roomcast') => {
+    const ours = metric(caseName, variantKey, mine, key)
     const theirs = metric(caseName, variantKey, other, key)
     if (ours === undefined || theirs === undefined) return
     const ratio = ours / theirs
@@ -107,6 +111,31 @@ export function targets(results) {
   add('connect+auth+join connections/s', 'storm', undefined, 'connectionsPerSec', 'fastify', undefined, 'min', 'int')
   add('connect+auth+join connections per server CPU-s', 'storm', undefined, 'connectionsPerCpuSec', 'ws', undefined, 'min', 'int')
   add('connect+auth+join connections per server CPU-s', 'storm', undefined, 'connectionsPerCpuSec', 'fastify', undefined, 'min', 'int')
+  // The Pusher endpoint against the native one of the same build (the "roomcast" figure is the Pusher one here).
+  for (const variant of results.cases['pusher-fanout']?.variants ?? []) {
+    add(
+      `Pusher fan-out deliveries per server CPU-s vs native, ${variant.label}`,
+      'pusher-fanout',
+      variant.key,
+      'deliveriesPerCpuSec',
+      'roomcast',
+      0.9,
+      'min',
+      'int',
+      'pusher',
+    )
+  }
+  add(
+    'Pusher HTTP publishes per server CPU-s vs native `publish`',
+    'pusher-publish',
+    undefined,
+    'publishesPerCpuSec',
+    'roomcast',
+    undefined,
+    'min',
+    'int',
+    'pusher',
+  )
   return rows
 }
 

@@ -1,7 +1,7 @@
 // The bench runner: roomcast, a minimal ws server and Socket.IO, side by side.
 //
-//   node bench/run.mjs [--case fanout,fanout-history,recovery,latency,memory,storm,cluster] [--runs 3]
-//                      [--servers roomcast,ws,socketio,fastify] [--sizes 1000,5000] [--workers 2]
+//   node bench/run.mjs [--case fanout,fanout-history,recovery,latency,memory,storm,cluster,pusher-fanout,pusher-publish]
+//                      [--runs 3] [--servers roomcast,ws,socketio,fastify,pusher] [--sizes 1000,5000] [--workers 2]
 //                      [--quick] [--profile] [--no-write | --write] [--no-build]
 //
 // --quick: small N, short windows, one run, and nothing written unless --write is given.
@@ -19,14 +19,26 @@ import fanout from './cases/fanout.mjs'
 import fanoutHistory from './cases/fanout-history.mjs'
 import latency from './cases/latency.mjs'
 import memory from './cases/memory.mjs'
+import pusherFanout from './cases/pusher-fanout.mjs'
+import pusherPublish from './cases/pusher-publish.mjs'
 import recovery from './cases/recovery.mjs'
 import storm from './cases/storm.mjs'
 import { corePlan, pinSelf } from './lib/proc.mjs'
 import { summarize } from './lib/stats.mjs'
 import { RESULTS_JSON, targets, writeReports } from './report.mjs'
 
-const CASES = { fanout, 'fanout-history': fanoutHistory, recovery, latency, memory, storm, cluster }
-const SERVERS = ['roomcast', 'ws', 'socketio', 'fastify']
+const CASES = {
+  fanout,
+  'fanout-history': fanoutHistory,
+  recovery,
+  latency,
+  memory,
+  storm,
+  cluster,
+  'pusher-fanout': pusherFanout,
+  'pusher-publish': pusherPublish,
+}
+const SERVERS = ['roomcast', 'ws', 'socketio', 'fastify', 'pusher']
 /** The servers of a case that names none; the Fastify floor is a reference for the storm case. */
 const STANDARD_SERVERS = ['roomcast', 'ws', 'socketio']
 

@@ -6,8 +6,11 @@
 //
 // --history SIZE: every room keeps its last SIZE publications (for a minute), so each
 // publication is stored and carries its position (the fan-out-with-history case).
+// --pusher: also speak the Pusher protocol (`/app/:key` and the HTTP API) for one app, with
+// its limits off as the native side has its rate limit off (the Pusher cases).
 import Fastify from 'fastify'
 import * as roomcastPackage from 'roomcast'
+import { PUSHER_APP } from '../load/protocols.mjs'
 import { argument, portArgument, serveControl, TOKEN } from './control.mjs'
 
 const { default: roomcast, defineEvents, Type } = roomcastPackage
@@ -34,7 +37,25 @@ function historyOption() {
   return size === undefined ? undefined : [{ match: '*', size: Number(size), ttl: 60_000 }]
 }
 
+/** The `pusher` option when the runner asked for it: one app, client events on, no limits in the way of the load. */
+function pusherOption() {
+  if (!process.argv.includes('--pusher')) return undefined
+  return {
+    apps: [
+      {
+        ...PUSHER_APP,
+        enableClientMessages: true,
+        maxClientEventsPerSecond: -1,
+        maxPresenceMembers: -1,
+        maxPresenceMemberSizeKb: -1,
+      },
+    ],
+    webhooks: false,
+  }
+}
+
 const app = Fastify({ logger: false })
+const pusher = pusherOption()
 const history = historyOption()
 const adapter = await adapterOption()
 await app.register(roomcast, {
@@ -47,6 +68,7 @@ await app.register(roomcast, {
   rateLimit: false,
   ...(adapter === undefined ? {} : { adapter }),
   ...(history === undefined ? {} : { history }),
+  ...(pusher === undefined ? {} : { pusher }),
 })
 app.roomcast.on('publish', (connection, data) => {
   app.roomcast.rooms.to(data.room).except(connection.id).emit('msg', data.msg)

@@ -10,12 +10,18 @@ function uncorkAll(): void {
 
 /**
  * Coalesces the writes a socket gets within one event-loop turn: the first write corks it and
- * one `process.nextTick` uncorks every corked socket, so a burst of messages to one socket
- * leaves as a single `writev` instead of one syscall per frame.
+ * one `setImmediate` uncorks every corked socket once the turn's I/O callbacks have run, so a
+ * burst of messages to one socket leaves as a single `writev` instead of one syscall per frame.
+ *
+ * The turn, not the tick: messages published by separate I/O callbacks (one HTTP request each,
+ * as the Pusher HTTP API gets them, or frames from several publishing sockets) land in
+ * different ticks of the same turn, and still share one syscall per recipient. The bytes wait
+ * only for the callbacks that were already due; an immediate is pending, so the loop does not
+ * block for new I/O before they leave.
  */
-export function corkUntilNextTick(socket: Socket): void {
+export function corkForThisTurn(socket: Socket): void {
   if (corked.has(socket)) return
-  if (corked.size === 0) process.nextTick(uncorkAll)
+  if (corked.size === 0) setImmediate(uncorkAll)
   socket.cork()
   corked.add(socket)
 }

@@ -5,7 +5,7 @@
  * parameter, keys lower-cased and sorted, joined as `key=value` with `&`, values not encoded.
  * Signatures are compared in constant time. Every failure is a 401 that says what to fix.
  */
-import { createHash } from 'node:crypto'
+import { hash } from 'node:crypto'
 import type { PusherApp } from '../apps.js'
 import { hmacSha256Hex, safeEqual } from '../signatures.js'
 import { badRequest, unauthorized } from './errors.js'
@@ -28,17 +28,26 @@ export interface SignedRequest {
   body: Buffer | undefined
 }
 
+/** One-shot: a third of the cost of a Hash object for the small bodies the API gets, on every publish. */
 export function md5Hex(bytes: Buffer | string): string {
-  return createHash('md5').update(bytes).digest('hex')
+  return hash('md5', bytes, 'hex')
 }
 
-/** The text a request's signature covers, for one of its paths. */
-export function stringToSign(method: string, path: string, params: ReadonlyMap<string, string>): string {
-  const query = [...params]
+/** The query part of what a signature covers: every parameter but the signature, sorted by key. */
+function signedQuery(params: ReadonlyMap<string, string>): string {
+  return [...params]
     .filter(([key]) => key !== 'auth_signature')
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
     .map(([key, value]) => `${key}=${value}`)
     .join('&')
+}
+
+/** The text a request's signature covers, for one of its paths. */
+export function stringToSign(method: string, path: string, params: ReadonlyMap<string, string>): string {
+  return signedText(method, path, signedQuery(params))
+}
+
+function signedText(method: string, path: string, query: string): string {
   return `${method.toUpperCase()}\n${path}\n${query}`
 }
 
@@ -74,10 +83,11 @@ export function verifySignedRequest(app: PusherApp, request: SignedRequest, nowM
   if (bodyMd5 !== undefined && !safeEqual(bodyMd5, md5Hex(body))) throw unauthorized('The body_md5 does not match the MD5 of the body.')
 
   const signature = params.get('auth_signature')!
+  const query = signedQuery(params)
   let matched = false
   for (const path of request.paths) {
     // Every candidate is checked (no early exit), each in constant time.
-    if (safeEqual(signature, hmacSha256Hex(app.secret, stringToSign(request.method, path, params)))) matched = true
+    if (safeEqual(signature, hmacSha256Hex(app.secret, signedText(request.method, path, query)))) matched = true
   }
   if (!matched) {
     throw unauthorized(

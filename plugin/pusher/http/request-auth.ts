@@ -54,12 +54,29 @@ function signedText(method: string, path: string, query: string): string {
 /** The query parameters, keys lower-cased; a repeated parameter is a 400 (which one would be signed?). */
 export function queryParams(query: string): Map<string, string> {
   const params = new Map<string, string>()
-  for (const [rawKey, value] of new URLSearchParams(query)) {
+  for (const [rawKey, value] of pairsOf(query)) {
     const key = rawKey.toLowerCase()
     if (params.has(key)) throw badRequest(`The query parameter ${key} is given more than once.`)
     params.set(key, value)
   }
   return params
+}
+
+/**
+ * A query string's pairs as `URLSearchParams` reads them. The SDKs' queries have nothing to
+ * decode (no `%`, no `+`), and for those a split gives the same pairs without building a
+ * `URLSearchParams`, a measurable share of every publish; anything else goes through it.
+ */
+function pairsOf(query: string): Iterable<[string, string]> {
+  if (query.includes('%') || query.includes('+')) return new URLSearchParams(query)
+  const pairs: Array<[string, string]> = []
+  // As URLSearchParams: one leading "?" is dropped, empty pieces are skipped, a piece without "=" has the value "".
+  for (const piece of (query.startsWith('?') ? query.slice(1) : query).split('&')) {
+    if (piece === '') continue
+    const at = piece.indexOf('=')
+    pairs.push(at < 0 ? [piece, ''] : [piece.slice(0, at), piece.slice(at + 1)])
+  }
+  return pairs
 }
 
 /** Throws a 401 `PusherHttpError` unless the request is signed with the app's key and secret. */

@@ -92,3 +92,25 @@ t.test('an HTTP API publish reaches every subscriber but the excluded socket, fr
   t.equal(written[0]![0]!.subarray(2).toString(), expected, 'the Pusher frame, byte for byte')
   t.same(calls[0], [], 'the socket named by socket_id got nothing')
 })
+
+t.test('a high-water mark of bytes leaves at once: large frames are not held for the turn, and never count as a backlog', async (t) => {
+  const server = await startPusherServer({ apps: [{ ...APP, maxEventPayloadKb: 64 }] })
+  t.teardown(() => server.app.close())
+  const [subscriber] = await subscribers(server, 1, 'big')
+  t.teardown(() => subscriber!.client.close())
+  const calls = recordSyscalls(server, subscriber!.socketId)
+  const socket = socketOf(server.app.roomcast.connections.get(subscriber!.socketId)!)
+  const pusher = server.app.roomcast.pusher!
+  const buffered: number[] = []
+  for (let i = 0; i < 3; i++) {
+    void pusher.trigger(APP.id, ['big'], 'large', { i, text: 'x'.repeat(20 * 1024) })
+    buffered.push(socket.bufferedAmount)
+  }
+  for (let i = 0; i < 3; i++) await subscriber!.client.next('large')
+  t.same(
+    calls.map((chunks) => chunks.length),
+    [1, 1, 1],
+    'one system call per 20 KiB frame, each as it is written',
+  )
+  t.same(buffered, [0, 0, 0], 'nothing left waiting for the end of the turn')
+})

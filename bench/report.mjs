@@ -52,6 +52,10 @@ function format(value, kind) {
       return value.toFixed(2)
     case 'kib':
       return (value / 1024).toFixed(1)
+    case 'ratio':
+      return `${value.toFixed(2)}×`
+    case 'fraction':
+      return value.toFixed(2)
     default:
       return String(value)
   }
@@ -80,7 +84,8 @@ export function targets(results) {
     const row = {
       name,
       roomcast: ours === 'roomcast' ? format(value, kind) : `${format(value, kind)} (${SERVER_NAMES[ours]})`,
-      other: fixed ? other.label : `${format(theirs, kind)} (${SERVER_NAMES[other]})`,
+      // The Pusher rows compare two endpoints of roomcast itself.
+      other: fixed ? other.label : `${format(theirs, kind)} (${ours === 'pusher' && other === 'roomcast' ? 'native endpoint' : SERVER_NAMES[other]})`,
       ratio,
     }
     if (goal === undefined) {
@@ -112,6 +117,31 @@ export function targets(results) {
     add('connect+auth+join connections per server CPU-s', 'storm', undefined, 'connectionsPerCpuSec', 'fastify', 0.95, 'min', 'int', ours)
   }
   add('connect+auth+join connections per server CPU-s', 'storm', undefined, 'connectionsPerCpuSec', 'ws', undefined, 'min', 'int')
+  // The Pusher endpoint against the native one of the same build (the "roomcast" figure is the Pusher one here).
+  for (const variant of results.cases['pusher-fanout']?.variants ?? []) {
+    add(
+      `Pusher fan-out deliveries per server CPU-s vs native, ${variant.label}`,
+      'pusher-fanout',
+      variant.key,
+      'deliveriesPerCpuSec',
+      'roomcast',
+      0.9,
+      'min',
+      'int',
+      'pusher',
+    )
+  }
+  add(
+    'Pusher HTTP publishes per server CPU-s vs native `publish`',
+    'pusher-publish',
+    undefined,
+    'publishesPerCpuSec',
+    'roomcast',
+    undefined,
+    'min',
+    'int',
+    'pusher',
+  )
   return rows
 }
 
@@ -158,8 +188,8 @@ function methodText(results) {
     `- Versions: Node ${versions.node}, roomcast ${versions.roomcast}, ws ${versions.ws}, socket.io ${versions.socketio}, fastify ${versions.fastify}.`,
     `- ${method.pinning}`,
     `- Every figure is the median of ${method.runs} runs with min..max in brackets. Each run starts fresh server and generator processes; the order of the servers rotates between runs.`,
-    "- Servers: roomcast (this package from `dist/`, in-process adapter, in-band `authenticate`, a `publish` event validated by its schema and sent on with `rooms.to(room).except(sender).emit`, rate limit off), a minimal `ws` server (rooms in a Map, `JSON.stringify` once, `ws.send` per member), Socket.IO 4 (in-memory adapter, `transports: ['websocket']`, token in the CONNECT packet checked by a middleware, `join` with an ack, `socket.to(room).emit`). In the storm case only, a fourth server, the *Fastify floor*: the raw `ws` server's job behind Fastify and @fastify/websocket with no roomcast, so that the cost of Fastify's upgrade path (routing, request lifecycle, hooks) is told apart from roomcast's own. Every client sends a token and a user name, waits for the answer, then joins one room. Compression is off everywhere.",
-    `- Load generator: ${method.workers} worker processes holding raw \`ws\` client sockets and speaking each wire protocol directly (roomcast envelopes, the \`ws\` server's JSON, Engine.IO v4 / Socket.IO packets with ping/pong), so the client cost is the same for all servers. A delivery is recognised by scanning its bytes for \`"seq":\`, without parsing JSON. The publisher is one more client socket, in the runner process.`,
+    "- Servers: roomcast (this package from `dist/`, in-process adapter, in-band `authenticate`, a `publish` event validated by its schema and sent on with `rooms.to(room).except(sender).emit`, rate limit off), a minimal `ws` server (rooms in a Map, `JSON.stringify` once, `ws.send` per member), Socket.IO 4 (in-memory adapter, `transports: ['websocket']`, token in the CONNECT packet checked by a middleware, `join` with an ack, `socket.to(room).emit`). In the Pusher cases, the roomcast server also has the `pusher` option (one app, client events on, its limits off) and is measured on both endpoints. In the storm case only, a fourth server, the *Fastify floor*: the raw `ws` server's job behind Fastify and @fastify/websocket with no roomcast, so that the cost of Fastify's upgrade path (routing, request lifecycle, hooks) is told apart from roomcast's own. Every client sends a token and a user name, waits for the answer, then joins one room. Compression is off everywhere.",
+    `- Load generator: ${method.workers} worker processes holding raw \`ws\` client sockets and speaking each wire protocol directly (roomcast envelopes, the \`ws\` server's JSON, Engine.IO v4 / Socket.IO packets with ping/pong, Pusher frames), so the client cost is the same for all servers. A delivery is recognised by scanning its bytes for \`"seq":\` (or its escaped form inside Pusher's double-encoded data), without parsing JSON. The publisher is one more client socket, in the runner process; the Pusher HTTP API publisher writes the \`pusher\` SDK's signed requests as raw HTTP/1.1 on kept-alive TCP connections from the same process.`,
     ...Object.values(results.cases).map((entry) => `- ${entry.title}: ${entry.skipped !== undefined ? `not run: ${entry.skipped}` : entry.method}`),
   ]
   lines.push(
@@ -191,7 +221,7 @@ export function renderResultsMarkdown(results) {
     '',
     '```',
     'npm run bench                       # the standard suite, writes bench/results.json, bench/RESULTS.md, README',
-    'npm run bench -- --case fanout      # one case (fanout, fanout-history, latency, memory, storm, cluster); others are kept',
+    'npm run bench -- --case fanout      # one case (fanout, fanout-history, recovery, latency, memory, storm, cluster, pusher-fanout, pusher-publish); others are kept',
     'npm run bench -- --quick            # small and short, one run, writes nothing',
     'npm run bench -- --case fanout --servers roomcast --profile   # CPU profiles into bench/profiles/',
     'node bench/report.mjs               # regenerate the Markdown from results.json',

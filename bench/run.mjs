@@ -1,7 +1,7 @@
 // The bench runner: roomcast, a minimal ws server and Socket.IO, side by side.
 //
-//   node bench/run.mjs [--case fanout,fanout-history,metrics,recovery,latency,memory,storm,cluster] [--runs 3]
-//                      [--servers roomcast,pusher,ws,socketio,fastify] [--sizes 1000,5000] [--workers 2]
+//   node bench/run.mjs [--case fanout,fanout-history,metrics,recovery,latency,memory,storm,cluster,pusher-fanout,pusher-publish]
+//                      [--runs 3] [--servers roomcast,pusher,ws,socketio,fastify] [--sizes 1000,5000] [--workers 2]
 //                      [--quick] [--profile] [--no-write | --write] [--no-build]
 //
 // --quick: small N, short windows, one run, and nothing written unless --write is given.
@@ -20,17 +20,30 @@ import fanoutHistory from './cases/fanout-history.mjs'
 import latency from './cases/latency.mjs'
 import memory from './cases/memory.mjs'
 import metrics from './cases/metrics.mjs'
+import pusherFanout from './cases/pusher-fanout.mjs'
+import pusherPublish from './cases/pusher-publish.mjs'
 import recovery from './cases/recovery.mjs'
 import storm from './cases/storm.mjs'
 import { corePlan, pinSelf } from './lib/proc.mjs'
 import { summarize } from './lib/stats.mjs'
 import { RESULTS_JSON, targets, writeReports } from './report.mjs'
 
-const CASES = { fanout, 'fanout-history': fanoutHistory, metrics, recovery, latency, memory, storm, cluster }
+const CASES = {
+  fanout,
+  'fanout-history': fanoutHistory,
+  metrics,
+  recovery,
+  latency,
+  memory,
+  storm,
+  cluster,
+  'pusher-fanout': pusherFanout,
+  'pusher-publish': pusherPublish,
+}
 const SERVERS = ['roomcast', 'pusher', 'ws', 'socketio', 'fastify']
 /**
  * The servers of a case that names none. The Fastify floor is a reference for the storm case;
- * roomcast's Pusher endpoint (`pusher`) is measured in the memory and storm cases.
+ * roomcast's Pusher endpoint (`pusher`) is measured in the memory, storm and Pusher cases.
  */
 const STANDARD_SERVERS = ['roomcast', 'ws', 'socketio']
 

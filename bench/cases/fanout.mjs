@@ -13,14 +13,18 @@ export function selfCpu() {
   return (usage.user + usage.system) / 1e6
 }
 
-/** The fan-out measurement shared with the cluster case: servers already started, subscribers placed. */
-export async function saturate({ generator, servers, publisherServer, room, activeWorkers, ctx, extraCpu = () => 0 }) {
-  const publisher = await openPublisher(publisherServer.kind, publisherServer.port)
+/**
+ * The fan-out measurement shared with the cluster and Pusher cases: servers already started,
+ * subscribers placed. `publisherOptions` choose how a Pusher server is published to.
+ */
+export async function saturate({ generator, servers, publisherServer, room, activeWorkers, ctx, extraCpu = () => 0, publisherOptions }) {
+  const publisher = await openPublisher(publisherServer.kind, publisherServer.port, publisherOptions)
   const driver = FanoutDriver.single(generator, publisher, room, activeWorkers)
   const snapshot = async () => ({
     deliveries: await generator.deliveries(),
     t: performance.now(),
     server: servers.reduce((sum, server) => sum + server.cpu(), 0) + extraCpu(),
+    writes: servers.reduce((sum, server) => sum + server.writes(), 0),
     generator: generator.cpu() + selfCpu(),
     machine: machineBusySeconds(),
   })
@@ -33,6 +37,8 @@ export async function saturate({ generator, servers, publisherServer, room, acti
       deliveriesPerSec: deliveries / seconds,
       deliveriesPerCpuSec: deliveries / serverCpu,
       serverCpuUtil: serverCpu / seconds,
+      // Sends coalesced per socket show as fewer write(2)/writev(2) calls than deliveries.
+      writesPerDelivery: (after.writes - before.writes) / deliveries,
       generatorCpuUtil: (after.generator - before.generator) / seconds / ctx.generatorCores,
       // Cores' worth of CPU taken by everything else on the machine meanwhile (a shared machine).
       outsideLoad: Math.max(0, after.machine - before.machine - serverCpu - (after.generator - before.generator)) / seconds,

@@ -6,6 +6,7 @@
 // them), and that dominates the figure. Once the server has been idle for SETTLE_MS, V8's memory
 // reducer has run and given that back: the second reading is what idle connections hold.
 import { Generator, Server, sleep } from '../lib/harness.mjs'
+import { pusherChannel } from '../load/protocols.mjs'
 
 /** Idle time after which V8's memory reducer (first run about 8 s after activity stops) has shrunk the heap. */
 export const SETTLE_MS = 15_000
@@ -37,7 +38,7 @@ export default {
       const settle = ctx.quick ? SETTLE_MS / 5 : SETTLE_MS
       await sleep(settle)
       const idleBefore = await server.gc()
-      const connected = await generator.connect(kind, server.port, variant.n, 'idle', { concurrency: 50 })
+      const connected = await generator.connect(kind, server.port, variant.n, pusherChannel(kind, 'idle'), { concurrency: 50 })
       if (connected.failed > 0) throw new Error(`${connected.failed} of ${variant.n} connections failed: ${connected.firstError}`)
       await sleep(1000)
       const after = await server.gc()

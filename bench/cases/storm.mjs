@@ -7,6 +7,7 @@
 // server alike. Connections stay open, as in a real storm.
 import { selfCpu } from './fanout.mjs'
 import { Generator, Server, sleep } from '../lib/harness.mjs'
+import { pusherChannel } from '../load/protocols.mjs'
 import { machineBusySeconds } from '../lib/proc.mjs'
 import { percentile } from '../lib/stats.mjs'
 
@@ -52,7 +53,10 @@ export default {
           const generatorBefore = generator.cpu() + selfCpu()
           const machineBefore = machineBusySeconds()
           const t0 = performance.now()
-          const result = await generator.connect(server.kind, server.port, count, 'storm', { concurrency: CONCURRENCY, user: `r${round}` })
+          const result = await generator.connect(server.kind, server.port, count, pusherChannel(server.kind, 'storm'), {
+            concurrency: CONCURRENCY,
+            user: `r${round}`,
+          })
           if (result.failed > 0) throw new Error(`${server.kind}: ${result.failed} of ${count} connections failed: ${result.firstError}`)
           total.seconds += (performance.now() - t0) / 1000
           total.span += (result.endedAt - result.startedAt) / 1e6

@@ -105,6 +105,29 @@ export class FanoutDriver {
   }
 
   /**
+   * One slice of a closed loop on one group: `window` messages in flight for `ms`, then no new
+   * ones until those in flight have arrived. Resolves with how many messages the slice sent (all
+   * of them complete), so CPU measured around the slice pays for exactly those messages.
+   */
+  async burst({ group, window, ms, stallMs = 15_000 }) {
+    let running = true
+    const first = this.seq
+    this.onComplete = (entry) => {
+      if (running && entry.group === group) this.publish(group)
+    }
+    for (let i = 0; i < window; i++) this.publish(group)
+    try {
+      await sleep(ms)
+      running = false
+      await this.settle(stallMs)
+      return this.seq - first
+    } finally {
+      running = false
+      this.onComplete = undefined
+    }
+  }
+
+  /**
    * Open loop: `rate` messages per second for `measureMs` per group after `warmupMs` per group.
    * With several groups, time is cut into `sliceMs` slices that go to the groups in turn, so
    * that every group sees the same conditions (a shared machine's noise lands on all of them).

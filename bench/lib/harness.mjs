@@ -2,7 +2,8 @@
 import { mkdirSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { openJoined, protocols } from '../load/protocols.mjs'
-import { cpuSeconds, nextMessage, request, spawnNode, stop } from './proc.mjs'
+import { openHttpPublisher } from './pusher-http.mjs'
+import { cpuSeconds, nextMessage, request, spawnNode, stop, writeCalls } from './proc.mjs'
 
 const BENCH = fileURLToPath(new URL('..', import.meta.url))
 export const PROFILE_DIR = `${BENCH}profiles`
@@ -46,6 +47,11 @@ export class Server {
 
   cpu() {
     return cpuSeconds(this.pid)
+  }
+
+  /** write(2)/writev(2) calls the server has made so far (its sends to sockets, mostly). */
+  writes() {
+    return writeCalls(this.pid)
   }
 
   /** Forces full collections in the server and returns its memory usage after them. */
@@ -135,10 +141,15 @@ export class Generator {
   }
 }
 
-/** A publishing client in the runner process: authenticated like the others, in a room of its own. */
-export async function openPublisher(kind, port) {
+/**
+ * A publishing client in the runner process: authenticated like the others, in a room of its own.
+ * A Pusher server is published to through its signed HTTP API (`via: 'http'`, the default), or
+ * by a client event from a socket subscribed to `room` itself (`via: 'client-event'`).
+ */
+export async function openPublisher(kind, port, { via = 'http', room } = {}) {
+  if (kind === 'pusher' && via === 'http') return openHttpPublisher(port)
   const protocol = protocols[kind]
-  const socket = await openJoined(protocol, port, 'publisher', 'publishers')
+  const socket = await openJoined(protocol, port, 'publisher', kind === 'pusher' ? room : 'publishers')
   socket.on('message', (data) => protocol.keepAlive(socket, data))
   return {
     send: (room, message) => socket.send(protocol.publish(room, message)),

@@ -48,6 +48,15 @@ export function cpuSeconds(pid) {
   return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS
 }
 
+/** write-family system calls (write, writev, ...) the process has made so far (`syscw` of /proc/<pid>/io). */
+export function writeCalls(pid) {
+  try {
+    return Number(/^syscw: (\d+)$/m.exec(readFileSync(`/proc/${pid}/io`, 'utf8'))?.[1] ?? NaN)
+  } catch {
+    return NaN
+  }
+}
+
 /** CPU seconds all processes on the machine have used so far (busy time over every core, from /proc/stat). */
 export function machineBusySeconds() {
   const fields = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0].trim().split(/\s+/).slice(1).map(Number)

@@ -5,8 +5,18 @@ import WebSocket from 'ws'
 
 const TOKEN = 'bench-token'
 
-/** The Pusher app the roomcast bench server serves with `--pusher` (servers/roomcast.mjs). */
+/** The Pusher app every bench server with `--pusher` serves (see bench/servers/roomcast.mjs). */
 export const PUSHER_APP = { id: 'bench', key: 'bench-key', secret: 'bench-secret' }
+
+/** What a Pusher app's auth endpoint would return: `key:` + hex HMAC-SHA256 of the signed text. */
+export function pusherSignature(text) {
+  return `${PUSHER_APP.key}:${createHmac('sha256', PUSHER_APP.secret).update(text).digest('hex')}`
+}
+
+/** The room a case's clients join, as each server names it: roomcast's Pusher endpoint subscribes to a private channel (signed by the generator). */
+export function pusherChannel(kind, room) {
+  return kind === 'pusher' ? `private-${room}` : room
+}
 
 /** Client socket options shared by every protocol: no compression, no UTF-8 check of received text. */
 const SOCKET_OPTIONS = { perMessageDeflate: false, skipUTF8Validation: true, maxPayload: 16 * 1024 * 1024 }
@@ -93,34 +103,35 @@ const socketio = {
 }
 
 /**
- * The Pusher Channels protocol, as pusher-js speaks it: wait for `pusher:connection_established`,
- * then subscribe to the room as a *private* channel (`private-<room>`), with the auth signature
- * an application's auth endpoint would return (HMAC-SHA256 of `socket_id:channel`), computed
- * here; joined once `pusher_internal:subscription_succeeded` arrives. The user name is not sent:
- * a private channel has no user.
+ * The Pusher Channels protocol as pusher-js speaks it: wait for `connection_established`, then
+ * subscribe with the signature an auth endpoint would give (private and presence channels; a
+ * presence member is the socket's user). `publish` is a client event on the channel (the
+ * HTTP API publisher is in bench/lib/harness.mjs).
  */
 const pusher = {
   name: 'pusher',
   url: (port) => `ws://127.0.0.1:${port}/app/${PUSHER_APP.key}?protocol=7&client=js&version=8.4.0&flash=false`,
   start: () => undefined,
-  step(state, text, room) {
+  step(state, text, channel, user) {
     const frame = JSON.parse(text)
-    if (frame.event === 'pusher:error') throw new Error(`pusher error: ${text}`)
-    const channel = `private-${room}`
     if (state.phase === 0 && frame.event === 'pusher:connection_established') {
       state.phase = 1
       const socketId = JSON.parse(frame.data).socket_id
-      const signature = createHmac('sha256', PUSHER_APP.secret).update(`${socketId}:${channel}`).digest('hex')
-      return JSON.stringify({ event: 'pusher:subscribe', data: { auth: `${PUSHER_APP.key}:${signature}`, channel } })
+      const data = { channel }
+      if (channel.startsWith('presence-')) {
+        data.channel_data = JSON.stringify({ user_id: user, user_info: { name: user } })
+        data.auth = pusherSignature(`${socketId}:${channel}:${data.channel_data}`)
+      } else if (channel.startsWith('private-')) {
+        data.auth = pusherSignature(`${socketId}:${channel}`)
+      }
+      return JSON.stringify({ event: 'pusher:subscribe', data })
     }
-    if (frame.event === 'pusher:subscription_error') throw new Error(`subscribe answered ${text}`)
     if (state.phase === 1 && frame.event === 'pusher_internal:subscription_succeeded' && frame.channel === channel) return true
+    if (frame.event === 'pusher:error' || frame.event === 'pusher:subscription_error') throw new Error(text)
     return false
   },
-  publish() {
-    throw new Error('the Pusher endpoint is measured for memory and connection storms only')
-  },
-  /** Keep-alive: the server's `pusher:ping` is answered with `pusher:pong`, as pusher-js does. */
+  publish: (channel, message) => JSON.stringify({ event: 'client-msg', channel, data: message }),
+  /** The server's `pusher:ping` (sent after a quiet spell) is answered with a pong. */
   keepAlive(ws, data) {
     if (data.length < 60 && data.includes('"pusher:ping"')) ws.send('{"event":"pusher:pong","data":{}}')
   },

@@ -12,6 +12,9 @@ import { nowMicros, openJoined, protocols } from './protocols.mjs'
 
 const SEQ = Buffer.from('"seq":')
 const TIME = Buffer.from('"t":')
+// Pusher double-encodes published data: the message is a JSON string inside the frame.
+const ESCAPED_SEQ = Buffer.from('\\"seq\\":')
+const ESCAPED_TIME = Buffer.from('\\"t\\":')
 
 let sockets = []
 /** group → sockets of this worker in it */
@@ -38,17 +41,23 @@ function flushDone() {
 }
 
 function onDelivery(data) {
-  const at = data.indexOf(SEQ)
+  let at = data.indexOf(SEQ)
+  let escaped = false
+  if (at < 0) {
+    at = data.indexOf(ESCAPED_SEQ)
+    escaped = true
+  }
   if (at < 0) {
     this.benchProtocol.keepAlive(this, data)
     return
   }
   const now = nowMicros()
   deliveries++
-  const seq = readInteger(data, at + 6)
+  const seq = readInteger(data, at + (escaped ? ESCAPED_SEQ.length : SEQ.length))
   let entry = pending.get(seq)
   if (entry === undefined) {
-    entry = { count: 0, first: now, last: now, sent: readInteger(data, data.indexOf(TIME, at) + 4) }
+    const time = escaped ? ESCAPED_TIME : TIME
+    entry = { count: 0, first: now, last: now, sent: readInteger(data, data.indexOf(time, at) + time.length) }
     pending.set(seq, entry)
   }
   entry.last = now

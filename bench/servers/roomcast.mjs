@@ -7,8 +7,8 @@
 // --history SIZE: every room keeps its last SIZE publications (for a minute), so each
 // publication is stored and carries its position (the fan-out-with-history case).
 // --metrics on: `metrics: true`, Prometheus metrics on GET /metrics (the metrics case).
-// --pusher: the Pusher endpoint is on as well (`/app/bench-key`, one app, defaults otherwise), so
-// Pusher clients subscribe to private channels signed with the app's secret.
+// --pusher: also speak the Pusher protocol (`/app/:key` and the HTTP API) for one app, with
+// its limits off as the native side has its rate limit off (the Pusher cases).
 import Fastify from 'fastify'
 import * as roomcastPackage from 'roomcast'
 import { PUSHER_APP } from '../load/protocols.mjs'
@@ -38,14 +38,26 @@ function historyOption() {
   return size === undefined ? undefined : [{ match: '*', size: Number(size), ttl: 60_000 }]
 }
 
-/** The `pusher` option when the runner asked for the Pusher endpoint: one app, no webhooks. */
+/** The `pusher` option when the runner asked for it: one app, client events on, no limits in the way of the load. */
 function pusherOption() {
-  return process.argv.includes('--pusher') ? { apps: [PUSHER_APP] } : undefined
+  if (!process.argv.includes('--pusher')) return undefined
+  return {
+    apps: [
+      {
+        ...PUSHER_APP,
+        enableClientMessages: true,
+        maxClientEventsPerSecond: -1,
+        maxPresenceMembers: -1,
+        maxPresenceMemberSizeKb: -1,
+      },
+    ],
+    webhooks: false,
+  }
 }
 
 const app = Fastify({ logger: false })
-const history = historyOption()
 const pusher = pusherOption()
+const history = historyOption()
 const adapter = await adapterOption()
 await app.register(roomcast, {
   events,

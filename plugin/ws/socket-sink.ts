@@ -1,6 +1,6 @@
 import type { Socket } from 'node:net'
 import WebSocket from 'ws'
-import { corkUntilNextTick } from './cork.js'
+import { writeThisTurn } from './cork.js'
 import type { StreamPosition } from '../../shared/envelope.js'
 import type { PreparedFrame } from '../hub/frame.js'
 import type { Sink } from '../hub/sink.js'
@@ -201,8 +201,7 @@ export class SocketSink<P extends BackpressureEvents = BackpressureEvents> imple
   #send(frame: PreparedFrame): void {
     const raw = this.#raw
     if (raw !== undefined && this.#sender!._state === 0 && this.#sender!._queue!.length === 0 && raw.writable) {
-      corkUntilNextTick(raw)
-      raw.write(frame.encoded(encodeTextFrame))
+      writeThisTurn(raw, frame.encoded(encodeTextFrame))
     } else {
       this.ws.send(frame.text)
     }

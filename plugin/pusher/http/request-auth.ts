@@ -5,7 +5,7 @@
  * parameter, keys lower-cased and sorted, joined as `key=value` with `&`, values not encoded.
  * Signatures are compared in constant time. Every failure is a 401 that says what to fix.
  */
-import { createHash } from 'node:crypto'
+import { hash } from 'node:crypto'
 import type { PusherApp } from '../apps.js'
 import { hmacSha256Hex, safeEqual } from '../signatures.js'
 import { badRequest, unauthorized } from './errors.js'
@@ -28,29 +28,55 @@ export interface SignedRequest {
   body: Buffer | undefined
 }
 
+/** One-shot: a third of the cost of a Hash object for the small bodies the API gets, on every publish. */
 export function md5Hex(bytes: Buffer | string): string {
-  return createHash('md5').update(bytes).digest('hex')
+  return hash('md5', bytes, 'hex')
 }
 
-/** The text a request's signature covers, for one of its paths. */
-export function stringToSign(method: string, path: string, params: ReadonlyMap<string, string>): string {
-  const query = [...params]
+/** The query part of what a signature covers: every parameter but the signature, sorted by key. */
+function signedQuery(params: ReadonlyMap<string, string>): string {
+  return [...params]
     .filter(([key]) => key !== 'auth_signature')
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
     .map(([key, value]) => `${key}=${value}`)
     .join('&')
+}
+
+/** The text a request's signature covers, for one of its paths. */
+export function stringToSign(method: string, path: string, params: ReadonlyMap<string, string>): string {
+  return signedText(method, path, signedQuery(params))
+}
+
+function signedText(method: string, path: string, query: string): string {
   return `${method.toUpperCase()}\n${path}\n${query}`
 }
 
 /** The query parameters, keys lower-cased; a repeated parameter is a 400 (which one would be signed?). */
 export function queryParams(query: string): Map<string, string> {
   const params = new Map<string, string>()
-  for (const [rawKey, value] of new URLSearchParams(query)) {
+  for (const [rawKey, value] of pairsOf(query)) {
     const key = rawKey.toLowerCase()
     if (params.has(key)) throw badRequest(`The query parameter ${key} is given more than once.`)
     params.set(key, value)
   }
   return params
+}
+
+/**
+ * A query string's pairs as `URLSearchParams` reads them. The SDKs' queries have nothing to
+ * decode (no `%`, no `+`), and for those a split gives the same pairs without building a
+ * `URLSearchParams`, a measurable share of every publish; anything else goes through it.
+ */
+function pairsOf(query: string): Iterable<[string, string]> {
+  if (query.includes('%') || query.includes('+')) return new URLSearchParams(query)
+  const pairs: Array<[string, string]> = []
+  // As URLSearchParams: one leading "?" is dropped, empty pieces are skipped, a piece without "=" has the value "".
+  for (const piece of (query.startsWith('?') ? query.slice(1) : query).split('&')) {
+    if (piece === '') continue
+    const at = piece.indexOf('=')
+    pairs.push(at < 0 ? [piece, ''] : [piece.slice(0, at), piece.slice(at + 1)])
+  }
+  return pairs
 }
 
 /** Throws a 401 `PusherHttpError` unless the request is signed with the app's key and secret. */
@@ -74,10 +100,11 @@ export function verifySignedRequest(app: PusherApp, request: SignedRequest, nowM
   if (bodyMd5 !== undefined && !safeEqual(bodyMd5, md5Hex(body))) throw unauthorized('The body_md5 does not match the MD5 of the body.')
 
   const signature = params.get('auth_signature')!
+  const query = signedQuery(params)
   let matched = false
   for (const path of request.paths) {
     // Every candidate is checked (no early exit), each in constant time.
-    if (safeEqual(signature, hmacSha256Hex(app.secret, stringToSign(request.method, path, params)))) matched = true
+    if (safeEqual(signature, hmacSha256Hex(app.secret, signedText(request.method, path, query)))) matched = true
   }
   if (!matched) {
     throw unauthorized(

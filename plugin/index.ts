@@ -20,7 +20,7 @@ export type {
   UpgradeRefusalMode,
 } from './options.js'
 export { RoomcastServer } from './server.js'
-export type { MetricsOptions } from './metrics/options.js'
+export type { MetricsOptions, MetricsRegistry } from './metrics/options.js'
 export type { HealthOptions } from './api/health-options.js'
 export type { HealthReport, NotReadyReason } from './api/health.js'
 export type { ConnectionsApi } from './api/connections.js'

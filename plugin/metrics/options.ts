@@ -1,4 +1,14 @@
-import type { Registry } from 'prom-client'
+/**
+ * A prom-client `Registry`, described by the members roomcast uses, so that the published types
+ * name no type of prom-client's: an application without it (the default, metrics off) compiles
+ * without `skipLibCheck`. Any prom-client 15 `Registry` (`new Registry()`, the global `register`) is one.
+ */
+export interface MetricsRegistry {
+  registerMetric(metric: never): void
+  getSingleMetric(name: string): unknown
+  metrics(): Promise<string>
+  readonly contentType: string
+}
 
 /** `metrics: { ... }`: where the Prometheus metrics go and how they are named. */
 export interface MetricsOptions {
@@ -6,7 +16,7 @@ export interface MetricsOptions {
    * The prom-client registry to fill (the application's own, to serve roomcast's metrics with
    * its others). Default: a registry of the plugin's own.
    */
-  registry?: Registry
+  registry?: MetricsRegistry
   /** Put before every metric name. Default `roomcast_`. */
   prefix?: string
   /** GET route that serves the registry in the Prometheus text format; `false` only fills the registry. Default `/metrics`. */
@@ -17,7 +27,7 @@ export interface MetricsOptions {
 
 /** The `metrics` option once defaulted and checked. */
 export interface ResolvedMetricsOptions {
-  registry: Registry | undefined
+  registry: MetricsRegistry | undefined
   prefix: string
   route: string | false
   defaultMetrics: boolean

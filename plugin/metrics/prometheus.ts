@@ -48,7 +48,8 @@ export class PrometheusMetrics implements MetricsEvents {
   constructor(prom: PromClientModule, options: ResolvedMetricsOptions) {
     this.#prom = prom
     this.#prefix = options.prefix
-    this.registry = options.registry ?? new prom.Registry()
+    // The option is typed by what roomcast uses (`MetricsRegistry`); the schema checked those members, and prom-client's own Registry is what it takes.
+    this.registry = (options.registry as Registry | undefined) ?? new prom.Registry()
     this.route = options.route
     if (options.defaultMetrics) prom.collectDefaultMetrics({ register: this.registry, prefix: options.prefix })
     this.hubMetrics = new HubMetrics(this)

@@ -103,6 +103,7 @@ t.test('options are checked; an adapter serves one registration; an unused one h
     partialAnswers: 0,
     subscriptions: 0,
     liveNodes: 0,
+    reconnects: 0,
   })
   await adapter.close()
 })

@@ -258,43 +258,20 @@ export class PrometheusMetrics implements MetricsEvents {
       [{}, adapter.connected === false ? 0 : 1],
     ])
     if (!(adapter instanceof RedisAdapter)) return
-    const stat = (pick: (stats: RedisAdapterStats) => number) => (): CollectedValue[] => [[{}, pick(adapter.stats)]]
-    this.#counter(
-      'redis_published_total',
-      'Bus messages Redis accepted.',
-      [],
-      stat((s) => s.published),
-    )
-    this.#counter(
-      'redis_publish_failures_total',
-      'Bus messages that could not be published (Redis unreachable or failing); their local part was delivered.',
-      [],
-      stat((s) => s.publishFailures),
-    )
-    this.#counter(
-      'redis_received_total',
-      'Deliveries from other nodes and emitters handed to this node.',
-      [],
-      stat((s) => s.received),
-    )
-    this.#counter(
-      'redis_reconnects_total',
-      "Times one of the adapter's Redis connections became ready again after losing Redis.",
-      [],
-      stat((s) => s.reconnects),
-    )
-    this.#gauge(
-      'redis_subscriptions',
-      'Redis channels this node listens to.',
-      [],
-      stat((s) => s.subscriptions),
-    )
-    this.#gauge(
-      'cluster_live_nodes',
-      'Other nodes known alive.',
-      [],
-      stat((s) => s.liveNodes),
-    )
+    const stats: Array<[kind: 'counter' | 'gauge', short: string, help: string, pick: (stats: RedisAdapterStats) => number]> = [
+      ['counter', 'redis_published_total', 'Bus messages Redis accepted.', (s) => s.published],
+      [
+        'counter',
+        'redis_publish_failures_total',
+        'Bus messages that could not be published (Redis unreachable or failing); their local part was delivered.',
+        (s) => s.publishFailures,
+      ],
+      ['counter', 'redis_received_total', 'Deliveries from other nodes and emitters handed to this node.', (s) => s.received],
+      ['counter', 'redis_reconnects_total', "Times one of the adapter's Redis connections became ready again after losing Redis.", (s) => s.reconnects],
+      ['gauge', 'redis_subscriptions', 'Redis channels this node listens to.', (s) => s.subscriptions],
+      ['gauge', 'cluster_live_nodes', 'Other nodes known alive.', (s) => s.liveNodes],
+    ]
+    for (const [kind, short, help, pick] of stats) this.#unlabelled(kind, short, help, () => pick(adapter.stats))
   }
 
   #observeWebhooks(webhooks: WebhookSender): void {
@@ -303,43 +280,22 @@ export class PrometheusMetrics implements MetricsEvents {
       for (const endpoint of webhooks.endpointStats) byApp.set(endpoint.appId, (byApp.get(endpoint.appId) ?? 0) + endpoint.queued)
       return [...byApp].map(([app, queued]) => [{ app }, queued])
     })
-    const stat = (pick: (stats: WebhookStats) => number) => (): CollectedValue[] => [[{}, pick(webhooks.stats)]]
-    this.#counter(
-      'webhook_events_sent_total',
-      'Webhook events a receiver accepted (2xx).',
-      [],
-      stat((s) => s.sent),
-    )
-    this.#counter(
-      'webhook_requests_total',
-      'Webhook HTTP requests made, retries included.',
-      [],
-      stat((s) => s.requests),
-    )
-    this.#counter(
-      'webhook_request_failures_total',
-      'Webhook requests that failed: non-2xx, network error or timeout.',
-      [],
-      stat((s) => s.failedRequests),
-    )
-    this.#counter(
-      'webhook_retries_total',
-      'Webhook retries scheduled after a failure.',
-      [],
-      stat((s) => s.retries),
-    )
-    this.#counter(
-      'webhook_events_failed_total',
-      'Webhook events abandoned once their retries ran out (or at shutdown).',
-      [],
-      stat((s) => s.gaveUp),
-    )
-    this.#counter(
-      'webhook_events_dropped_total',
-      "Webhook events refused because their endpoint's queue was full.",
-      [],
-      stat((s) => s.dropped),
-    )
+    const stats: Array<[short: string, help: string, pick: (stats: WebhookStats) => number]> = [
+      ['webhook_events_sent_total', 'Webhook events a receiver accepted (2xx).', (s) => s.sent],
+      ['webhook_requests_total', 'Webhook HTTP requests made, retries included.', (s) => s.requests],
+      ['webhook_request_failures_total', 'Webhook requests that failed: non-2xx, network error or timeout.', (s) => s.failedRequests],
+      ['webhook_retries_total', 'Webhook retries scheduled after a failure.', (s) => s.retries],
+      ['webhook_events_failed_total', 'Webhook events abandoned once their retries ran out (or at shutdown).', (s) => s.gaveUp],
+      ['webhook_events_dropped_total', "Webhook events refused because their endpoint's queue was full.", (s) => s.dropped],
+    ]
+    for (const [short, help, pick] of stats) this.#unlabelled('counter', short, help, () => pick(webhooks.stats))
+  }
+
+  /** A metric without labels whose one value is read at scrape time. */
+  #unlabelled(kind: 'counter' | 'gauge', short: string, help: string, read: () => number): void {
+    const collect = (): CollectedValue[] => [[{}, read()]]
+    if (kind === 'counter') this.#counter(short, help, [], collect)
+    else this.#gauge(short, help, [], collect)
   }
 
   /** A counter whose values are read when scraped (they only grow: they are totals kept elsewhere). */

@@ -15,6 +15,8 @@ export const SERVER_SCRIPTS = {
   fastify: `${BENCH}servers/fastify.mjs`,
   // The same roomcast server with its Pusher endpoint on; its clients speak the Pusher protocol.
   pusher: `${BENCH}servers/roomcast.mjs`,
+  // A bare Fastify POST route with the Pusher API's path: the floor of an HTTP publish (bench/http-floor.mjs).
+  'http-floor': `${BENCH}servers/http-floor.mjs`,
 }
 
 /** Arguments a kind of server always gets. */

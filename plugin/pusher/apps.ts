@@ -183,9 +183,14 @@ export class AppRegistry {
     return found == null ? undefined : resolveApp(found)
   }
 
-  async byId(id: string): Promise<PusherApp | undefined> {
+  /** An app by id: without waiting for a configured list (the HTTP API's every request looks one up), a promise for a lookup. */
+  byId(id: string): PusherApp | undefined | Promise<PusherApp | undefined> {
     if (this.#lookup === undefined) return this.#byId.get(id)
-    const found = await this.#limited(this.#lookup.byId(id), 'pusher.apps.byId')
+    return this.#lookedUpById(id)
+  }
+
+  async #lookedUpById(id: string): Promise<PusherApp | undefined> {
+    const found = await this.#limited(this.#lookup!.byId(id), 'pusher.apps.byId')
     return found == null ? undefined : resolveApp(found)
   }
 

@@ -116,7 +116,8 @@ export class PusherService {
    * published, and this node's subscribers got it).
    */
   async trigger(app: PusherApp | string, channels: string | readonly string[], event: string, data: unknown, options: TriggerOptions = {}): Promise<void> {
-    const resolved = await this.#app(app)
+    // An app object (the HTTP API's case) is used as it is, without a turn of the microtask queue.
+    const resolved = typeof app === 'string' ? await this.#app(app) : app
     const dataJson = dataJsonOf(data)
     const published: Promise<unknown>[] = []
     // One name is one channel (iterating a string would publish to each of its characters).

@@ -37,12 +37,30 @@ export function noRoute(request: FastifyRequest): PusherHttpError {
   return new PusherHttpError(PusherHttpStatus.NotFound, `No route for ${request.method} ${request.url.split('?')[0]}.`)
 }
 
-/** The checked request; throws the `PusherHttpError` of the first check it fails. `raw` is the body as received. */
-export async function acceptRequest(request: FastifyRequest, raw: Buffer | undefined, scope: ApiScope): Promise<Accepted> {
+/**
+ * The checked request; throws the `PusherHttpError` of the first check it fails. `raw` is the
+ * body as received. Synchronous when the app lookup is (a static app list): a publish then
+ * waits on no promise before its endpoint runs.
+ */
+export function acceptRequest(request: FastifyRequest, raw: Buffer | undefined, scope: ApiScope): Accepted | Promise<Accepted> {
   const [path, query = ''] = splitUrl(request.url)
   const endpoint = apiEndpointOf(request.method, path.split('/').slice(scope.rootSegments))
   if (endpoint === undefined) throw noRoute(request)
-  const app = await scope.apps.byId(endpoint.appId)
+  const found = scope.apps.byId(endpoint.appId)
+  if (found instanceof Promise) return found.then((app) => checkRequest(request, raw, scope, endpoint, path, query, app))
+  return checkRequest(request, raw, scope, endpoint, path, query, found)
+}
+
+/** The checks after routing: app known, signature, app enabled, body and query. */
+function checkRequest(
+  request: FastifyRequest,
+  raw: Buffer | undefined,
+  scope: ApiScope,
+  endpoint: ApiEndpoint,
+  path: string,
+  query: string,
+  app: PusherApp | undefined,
+): Accepted {
   if (app === undefined) throw new PusherHttpError(PusherHttpStatus.NotFound, `Unknown app ${JSON.stringify(endpoint.appId.slice(0, 100))}.`)
   verifySignedRequest(app, { method: request.method, paths: signedPaths(path, scope.pathPrefix), query, body: raw })
   if (!app.enabled) throw new PusherHttpError(PusherHttpStatus.Forbidden, 'The app is disabled.')
@@ -97,11 +115,20 @@ function splitUrl(url: string): [string, string | undefined] {
  */
 function signedPaths(path: string, pathPrefix: string): string[] {
   const paths = [path]
-  try {
-    paths.push(decodeURIComponent(path))
-  } catch {
-    // Not valid percent-encoding: only the path as received can match.
+  // Only a path with a percent sign decodes to another one (the SDKs' common case has none).
+  if (path.includes('%')) {
+    try {
+      const decoded = decodeURIComponent(path)
+      if (decoded !== path) paths.push(decoded)
+    } catch {
+      // Not valid percent-encoding: only the path as received can match.
+    }
   }
-  if (pathPrefix !== '') for (const candidate of [...paths]) if (candidate.startsWith(pathPrefix + '/')) paths.push(candidate.slice(pathPrefix.length))
-  return [...new Set(paths)]
+  if (pathPrefix !== '') {
+    for (const candidate of [...paths]) {
+      const unprefixed = candidate.startsWith(pathPrefix + '/') ? candidate.slice(pathPrefix.length) : undefined
+      if (unprefixed !== undefined && !paths.includes(unprefixed)) paths.push(unprefixed)
+    }
+  }
+  return paths
 }

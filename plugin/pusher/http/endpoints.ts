@@ -57,12 +57,21 @@ export async function handleEndpoint(
   }
 }
 
+/**
+ * The answer of a publish that asked for no `info`, serialized once: the bytes Fastify's default
+ * serializer would write for `{ ok: true }`, with the content type it would give them.
+ */
+const OK_JSON = JSON.stringify({ ok: true })
+const JSON_CONTENT_TYPE = 'application/json; charset=utf-8'
+
 /** `POST /events`: one event to its channels. */
 async function triggerEvent({ context, reply, app }: Call, body: EventBody): Promise<unknown> {
   const event = checkEvent(app, body)
-  await limit(context, reply, app, 'events', pointsOf([event]))
+  const limited = limit(context, reply, app, 'events', pointsOf([event]))
+  if (limited !== undefined) await limited
   const channels = await publishEvent(context.service, app, event)
-  return channels === undefined ? { ok: true } : { ok: true, channels }
+  if (channels === undefined) return reply.type(JSON_CONTENT_TYPE).send(OK_JSON)
+  return { ok: true, channels }
 }
 
 /** `POST /batch_events`: several events, each to its one channel. */
@@ -119,10 +128,24 @@ async function terminateConnections({ context, reply, app }: Call, userId: strin
   return { ok: true }
 }
 
-/** Takes `points` from the app's backend-event or read rate limit, if it has one; 429 when none are left. */
-async function limit({ rateLimiter }: EndpointContext, reply: FastifyReply, app: PusherApp, kind: 'events' | 'reads', points: number): Promise<void> {
+/**
+ * Takes `points` from the app's backend-event or read rate limit, if it has one; 429 when none
+ * are left. Undefined, not a promise, when the app has no limit: nothing to wait for.
+ */
+function limit(context: EndpointContext, reply: FastifyReply, app: PusherApp, kind: 'events' | 'reads', points: number): Promise<void> | undefined {
   const max = kind === 'events' ? app.config.maxBackendEventsPerSecond : app.config.maxReadRequestsPerSecond
-  if (max === undefined || max < 0) return
+  if (max === undefined || max < 0) return undefined
+  return consume(context, reply, app, kind, points, max)
+}
+
+async function consume(
+  { rateLimiter }: EndpointContext,
+  reply: FastifyReply,
+  app: PusherApp,
+  kind: 'events' | 'reads',
+  points: number,
+  max: number,
+): Promise<void> {
   const decision = await rateLimiter.consume(`${app.id}\u0000${kind}`, points, max)
   reply.header('x-ratelimit-limit', String(max)).header('x-ratelimit-remaining', String(decision.remaining))
   if (!decision.allowed) {

@@ -25,7 +25,8 @@ export class MalformedApiUrls {
   watch(server: EventEmitter): () => void {
     const listener = (request: IncomingMessage): void => {
       const url = request.url
-      if (url === undefined || !url.startsWith(this.#root)) return
+      // Most requests have no percent sign at all: nothing to split or decode.
+      if (url === undefined || !url.includes('%') || !url.startsWith(this.#root)) return
       const path = url.split(/[?#]/, 1)[0]!
       if (!path.includes('%') || decodes(path)) return
       this.#original.set(request, url)

@@ -35,11 +35,13 @@ export function md5Hex(bytes: Buffer | string): string {
 
 /** The query part of what a signature covers: every parameter but the signature, sorted by key. */
 function signedQuery(params: ReadonlyMap<string, string>): string {
-  return [...params]
-    .filter(([key]) => key !== 'auth_signature')
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-    .map(([key, value]) => `${key}=${value}`)
-    .join('&')
+  const keys: string[] = []
+  for (const key of params.keys()) if (key !== 'auth_signature') keys.push(key)
+  // The default sort orders by UTF-16 code units, as `<` does: Pusher's order, without a comparator call per pair.
+  keys.sort()
+  let query = ''
+  for (const key of keys) query += `${query === '' ? '' : '&'}${key}=${params.get(key)}`
+  return query
 }
 
 /** The text a request's signature covers, for one of its paths. */

@@ -145,7 +145,7 @@ function notFoundHandler(request: FastifyRequest, reply: FastifyReply): void {
  */
 function requestHook(malformed: MalformedApiUrls, policy: Cors | undefined) {
   return (request: FastifyRequest, reply: FastifyReply, done: (error?: Error) => void): void => {
-    if (policy !== undefined && policy.handle(request, reply)) {
+    if (policy?.handle(request, reply)) {
       reply.code(204).send()
       return
     }

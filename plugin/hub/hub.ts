@@ -70,6 +70,11 @@ export class Hub<E extends EventsDefinition = AnyEvents> implements ConnectionHo
   readonly connections = new Map<string, Connection<E>>()
   readonly #rooms = new Map<string, Set<Connection<E>>>()
   readonly #users = new Map<string, Set<Connection<E>>>()
+  /**
+   * room → user id → how many of the user's local connections are in the room: whether a join
+   * is the user's first or a leave its last is a lookup, however many connections a user holds.
+   */
+  readonly #roomUsers = new Map<string, Map<string, number>>()
   #sweepTimer: NodeJS.Timeout | undefined
   #heartbeatFrames = new Map<string, PreparedFrame>()
   #accepting = true
@@ -146,7 +151,7 @@ export class Hub<E extends EventsDefinition = AnyEvents> implements ConnectionHo
     this.#index(this.#users, 'user', userId, connection)
     logConnection(connection, 'debug', 'roomcast: connection signed in', { userId })
     for (const room of connection.rooms) {
-      if (!this.#userInRoom(connection, room)) this.#presence(room, userId, 'join', connection.protocol)
+      if (this.#countUserIn(room, userId, 1)) this.#presence(room, userId, 'join', connection.protocol)
     }
   }
 
@@ -154,7 +159,7 @@ export class Hub<E extends EventsDefinition = AnyEvents> implements ConnectionHo
     if (connection.state !== 'authenticated') return
     for (const room of rooms) {
       if (connection.rooms.has(room)) continue
-      const firstOfUser = connection.userId !== undefined && !this.#userInRoom(connection, room)
+      const firstOfUser = connection.userId !== undefined && this.#countUserIn(room, connection.userId, 1)
       connection.rooms.add(room)
       this.#index(this.#rooms, 'room', room, connection)
       this.hooks.run('join', connection, room)
@@ -167,7 +172,7 @@ export class Hub<E extends EventsDefinition = AnyEvents> implements ConnectionHo
       if (!connection.rooms.delete(room)) continue
       this.#unindex(this.#rooms, 'room', room, connection)
       this.hooks.run('leave', connection, room)
-      if (connection.userId !== undefined && !this.#userInRoom(connection, room)) {
+      if (connection.userId !== undefined && this.#countUserIn(room, connection.userId, -1)) {
         this.#presence(room, connection.userId, 'leave', connection.protocol)
       }
     }
@@ -412,11 +417,25 @@ export class Hub<E extends EventsDefinition = AnyEvents> implements ConnectionHo
 
   // ---------------------------------------------------------------- presence
 
-  #userInRoom(connection: Connection<E>, room: string): boolean {
-    for (const other of this.#users.get(connection.userId!) ?? []) {
-      if (other !== connection && other.rooms.has(room)) return true
+  /**
+   * Counts one of a user's local connections into (`step` 1) or out of (-1) a room; true when
+   * that was the user's first connection in or last one out (a presence transition on this node).
+   */
+  #countUserIn(room: string, userId: string, step: 1 | -1): boolean {
+    let users = this.#roomUsers.get(room)
+    if (users === undefined) {
+      if (step === -1) return false
+      users = new Map()
+      this.#roomUsers.set(room, users)
     }
-    return false
+    const count = (users.get(userId) ?? 0) + step
+    if (count > 0) {
+      users.set(userId, count)
+      return count === 1 && step === 1
+    }
+    users.delete(userId)
+    if (users.size === 0) this.#roomUsers.delete(room)
+    return step === -1 && count === 0
   }
 
   /** A user's first local connection entered a room, or its last one left; `protocol`: theirs. */

@@ -34,8 +34,15 @@ export function subscriptionErrorFrame(channel: string, error: SubscriptionError
   return JSON.stringify({ event: 'pusher:subscription_error', channel, data: error })
 }
 
+/** Digits and a dot: nothing in a socket id of ours needs escaping at either level of encoding. */
+const PLAIN_SOCKET_ID = /^[0-9.]+$/
+
+/** Sent once per connection, in a storm thousands of times a second: put together, not stringified twice. */
 export function connectionEstablishedFrame(socketId: string, activityTimeout: number): string {
-  return eventFrame('pusher:connection_established', undefined, JSON.stringify({ socket_id: socketId, activity_timeout: activityTimeout }))
+  if (!PLAIN_SOCKET_ID.test(socketId) || !Number.isSafeInteger(activityTimeout)) {
+    return eventFrame('pusher:connection_established', undefined, JSON.stringify({ socket_id: socketId, activity_timeout: activityTimeout }))
+  }
+  return `{"event":"pusher:connection_established","data":"{\\"socket_id\\":\\"${socketId}\\",\\"activity_timeout\\":${activityTimeout}}"}`
 }
 
 export const PONG_FRAME = eventFrame('pusher:pong', undefined, '{}')

@@ -6,7 +6,8 @@
 // by outside load then falls on every server alike instead of on whichever one was being
 // measured at that moment.
 import { FanoutDriver } from '../lib/fanout-driver.mjs'
-import { Generator, openPublisher, Server } from '../lib/harness.mjs'
+import { openPublisher } from '../lib/harness.mjs'
+import { withFanoutRig } from '../lib/fanout-rig.mjs'
 import { percentile } from '../lib/stats.mjs'
 
 export const RATE = 20
@@ -54,29 +55,10 @@ export default {
   ],
   /** One run for every server at once, interleaved; returns server → sample. */
   async measureAll(kinds, variant, ctx) {
-    const servers = []
-    const publishers = []
-    let generator
-    let driver
-    try {
-      for (const kind of kinds) servers.push(await Server.start(kind, { cores: ctx.plan.server, profile: ctx.profile }))
-      generator = await Generator.start(ctx.workers, ctx.plan.generator)
-      const groups = {}
-      for (const server of servers) {
-        const connected = await generator.connect(server.kind, server.port, variant.n, 'latency', { concurrency: 50, group: server.kind })
-        if (connected.failed > 0) throw new Error(`${server.kind}: ${connected.failed} of ${variant.n} subscribers failed: ${connected.firstError}`)
-        const publisher = await openPublisher(server.kind, server.port)
-        publishers.push(publisher)
-        groups[server.kind] = { publisher, room: 'latency', activeWorkers: connected.shares.filter((share) => share > 0).length }
-      }
-      driver = new FanoutDriver(generator, groups)
+    const specs = kinds.map((kind) => ({ name: kind, kind, room: 'latency' }))
+    return withFanoutRig(ctx, { specs, n: variant.n }, async ({ driver }) => {
       const completed = await driver.fixedRate(timing(ctx))
       return Object.fromEntries(kinds.map((kind) => [kind, latencies(completed.filter((entry) => entry.group === kind))]))
-    } finally {
-      driver?.close()
-      for (const publisher of publishers) publisher.close()
-      await generator?.stop()
-      for (const server of servers) await server.stop()
-    }
+    })
   },
 }

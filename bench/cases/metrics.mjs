@@ -3,8 +3,7 @@
 // each with a room of N subscribers; the fan-out at saturation of the `fanout` case runs on
 // them in turn (off, on, on, off, ...), so a shared machine's noise lands on both. The figure
 // is deliveries per server CPU-second with metrics on, as a share of the figure with them off.
-import { FanoutDriver } from '../lib/fanout-driver.mjs'
-import { Generator, openPublisher, Server } from '../lib/harness.mjs'
+import { withFanoutRig } from '../lib/fanout-rig.mjs'
 import { WINDOW } from './fanout.mjs'
 
 /** One scrape a second: Prometheus's usual interval is 15 to 60 s, so this overstates the cost. */
@@ -71,23 +70,11 @@ export default {
     { key: 'scrapeMs', label: 'server CPU per scrape (ms)', better: 'lower', format: 'ms' },
   ],
   async measure(kind, variant, ctx) {
-    const servers = {
-      off: await Server.start(kind, { cores: ctx.plan.server }),
-      on: await Server.start(kind, { cores: ctx.plan.server, args: variant.control ? [] : ['--metrics', 'on'] }),
-    }
-    const generator = await Generator.start(ctx.workers, ctx.plan.generator)
-    const publishers = []
-    let driver
-    try {
-      const groups = {}
-      for (const [name, server] of Object.entries(servers)) {
-        const connected = await generator.connect(kind, server.port, variant.n, 'fanout', { concurrency: 50, user: name, group: name })
-        if (connected.failed > 0) throw new Error(`${connected.failed} of ${variant.n} subscribers failed (${name}): ${connected.firstError}`)
-        const publisher = await openPublisher(kind, server.port)
-        publishers.push(publisher)
-        groups[name] = { publisher, room: 'fanout', activeWorkers: connected.shares.filter((share) => share > 0).length }
-      }
-      driver = new FanoutDriver(generator, groups)
+    const specs = [
+      { name: 'off', kind, room: 'fanout', user: 'off' },
+      { name: 'on', kind, room: 'fanout', user: 'on', args: variant.control ? [] : ['--metrics', 'on'] },
+    ]
+    return withFanoutRig(ctx, { specs, n: variant.n }, async ({ byName: servers, generator, driver }) => {
       const totals = { off: { deliveries: 0, cpu: 0, seconds: 0 }, on: { deliveries: 0, cpu: 0, seconds: 0 } }
       const order = []
       for (let i = 0; i < segmentsPerServer(ctx); i++) order.push(...(i % 2 === 0 ? ['off', 'on'] : ['on', 'off']))
@@ -120,12 +107,6 @@ export default {
       }
       if (!variant.control) result.scrapeMs = await scrapeCost(servers.on)
       return result
-    } finally {
-      driver?.close()
-      for (const publisher of publishers) publisher.close()
-      await generator.stop()
-      await servers.off.stop()
-      await servers.on.stop()
-    }
+    })
   },
 }

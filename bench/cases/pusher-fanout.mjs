@@ -8,8 +8,7 @@
 // between them in short slices: on a shared machine, outside load then falls on both alike, and
 // the ratio between them holds even when the absolute figures move.
 import { WINDOW, selfCpu } from './fanout.mjs'
-import { FanoutDriver } from '../lib/fanout-driver.mjs'
-import { Generator, openPublisher, Server } from '../lib/harness.mjs'
+import { withFanoutRig } from '../lib/fanout-rig.mjs'
 import { machineBusySeconds } from '../lib/proc.mjs'
 
 /** The native endpoint (kind `roomcast`) and the Pusher one (kind `pusher`) of the same package. */
@@ -46,23 +45,8 @@ export default {
   ],
   /** One run for both endpoints at once, interleaved; returns server → sample. */
   async measureAll(kinds, variant, ctx) {
-    const servers = []
-    const publishers = []
-    let generator
-    let driver
-    try {
-      for (const kind of kinds) servers.push(await Server.start(kind, { cores: ctx.plan.server, profile: ctx.profile }))
-      generator = await Generator.start(ctx.workers, ctx.plan.generator)
-      const groups = {}
-      for (const server of servers) {
-        const room = roomOf(server.kind, variant)
-        const connected = await generator.connect(server.kind, server.port, variant.n, room, { concurrency: 50, group: server.kind })
-        if (connected.failed > 0) throw new Error(`${server.kind}: ${connected.failed} of ${variant.n} subscribers failed: ${connected.firstError}`)
-        const publisher = await openPublisher(server.kind, server.port, { via: variant.via, room })
-        publishers.push(publisher)
-        groups[server.kind] = { publisher, room, activeWorkers: connected.shares.filter((share) => share > 0).length }
-      }
-      driver = new FanoutDriver(generator, groups)
+    const specs = kinds.map((kind) => ({ name: kind, kind, room: roomOf(kind, variant), via: variant.via }))
+    return withFanoutRig(ctx, { specs, n: variant.n }, async ({ servers, generator, driver }) => {
       const { warmupMs, measureMs, sliceMs } = timing(ctx)
       for (const server of servers) await driver.burst({ group: server.kind, window: WINDOW, ms: warmupMs })
       const totals = new Map(servers.map((server) => [server, { messages: 0, seconds: 0, cpu: 0, writes: 0, generator: 0, machine: 0 }]))
@@ -93,12 +77,7 @@ export default {
         for (const sample of Object.values(samples)) sample.vsNative = sample.deliveriesPerCpuSec / samples.roomcast.deliveriesPerCpuSec
       }
       return samples
-    } finally {
-      driver?.close()
-      for (const publisher of publishers) publisher.close()
-      await generator?.stop()
-      for (const server of servers) await server.stop()
-    }
+    })
   },
 }
 

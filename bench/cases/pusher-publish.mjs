@@ -1,8 +1,7 @@
 // Case 7: what one publish costs the server. A fixed rate of publishes to a small channel,
 // through the Pusher HTTP API (signature, body, validation, one fan-out) and through the native
 // endpoint's `publish` event, both in the same run: publishes per server CPU-second.
-import { FanoutDriver } from '../lib/fanout-driver.mjs'
-import { Generator, openPublisher, Server } from '../lib/harness.mjs'
+import { withFanoutRig } from '../lib/fanout-rig.mjs'
 
 const KINDS = ['roomcast', 'pusher']
 /** Publishes per second, and subscribers of the channel. */
@@ -27,22 +26,8 @@ export default {
   ],
   /** Both endpoints at once: the publisher takes turns between them in quarter-second slices, so outside load falls on both alike. */
   async measureAll(kinds, variant, ctx) {
-    const servers = []
-    const publishers = []
-    let generator
-    let driver
-    try {
-      for (const kind of kinds) servers.push(await Server.start(kind, { cores: ctx.plan.server, profile: ctx.profile }))
-      generator = await Generator.start(ctx.workers, ctx.plan.generator)
-      const groups = {}
-      for (const server of servers) {
-        const connected = await generator.connect(server.kind, server.port, variant.n, ROOM, { concurrency: 10, group: server.kind })
-        if (connected.failed > 0) throw new Error(`${server.kind}: ${connected.failed} of ${variant.n} subscribers failed: ${connected.firstError}`)
-        const publisher = await openPublisher(server.kind, server.port)
-        publishers.push(publisher)
-        groups[server.kind] = { publisher, room: ROOM, activeWorkers: connected.shares.filter((share) => share > 0).length }
-      }
-      driver = new FanoutDriver(generator, groups)
+    const specs = kinds.map((kind) => ({ name: kind, kind, room: ROOM }))
+    return withFanoutRig(ctx, { specs, n: variant.n, concurrency: 10 }, async ({ servers, driver }) => {
       const { warmupMs, measureMs } = timing(ctx)
       await driver.fixedRate({ rate: RATE, warmupMs: 0, measureMs: warmupMs })
       const started = { t: performance.now(), cpu: servers.map((server) => server.cpu()) }
@@ -59,11 +44,6 @@ export default {
         for (const sample of Object.values(samples)) sample.vsNative = sample.publishesPerCpuSec / samples.roomcast.publishesPerCpuSec
       }
       return samples
-    } finally {
-      driver?.close()
-      for (const publisher of publishers) publisher.close()
-      await generator?.stop()
-      for (const server of servers) await server.stop()
-    }
+    })
   },
 }

@@ -1,9 +1,9 @@
 import t from 'tap'
 import { redisAdapter, type RedisAdapter, type RoomcastServer } from '../../plugin/index.js'
-import { nextEvent, startTestServer, testClient, type TestEvents, type TestServer } from '../helpers/client.js'
+import { nextEvent, startTestServer, type TestEvents, type TestServer } from '../helpers/client.js'
 import { startRedis, uniquePrefix, type RedisServer } from '../helpers/redis.js'
 import { until } from '../helpers/server.js'
-import { cutDuringStream, EVERY_MS, expectWholeStream, recordSequence, startCutProxy, stream } from './client-support.js'
+import { cutDuringStream, EVERY_MS, expectWholeStream, joinFeedThroughCut, stream } from './client-support.js'
 const history = [{ match: 'feed', size: 1000, ttl: 60_000 }]
 
 interface Node {
@@ -25,13 +25,7 @@ t.test('two nodes over Redis: a client cut during a 50 msg/s stream reconnects t
   const keyPrefix = uniquePrefix('client-cluster')
   const a = await startNodeOn(t, redis, keyPrefix, 'a')
   const b = await startNodeOn(t, redis, keyPrefix, 'b')
-  const proxy = await startCutProxy(a.server.port)
-  t.teardown(() => proxy.close())
-  const client = testClient(proxy.url)
-  t.teardown(() => client.close())
-  const { received, recoveries } = recordSequence(client, 'feed')
-  await client.ready()
-  await client.join('feed')
+  const { proxy, client, received, recoveries } = await joinFeedThroughCut(t, a.server.port)
   await a.adapter.settled()
 
   // Published on node b: before the cut the client hears it through Redis, after it from b itself.
@@ -50,13 +44,7 @@ t.test('Redis restarted without persistence: the rejoin reports recovered: false
   const redis = await startRedis()
   t.teardown(() => redis.stop())
   const node = await startNodeOn(t, redis, uniquePrefix('client-epoch'), 'a')
-  const proxy = await startCutProxy(node.server.port)
-  t.teardown(() => proxy.close())
-  const client = testClient(proxy.url)
-  t.teardown(() => client.close())
-  const { received, recoveries } = recordSequence(client, 'feed')
-  await client.ready()
-  await client.join('feed')
+  const { proxy, client, received, recoveries } = await joinFeedThroughCut(t, node.server.port)
   await node.adapter.settled()
   for (let n = 0; n < 3; n++) await node.rooms.to('feed').emit('said', { from: 'a', text: String(n) })
   await until(() => received.length === 3)

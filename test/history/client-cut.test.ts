@@ -2,18 +2,12 @@ import t from 'tap'
 import type { RoomcastServer } from '../../plugin/index.js'
 import { nextEvent, startTestServer, testClient, type TestEvents } from '../helpers/client.js'
 import { until } from '../helpers/server.js'
-import { cutDuringStream, EVERY_MS, expectWholeStream, recordSequence, startCutProxy, stream } from './client-support.js'
+import { cutDuringStream, EVERY_MS, expectWholeStream, joinFeedThroughCut, startCutProxy, stream } from './client-support.js'
 
 t.test("a client's network cut for about a second during a 50 msg/s stream: every message arrives once, in order", async (t) => {
   const server = await startTestServer({ history: [{ match: 'feed', size: 1000, ttl: 60_000 }] })
   t.teardown(() => server.close())
-  const proxy = await startCutProxy(server.port)
-  t.teardown(() => proxy.close())
-  const client = testClient(proxy.url)
-  t.teardown(() => client.close())
-  const { received, recoveries } = recordSequence(client, 'feed')
-  await client.ready()
-  await client.join('feed')
+  const { proxy, client, received, recoveries } = await joinFeedThroughCut(t, server.port)
 
   const rooms = server.app.roomcast as unknown as RoomcastServer<TestEvents>
   const feed = stream((n) => rooms.rooms.to('feed').emit('said', { from: 'server', text: String(n) }), EVERY_MS)

@@ -2,7 +2,7 @@ import { createServer, connect, type Server, type Socket } from 'node:net'
 import type { RoomcastClient } from '../../client/index.js'
 import type { RecoveryInfo } from '../../client/events.js'
 import type { Test } from 'tap'
-import { nextEvent, type TestEvents } from '../helpers/client.js'
+import { nextEvent, testClient, type TestEvents } from '../helpers/client.js'
 import { until } from '../helpers/server.js'
 
 /**
@@ -87,6 +87,24 @@ export function recordSequence(client: RoomcastClient<TestEvents>, room: string)
   })
   client.on('recovery', (info) => recoveries.push(info))
   return { received, recoveries }
+}
+
+/**
+ * A test client reaching the server on `port` through a cut proxy, recording room `feed`
+ * (`recordSequence`), ready and joined to it; proxy and client end with the test.
+ */
+export async function joinFeedThroughCut(
+  t: Test,
+  port: number,
+): Promise<{ proxy: CutProxy; client: RoomcastClient<TestEvents>; received: number[]; recoveries: RecoveryInfo[] }> {
+  const proxy = await startCutProxy(port)
+  t.teardown(() => proxy.close())
+  const client = testClient(proxy.url)
+  t.teardown(() => client.close())
+  const { received, recoveries } = recordSequence(client, 'feed')
+  await client.ready()
+  await client.join('feed')
+  return { proxy, client, received, recoveries }
 }
 
 /** `count` numbers from 0: what a client should have received, once each and in order. */

@@ -1,9 +1,9 @@
 import t from 'tap'
 import { Emitter, ErrorCode, redisAdapter, type RedisAdapter, type StreamPosition } from '../../plugin/index.js'
-import { events, nextEvent, startTestServer, testClient, type TestServer } from '../helpers/client.js'
+import { events, nextEvent, startTestServer, type TestServer } from '../helpers/client.js'
 import { startRedis, uniquePrefix } from '../helpers/redis.js'
 import { until } from '../helpers/server.js'
-import { recordSequence, sequence, startCutProxy } from '../history/client-support.js'
+import { joinFeedThroughCut, sequence } from '../history/client-support.js'
 
 /**
  * The standalone Emitter and rooms with history: given the nodes' `history` option, its
@@ -22,15 +22,9 @@ t.test('a client in a history room gets the Emitter publications with offsets, a
   t.teardown(() => server.close())
   const emitter = new Emitter({ redis: redis.client(), keyPrefix, events, history })
 
-  const proxy = await startCutProxy(server.port)
-  t.teardown(() => proxy.close())
-  const client = testClient(proxy.url)
-  t.teardown(() => client.close())
-  const { received, recoveries } = recordSequence(client, 'feed')
+  const { proxy, client, received, recoveries } = await joinFeedThroughCut(t, server.port)
   const offsets: Array<number | undefined> = []
   client.on('said', (_message, meta) => offsets.push(meta.offset))
-  await client.ready()
-  await client.join('feed')
   await adapter.settled()
 
   const positions: Array<StreamPosition | undefined> = []

@@ -1,15 +1,18 @@
 /**
  * Deadlines that all lie the same delay after they were set (the authentication timeout of
  * every new connection), kept in one FIFO behind a single timer. A connection storm then costs
- * one array slot per connection instead of a timer each, and nothing needs cancelling: when a
- * deadline passes, its callback checks whether it still matters.
+ * one array slot per connection instead of a timer each. A deadline that no longer matters is
+ * cancelled by its ticket, which empties its slot: the queue must not keep what it waits on (a
+ * closed connection's whole object graph) alive until the delay is over.
  */
 export class DeadlineQueue<T> {
   readonly #delay: number
   readonly #expire: (item: T) => void
-  #items: T[] = []
+  #items: Array<T | undefined> = []
   #due: number[] = []
   #head = 0
+  /** The ticket of `#items[0]`: tickets keep counting across resets and compactions. */
+  #base = 0
   #timer: NodeJS.Timeout | undefined
 
   constructor(delay: number, expire: (item: T) => void) {
@@ -17,14 +20,24 @@ export class DeadlineQueue<T> {
     this.#expire = expire
   }
 
-  /** `expire(item)` runs once `delay` ms have passed. Equal delays keep the queue in order. */
-  add(item: T): void {
+  /**
+   * `expire(item)` runs once `delay` ms have passed, unless `cancel` is called with the ticket
+   * returned. Equal delays keep the queue in order.
+   */
+  add(item: T): number {
     this.#items.push(item)
     this.#due.push(performance.now() + this.#delay)
     if (this.#timer === undefined) this.#arm()
+    return this.#base + this.#items.length - 1
   }
 
-  /** Pending deadlines (including those whose items no longer care). */
+  /** Forgets a pending deadline (its item is no longer held); a ticket already expired or cancelled is ignored. */
+  cancel(ticket: number): void {
+    const index = ticket - this.#base
+    if (index >= this.#head && index < this.#items.length) this.#items[index] = undefined
+  }
+
+  /** Pending deadlines (cancelled ones included until their time comes). */
   get size(): number {
     return this.#items.length - this.#head
   }
@@ -33,6 +46,7 @@ export class DeadlineQueue<T> {
   clear(): void {
     clearTimeout(this.#timer)
     this.#timer = undefined
+    this.#base += this.#items.length
     this.#items = []
     this.#due = []
     this.#head = 0
@@ -49,9 +63,10 @@ export class DeadlineQueue<T> {
     this.#timer = undefined
     const now = performance.now()
     while (this.#head < this.#items.length && this.#due[this.#head]! <= now) {
-      const item = this.#items[this.#head]!
-      this.#items[this.#head] = undefined as T
+      const item = this.#items[this.#head]
+      this.#items[this.#head] = undefined
       this.#head++
+      if (item === undefined) continue
       try {
         this.#expire(item)
       } catch {
@@ -59,6 +74,7 @@ export class DeadlineQueue<T> {
       }
     }
     if (this.#head === this.#items.length) {
+      this.#base += this.#items.length
       this.#items = []
       this.#due = []
       this.#head = 0
@@ -66,6 +82,7 @@ export class DeadlineQueue<T> {
     }
     // Compact now and then so a long-lived queue does not keep a growing, mostly empty prefix.
     if (this.#head > 1024 && this.#head * 2 > this.#items.length) {
+      this.#base += this.#head
       this.#items = this.#items.slice(this.#head)
       this.#due = this.#due.slice(this.#head)
       this.#head = 0

@@ -53,6 +53,8 @@ export class NativeSession<E extends EventsDefinition> implements SocketPeer {
   readonly #connection: Connection<E>
   readonly #rate: RateWindow | undefined
   readonly #authDeadlines: DeadlineQueue<NativeSession<E>>
+  /** The ticket of this session's authentication deadline while it runs. */
+  #authDeadline: number | undefined
   #authenticating = false
   readonly #encryptionSetup: EncryptionSetup | undefined
   /** Set when the client starts a key exchange; `established` once it completed. */
@@ -94,14 +96,21 @@ export class NativeSession<E extends EventsDefinition> implements SocketPeer {
     if (this.#mustEncrypt) {
       // Nothing, not even `connected`, goes out in plaintext: authentication waits for the handshake.
       this.#deferredIdentity = preIdentity
-      this.#authDeadlines.add(this)
+      this.#authDeadline = this.#authDeadlines.add(this)
       return
     }
     if (preIdentity !== undefined || this.#options.authenticate === undefined) {
       this.#completeAuth(preIdentity ?? {}, undefined)
       return
     }
-    this.#authDeadlines.add(this)
+    this.#authDeadline = this.#authDeadlines.add(this)
+  }
+
+  /** The deadline no longer matters: the queue lets go of this session now, not `authTimeout` after it began. */
+  #cancelAuthDeadline(): void {
+    if (this.#authDeadline === undefined) return
+    this.#authDeadlines.cancel(this.#authDeadline)
+    this.#authDeadline = undefined
   }
 
   /** `authTimeout` has passed since `start`: a connection still not authenticated is closed. */
@@ -145,6 +154,7 @@ export class NativeSession<E extends EventsDefinition> implements SocketPeer {
   /** The connection is over for the server: it leaves everything now. */
   peerClosed(code: number, reason: string, refusedFrame: boolean): void {
     if (refusedFrame) logConnection(this.#connection, 'warn', 'roomcast: frame refused by the WebSocket layer', { code, reason })
+    this.#cancelAuthDeadline()
     this.#hub.remove(this.#connection, code, reason)
   }
 
@@ -449,6 +459,7 @@ export class NativeSession<E extends EventsDefinition> implements SocketPeer {
     this.#hub.authenticate(connection, identity)
     // Authenticated for good: nothing reads the upgrade request any more.
     this.#request = undefined
+    this.#cancelAuthDeadline()
     const defaultRooms = this.#options.defaultRooms
     if (defaultRooms === undefined) {
       this.#sendConnected(id)

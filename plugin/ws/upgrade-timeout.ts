@@ -28,8 +28,8 @@ const REQUEST_TIMEOUT = 'HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nCo
  */
 export function limitUpgradeTime(server: unknown, websocketServer: WebSocketServer, timeout: number): () => void {
   if (!(server instanceof HttpServer) && !(server instanceof HttpsServer)) return () => {}
-  /** Connections still inside their deadline. */
-  const pending = new WeakSet<Socket>()
+  /** Connections still inside their deadline, with its ticket (cancelled when they settle, so the queue lets go of them). */
+  const pending = new WeakMap<Socket, number>()
   // A plain 408 would be noise inside TLS: TLS connections are only cut.
   const plain = server instanceof HttpServer
   const deadlines = new DeadlineQueue<Socket>(timeout, (socket) => {
@@ -38,16 +38,21 @@ export function limitUpgradeTime(server: unknown, websocketServer: WebSocketServ
     socket.destroy()
   })
   const onConnection = (socket: Socket): void => {
-    pending.add(socket)
-    deadlines.add(socket)
+    pending.set(socket, deadlines.add(socket))
   }
   const settle = (request: IncomingMessage): void => {
     // A request made by `injectWS` has no socket.
     const socket = request.socket as (Socket & { _parent?: Socket }) | undefined
     if (socket == null) return
-    pending.delete(socket)
+    forget(socket)
     // Under TLS the deadline is on the TCP socket that the request's TLS socket wraps.
-    if (socket._parent !== undefined) pending.delete(socket._parent)
+    if (socket._parent !== undefined) forget(socket._parent)
+  }
+  const forget = (socket: Socket): void => {
+    const ticket = pending.get(socket)
+    if (ticket === undefined) return
+    pending.delete(socket)
+    deadlines.cancel(ticket)
   }
   const onUpgraded = (_ws: unknown, request: IncomingMessage): void => settle(request)
   server.on('connection', onConnection)

@@ -32,13 +32,21 @@ export function limitUpgradeTime(server: unknown, websocketServer: WebSocketServ
   const pending = new WeakMap<Socket, number>()
   // A plain 408 would be noise inside TLS: TLS connections are only cut.
   const plain = server instanceof HttpServer
+  // Only a deadline never cancelled expires: its socket has not settled (see `forget`).
   const deadlines = new DeadlineQueue<Socket>(timeout, (socket) => {
-    if (!pending.delete(socket) || socket.destroyed) return
+    pending.delete(socket)
+    if (socket.destroyed) return
     if (plain && socket.writable && socket.bytesWritten === 0) socket.write(REQUEST_TIMEOUT)
     socket.destroy()
   })
   const onConnection = (socket: Socket): void => {
     pending.set(socket, deadlines.add(socket))
+  }
+  const forget = (socket: Socket): void => {
+    const ticket = pending.get(socket)
+    if (ticket === undefined) return
+    pending.delete(socket)
+    deadlines.cancel(ticket)
   }
   const settle = (request: IncomingMessage): void => {
     // A request made by `injectWS` has no socket.
@@ -47,12 +55,6 @@ export function limitUpgradeTime(server: unknown, websocketServer: WebSocketServ
     forget(socket)
     // Under TLS the deadline is on the TCP socket that the request's TLS socket wraps.
     if (socket._parent !== undefined) forget(socket._parent)
-  }
-  const forget = (socket: Socket): void => {
-    const ticket = pending.get(socket)
-    if (ticket === undefined) return
-    pending.delete(socket)
-    deadlines.cancel(ticket)
   }
   const onUpgraded = (_ws: unknown, request: IncomingMessage): void => settle(request)
   server.on('connection', onConnection)

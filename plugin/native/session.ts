@@ -529,14 +529,15 @@ export class NativeSession<E extends EventsDefinition> implements SocketPeer {
   ): JoinReply | Promise<JoinReply> {
     const connection = this.#connection
     if (connection.state !== 'authenticated') throw new Reply(ErrorCode.Disconnected, 'the connection closed')
-    const refused = wanted.filter((room) => !allowed.includes(room))
+    // Without authorizeJoin nothing was refused, and there is nothing to look up.
+    const refused = allowed === wanted ? [] : wanted.filter((room) => !allowed.includes(room))
     if (refused.length > 0) this.#hub.metrics?.events.joinRefused(NATIVE_PROTOCOL, '')
     if (allowed.length === 0 && refused.length > 0) {
       logConnection(connection, 'info', 'roomcast: join refused', { rooms: refused })
       throw new Reply(ErrorCode.JoinRefused, `not allowed to join ${refused.join(', ')}`)
     }
     // Checked again: another join of this connection may have completed while authorizeJoin ran.
-    const adding = allowed.filter((room) => !connection.rooms.has(room))
+    const adding = allowed.some((room) => connection.rooms.has(room)) ? allowed.filter((room) => !connection.rooms.has(room)) : allowed
     this.#checkRoomLimit(adding)
     // Rooms with history: their live publications are held from before the join, while their
     // streams are read and replayed, so none falls between the read and the live traffic.

@@ -28,33 +28,36 @@ const REQUEST_TIMEOUT = 'HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nCo
  */
 export function limitUpgradeTime(server: unknown, websocketServer: WebSocketServer, timeout: number): () => void {
   if (!(server instanceof HttpServer) && !(server instanceof HttpsServer)) return () => {}
-  /** Connections still inside their deadline, with its ticket (cancelled when they settle, so the queue lets go of them). */
-  const pending = new WeakMap<Socket, number>()
+  // Where a connection keeps the ticket of its deadline while it has one (cancelled when it
+  // settles, so that the queue lets go of it): a property of the socket, one key per limiter,
+  // rather than a WeakMap entry, which costs the collector more on every connection.
+  const TICKET = Symbol('roomcast.upgradeDeadline')
+  type Pending = Socket & { [TICKET]?: number | undefined }
   // A plain 408 would be noise inside TLS: TLS connections are only cut.
   const plain = server instanceof HttpServer
   // Only a deadline never cancelled expires: its socket has not settled (see `forget`).
-  const deadlines = new DeadlineQueue<Socket>(timeout, (socket) => {
-    pending.delete(socket)
+  const deadlines = new DeadlineQueue<Pending>(timeout, (socket) => {
+    socket[TICKET] = undefined
     if (socket.destroyed) return
     if (plain && socket.writable && socket.bytesWritten === 0) socket.write(REQUEST_TIMEOUT)
     socket.destroy()
   })
-  const onConnection = (socket: Socket): void => {
-    pending.set(socket, deadlines.add(socket))
+  const onConnection = (socket: Pending): void => {
+    socket[TICKET] = deadlines.add(socket)
   }
-  const forget = (socket: Socket): void => {
-    const ticket = pending.get(socket)
+  const forget = (socket: Pending): void => {
+    const ticket = socket[TICKET]
     if (ticket === undefined) return
-    pending.delete(socket)
+    socket[TICKET] = undefined
     deadlines.cancel(ticket)
   }
   const settle = (request: IncomingMessage): void => {
     // A request made by `injectWS` has no socket.
-    const socket = request.socket as (Socket & { _parent?: Socket }) | undefined
+    const socket = request.socket as (Pending & { _parent?: Pending | null }) | undefined
     if (socket == null) return
     forget(socket)
     // Under TLS the deadline is on the TCP socket that the request's TLS socket wraps.
-    if (socket._parent !== undefined) forget(socket._parent)
+    if (socket._parent != null) forget(socket._parent)
   }
   const onUpgraded = (_ws: unknown, request: IncomingMessage): void => settle(request)
   server.on('connection', onConnection)

@@ -1,11 +1,10 @@
-import { spawnSync } from 'node:child_process'
-import { readFileSync } from 'node:fs'
 import { request } from 'node:https'
 import { join } from 'node:path'
 import t from 'tap'
 import WebSocket from 'ws'
 import { APP } from '../helpers/pusher.js'
 import { cleanEnv, configFile, ensureBuilt, startCli } from '../helpers/cli.js'
+import { selfSignedCertificate } from '../helpers/tls.js'
 
 /** TLS from certificate and key paths: the HTTP API and WebSockets over https/wss, with soketi's SOKETI_SSL_* names. */
 
@@ -27,30 +26,7 @@ t.test('tls.cert and tls.key (here from SOKETI_SSL_CERT and SOKETI_SSL_KEY): htt
   const holder = configFile({ host: '127.0.0.1', port: 0, apps: [APP] })
   t.teardown(() => holder.remove())
   const dir = join(holder.path, '..')
-  const [cert, key] = [join(dir, 'cert.pem'), join(dir, 'key.pem')]
-  const made = spawnSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'rsa:2048',
-      '-nodes',
-      '-keyout',
-      key,
-      '-out',
-      cert,
-      '-days',
-      '1',
-      '-subj',
-      '/CN=127.0.0.1',
-      '-addext',
-      'subjectAltName=IP:127.0.0.1',
-    ],
-    { encoding: 'utf8' },
-  )
-  t.equal(made.status, 0, made.status === 0 ? 'openssl made a self-signed certificate' : made.stderr)
-  const ca = readFileSync(cert)
+  const { certPath: cert, keyPath: key, cert: ca } = selfSignedCertificate(dir)
   const { cli, url, port } = await startCli(['--config', holder.path], cleanEnv({ SOKETI_SSL_CERT: cert, SOKETI_SSL_KEY: key }))
   t.teardown(() => cli.kill())
   t.equal(url, `https://127.0.0.1:${port}`)

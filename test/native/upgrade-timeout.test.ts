@@ -1,9 +1,13 @@
-import net from 'node:net'
+import { once } from 'node:events'
+import net, { type AddressInfo } from 'node:net'
+import tls from 'node:tls'
 import Fastify from 'fastify'
 import t from 'tap'
+import WebSocket from 'ws'
 import roomcast from '../../plugin/index.js'
 import { APP } from '../helpers/pusher.js'
 import { connect, delay, startServer } from '../helpers/server.js'
+import { selfSignedCertificate } from '../helpers/tls.js'
 
 const UPGRADE_TIMEOUT = 200
 
@@ -89,6 +93,34 @@ t.test('an upgrade whose hooks outlast upgradeTimeout is closed, and the server 
   const { client, connected } = await connect(url)
   t.teardown(() => client.close())
   t.equal((connected.data as { userId: string }).userId, 'u')
+})
+
+t.test('over TLS, a finished upgrade outlives upgradeTimeout and a silent connection is cut without a 408', { timeout: 20_000 }, async (t) => {
+  const certificate = selfSignedCertificate()
+  t.teardown(() => certificate.remove())
+  const app = Fastify({ https: { cert: certificate.cert, key: certificate.key } })
+  await app.register(roomcast, { upgradeTimeout: UPGRADE_TIMEOUT, authenticate: () => ({ userId: 'u' }) })
+  await app.listen({ port: 0, host: '127.0.0.1' })
+  t.teardown(() => app.close())
+  const port = (app.server.address() as AddressInfo).port
+
+  const ws = new WebSocket(`wss://127.0.0.1:${port}/ws`, { ca: certificate.cert })
+  t.teardown(() => ws.terminate())
+  await once(ws, 'open')
+  // The deadline is on the TCP socket under the TLS one; the upgrade must have cancelled it.
+  await delay(UPGRADE_TIMEOUT * 3)
+  ws.send(JSON.stringify({ event: 'authenticate', data: {}, id: 1 }))
+  const [answer] = (await once(ws, 'message')) as [Buffer]
+  t.match(JSON.parse(answer.toString()), { event: 'connected', id: 1, data: { userId: 'u' } }, 'still served after the deadline')
+
+  const silent = tls.connect({ host: '127.0.0.1', port, ca: certificate.cert })
+  t.teardown(() => silent.destroy())
+  await once(silent, 'secureConnect')
+  const received: Buffer[] = []
+  silent.on('data', (chunk: Buffer) => received.push(chunk))
+  silent.on('error', () => {})
+  await once(silent, 'close')
+  t.equal(Buffer.concat(received).length, 0, 'cut without an answer inside TLS')
 })
 
 t.test('upgradeTimeout is validated', async (t) => {

@@ -58,7 +58,7 @@ async function run() {
   const servers = []
   const publishers = []
   try {
-    for (const kind of KINDS) servers.push(await Server.start(kind, { cores: plan.server, profile: args.profile }))
+    for (const kind of KINDS) servers.push(await Server.start(kind, { cores: plan.server, profile: args.profile ? 'run' : undefined }))
     for (const server of servers) publishers.push(openHttpPublisher(server.port))
     await drive(publishers, 1000)
     const cpu = servers.map((server) => server.cpu())

@@ -2,9 +2,14 @@
 //
 //   node bench/run.mjs [--case fanout,fanout-history,metrics,recovery,latency,memory,storm,cluster,pusher-fanout,pusher-publish]
 //                      [--runs 3] [--servers roomcast,pusher,ws,socketio,fastify] [--sizes 1000,5000] [--workers 2]
-//                      [--quick] [--profile] [--no-write | --write] [--no-build]
+//                      [--quick] [--profile | --profile-window | --profile-allocations | --instructions] [--no-write | --write] [--no-build]
 //
 // --quick: small N, short windows, one run, and nothing written unless --write is given.
+// --profile: a CPU profile of each server's whole life; --profile-window: of just the window a
+// case measures (the storm's rounds, the Pusher fan-out's slices), set-up and teardown left out;
+// --profile-allocations: an allocation profile of that window (bench/alloc-breakdown.mjs);
+// --instructions: servers run under valgrind's callgrind, which counts the instructions each
+// executes in that window (user space), a figure that noise on a shared machine does not move.
 //
 // Each measurement starts fresh server and generator processes; the server is pinned to core 0,
 // the generator (and this process, which holds the publisher) to the others.
@@ -56,6 +61,9 @@ const { values: args } = parseArgs({
     workers: { type: 'string', default: '2' },
     quick: { type: 'boolean', default: false },
     profile: { type: 'boolean', default: false },
+    'profile-window': { type: 'boolean', default: false },
+    'profile-allocations': { type: 'boolean', default: false },
+    instructions: { type: 'boolean', default: false },
     'no-write': { type: 'boolean', default: false },
     write: { type: 'boolean', default: false },
     'no-build': { type: 'boolean', default: false },
@@ -91,7 +99,15 @@ const machineInfo = machine()
 pinSelf(plan.generator)
 const ctx = {
   quick: args.quick,
-  profile: args.profile,
+  profile: args.instructions
+    ? 'instructions'
+    : args['profile-allocations']
+      ? 'allocations'
+      : args['profile-window']
+        ? 'window'
+        : args.profile
+          ? 'run'
+          : undefined,
   runs: Number(args.runs ?? (args.quick ? 1 : 3)),
   workers: Number(args.workers),
   sizes: args.sizes?.split(',').map(Number),

@@ -9,6 +9,7 @@
 // the ratio between them holds even when the absolute figures move.
 import { WINDOW, selfCpu } from './fanout.mjs'
 import { withFanoutRig } from '../lib/fanout-rig.mjs'
+import { profileWindows } from '../lib/harness.mjs'
 import { machineBusySeconds } from '../lib/proc.mjs'
 
 /** The native endpoint (kind `roomcast`) and the Pusher one (kind `pusher`) of the same package. */
@@ -50,16 +51,18 @@ export default {
       const { warmupMs, measureMs, sliceMs } = timing(ctx)
       for (const server of servers) await driver.burst({ group: server.kind, window: WINDOW, ms: warmupMs })
       const totals = new Map(servers.map((server) => [server, { messages: 0, seconds: 0, cpu: 0, writes: 0, generator: 0, machine: 0 }]))
-      for (let elapsed = 0; elapsed < measureMs; elapsed += sliceMs) {
-        for (const server of servers) {
-          const before = snapshot(server, generator)
-          const messages = await driver.burst({ group: server.kind, window: WINDOW, ms: sliceMs })
-          const after = snapshot(server, generator)
-          const total = totals.get(server)
-          total.messages += messages
-          for (const key of ['seconds', 'cpu', 'writes', 'generator', 'machine']) total[key] += after[key] - before[key]
+      await profileWindows(servers, variant.key, async () => {
+        for (let elapsed = 0; elapsed < measureMs; elapsed += sliceMs) {
+          for (const server of servers) {
+            const before = snapshot(server, generator)
+            const messages = await driver.burst({ group: server.kind, window: WINDOW, ms: sliceMs })
+            const after = snapshot(server, generator)
+            const total = totals.get(server)
+            total.messages += messages
+            for (const key of ['seconds', 'cpu', 'writes', 'generator', 'machine']) total[key] += after[key] - before[key]
+          }
         }
-      }
+      })
       const samples = {}
       for (const [server, total] of totals) {
         const deliveries = total.messages * variant.n

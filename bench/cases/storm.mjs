@@ -6,7 +6,7 @@
 // connections to each server in turn, so that outside load on a shared machine falls on every
 // server alike. Connections stay open, as in a real storm.
 import { selfCpu } from './fanout.mjs'
-import { Generator, Server, sleep } from '../lib/harness.mjs'
+import { Generator, profileWindows, Server, sleep } from '../lib/harness.mjs'
 import { pusherChannel } from '../load/protocols.mjs'
 import { machineBusySeconds } from '../lib/proc.mjs'
 import { percentile } from '../lib/stats.mjs'
@@ -44,29 +44,34 @@ export default {
       await sleep(500)
       const totals = Object.fromEntries(kinds.map((kind) => [kind, { opened: 0, span: 0, seconds: 0, server: 0, generator: 0, machine: 0, times: [] }]))
       const perRound = Math.ceil(variant.n / ROUNDS)
-      for (let round = 0; round < ROUNDS; round++) {
-        for (const server of servers) {
-          const total = totals[server.kind]
-          const count = Math.min(perRound, variant.n - round * perRound)
-          if (count <= 0) continue
-          const serverBefore = server.cpu()
-          const generatorBefore = generator.cpu() + selfCpu()
-          const machineBefore = machineBusySeconds()
-          const t0 = performance.now()
-          const result = await generator.connect(server.kind, server.port, count, pusherChannel(server.kind, 'storm'), {
-            concurrency: CONCURRENCY,
-            user: `r${round}`,
-          })
-          if (result.failed > 0) throw new Error(`${server.kind}: ${result.failed} of ${count} connections failed: ${result.firstError}`)
-          total.seconds += (performance.now() - t0) / 1000
-          total.span += (result.endedAt - result.startedAt) / 1e6
-          total.opened += result.opened
-          total.server += server.cpu() - serverBefore
-          total.generator += generator.cpu() + selfCpu() - generatorBefore
-          total.machine += machineBusySeconds() - machineBefore
-          total.times.push(...result.times)
+      await profileWindows(servers, variant.key, async () => {
+        for (let round = 0; round < ROUNDS; round++) {
+          for (const server of servers) {
+            const total = totals[server.kind]
+            const count = Math.min(perRound, variant.n - round * perRound)
+            if (count <= 0) continue
+            const serverBefore = server.cpu()
+            const generatorBefore = generator.cpu() + selfCpu()
+            const machineBefore = machineBusySeconds()
+            const t0 = performance.now()
+            const result = await server.countInstructions(() =>
+              generator.connect(server.kind, server.port, count, pusherChannel(server.kind, 'storm'), {
+                concurrency: CONCURRENCY,
+                user: `r${round}`,
+              }),
+            )
+            if (result.failed > 0) throw new Error(`${server.kind}: ${result.failed} of ${count} connections failed: ${result.firstError}`)
+            total.seconds += (performance.now() - t0) / 1000
+            total.span += (result.endedAt - result.startedAt) / 1e6
+            total.opened += result.opened
+            total.server += server.cpu() - serverBefore
+            total.generator += generator.cpu() + selfCpu() - generatorBefore
+            total.machine += machineBusySeconds() - machineBefore
+            total.times.push(...result.times)
+          }
         }
-      }
+      })
+      const byKind = Object.fromEntries(servers.map((server) => [server.kind, server]))
       return Object.fromEntries(
         kinds.map((kind) => {
           const total = totals[kind]
@@ -80,6 +85,8 @@ export default {
               serverCpuUtil: total.server / total.seconds,
               generatorCpuUtil: total.generator / total.seconds / ctx.generatorCores,
               outsideLoad: Math.max(0, total.machine - total.server - total.generator) / total.seconds,
+              // With --instructions: what callgrind counted over the rounds, per connection (not a table column).
+              ...(byKind[kind].instructions === undefined ? {} : { instructionsPerConnection: byKind[kind].instructions / total.opened }),
             },
           ]
         }),

@@ -1,5 +1,6 @@
 // The moving parts of one measurement: server processes, load-generator workers, the publisher.
-import { mkdirSync } from 'node:fs'
+import { execFileSync } from 'node:child_process'
+import { mkdirSync, readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { openJoined, protocols } from '../load/protocols.mjs'
 import { openHttpPublisher } from './pusher-http.mjs'
@@ -33,18 +34,81 @@ export class Server {
   }
 
   /**
-   * Starts a server pinned to `cores`. `profile` adds `--cpu-prof` (written to bench/profiles
-   * when the process exits); `args` go to the server script (e.g. `--redis-port`).
+   * Starts a server pinned to `cores`. `profile: 'run'` adds `--cpu-prof` (written to
+   * bench/profiles when the process exits); `profile: 'window'` or `'allocations'` lets the case
+   * profile just its measured window (`profileWindow`); `args` go to the server script (e.g. `--redis-port`).
    */
-  static async start(kind, { cores, profile = false, args = [] } = {}) {
+  static async start(kind, { cores, profile, args = [] } = {}) {
     const nodeFlags = ['--expose-gc']
-    if (profile) {
+    if (profile === 'run') {
       mkdirSync(PROFILE_DIR, { recursive: true })
       nodeFlags.push('--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`, `--cpu-prof-name=${kind}-${Date.now()}.cpuprofile`)
     }
-    const child = spawnNode([SERVER_SCRIPTS[kind], '--port', '0', ...(SERVER_ARGS[kind] ?? []), ...args], { cores, nodeFlags })
-    const ready = await nextMessage(child, 'ready', undefined, 30_000)
-    return new Server(kind, child, ready.port)
+    let wrapper = []
+    let callgrindOut
+    if (profile === 'instructions') {
+      // V8's compiler and collector threads, finishing at other moments from run to run, would
+      // make the count vary: with one thread they do the same work in a repeatable order.
+      nodeFlags.push('--single-threaded')
+      mkdirSync(PROFILE_DIR, { recursive: true })
+      // JIT code lives in anonymous memory that V8 rewrites: valgrind must watch it for changes
+      // (--smc-check).
+      callgrindOut = `${PROFILE_DIR}/${kind}-${Date.now()}.callgrind`
+      // Instrumented only inside measured windows (`profileWindow`); until then node runs at near full speed.
+      wrapper = ['valgrind', '--tool=callgrind', '--instr-atstart=no', '--smc-check=all-non-file', '--quiet', `--callgrind-out-file=${callgrindOut}`]
+    }
+    const slowTimers = profile === 'instructions' && SERVER_SCRIPTS[kind] === SERVER_SCRIPTS.roomcast ? ['--timers', 'slow'] : []
+    const child = spawnNode([SERVER_SCRIPTS[kind], '--port', '0', ...(SERVER_ARGS[kind] ?? []), ...slowTimers, ...args], { cores, nodeFlags, wrapper })
+    // Under valgrind, starting takes tens of seconds.
+    const ready = await nextMessage(child, 'ready', undefined, profile === 'instructions' ? 300_000 : 30_000)
+    const server = new Server(kind, child, ready.port)
+    server.profile = profile
+    server.callgrindOut = callgrindOut
+    return server
+  }
+
+  /**
+   * Runs `measure()`; with `profile: 'window'` under a CPU profile of this server, written to
+   * bench/profiles/<kind>-<label>-window-<time>.cpuprofile, with `profile: 'allocations'` under
+   * an allocation profile (<kind>-<label>-allocations-<time>.heapprofile).
+   */
+  async profileWindow(label, measure) {
+    if (this.profile !== 'window' && this.profile !== 'allocations') return measure()
+    const [kind, name] = this.profile === 'window' ? ['cpu', 'window'] : ['allocations', 'allocations']
+    mkdirSync(PROFILE_DIR, { recursive: true })
+    await request(this.child, { type: 'profile-start', kind })
+    try {
+      return await measure()
+    } finally {
+      const extension = kind === 'cpu' ? 'cpuprofile' : 'heapprofile'
+      await request(this.child, { type: 'profile-stop', file: `${PROFILE_DIR}/${this.kind}-${label}-${name}-${Date.now()}.${extension}` })
+    }
+  }
+
+  /**
+   * Runs `measure()`; with `profile: 'instructions'`, with callgrind counting this server's
+   * instructions (user space only, the kernel's work is not counted), added to `instructions`.
+   * Unlike CPU time, the count is the same from run to run whatever else the machine is doing.
+   * Wrap only this server's own work: under valgrind, time stretches tenfold and more.
+   */
+  async countInstructions(measure) {
+    if (this.profile !== 'instructions') return measure()
+    const control = (flag) => execFileSync('callgrind_control', [flag, String(this.pid)], { stdio: 'ignore' })
+    control('--instr=on')
+    control('--zero')
+    let result
+    try {
+      result = await measure()
+    } finally {
+      control('--dump')
+      control('--instr=off')
+    }
+    // Each dump is the next numbered file beside the output file, holding the counts since --zero.
+    this.dumps = (this.dumps ?? 0) + 1
+    const totals = /^totals: (\d+)$/m.exec(readFileSync(`${this.callgrindOut}.${this.dumps}`, 'utf8'))
+    if (totals === null) throw new Error(`no totals in callgrind dump ${this.callgrindOut}.${this.dumps}`)
+    this.instructions = (this.instructions ?? 0) + Number(totals[1])
+    return result
   }
 
   cpu() {
@@ -67,6 +131,12 @@ export class Server {
       await stop(this.child)
     }
   }
+}
+
+/** Runs `measure()` under every server's `profileWindow` (a no-op unless profiling windows). */
+export async function profileWindows(servers, label, measure) {
+  const run = servers.reduceRight((inner, server) => () => server.profileWindow(label, inner), measure)
+  return run()
 }
 
 /** The load generator: `count` worker processes pinned to the generator's cores. */

@@ -81,11 +81,12 @@ export function pinSelf(cores) {
 
 /**
  * Starts `node <args>` pinned to `cores`, with an IPC channel. The shell raises the open-file
- * limit to the hard limit first, then execs, so the pid stays the node process's pid.
+ * limit to the hard limit first, then execs, so the pid stays the node process's pid; a
+ * `wrapper` command (valgrind) runs node in that same process.
  */
-export function spawnNode(args, { cores, nodeFlags = [], env = {} } = {}) {
+export function spawnNode(args, { cores, nodeFlags = [], env = {}, wrapper = [] } = {}) {
   const command = cores === undefined ? 'exec "$@"' : 'exec taskset -c "$CORES" "$@"'
-  const child = spawn('sh', ['-c', `ulimit -n "$(ulimit -Hn)" 2>/dev/null; ${command}`, 'sh', process.execPath, ...nodeFlags, ...args], {
+  const child = spawn('sh', ['-c', `ulimit -n "$(ulimit -Hn)" 2>/dev/null; ${command}`, 'sh', ...wrapper, process.execPath, ...nodeFlags, ...args], {
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     env: { ...process.env, ...env, CORES: cores ?? '' },
   })

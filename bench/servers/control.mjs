@@ -1,6 +1,11 @@
 // The runner's control channel into a bench server process (Node IPC): `ready` once listening,
 // then `gc` on request (a forced, full collection so that RSS reflects live objects only) and
-// `snapshot` (the same, then a V8 heap snapshot written to the given file; bench/heap-breakdown.mjs).
+// `snapshot` (the same, then a V8 heap snapshot written to the given file; bench/heap-breakdown.mjs),
+// and `profile-start` / `profile-stop` (a CPU or allocation profile of just the measured window,
+// written to the given file; `--profile-window` and `--profile-allocations` of bench/run.mjs), so
+// that set-up and teardown stay out of it.
+import { writeFileSync } from 'node:fs'
+import { Session } from 'node:inspector/promises'
 import { getHeapSpaceStatistics, writeHeapSnapshot } from 'node:v8'
 
 /** The token every bench client presents; anything else is refused by all three servers. */
@@ -34,6 +39,37 @@ async function collect() {
   }
 }
 
+/** The inspector session and kind of a windowed profile, while one is being taken. */
+let profiling
+
+/** Starts a CPU profile (`cpu`) or an allocation profile (`allocations`): each would distort the other. */
+async function startProfile(kind) {
+  profiling = { session: new Session(), kind }
+  profiling.session.connect()
+  if (kind === 'cpu') {
+    await profiling.session.post('Profiler.enable')
+    // Finer than --cpu-prof's 1 ms: a window of a few seconds then still holds enough samples.
+    await profiling.session.post('Profiler.setSamplingInterval', { interval: 250 })
+    await profiling.session.post('Profiler.start')
+  } else {
+    await profiling.session.post('HeapProfiler.enable')
+    // Every allocation is sampled, collected or not: what the collector had to deal with, not what survived.
+    await profiling.session.post('HeapProfiler.startSampling', {
+      samplingInterval: 4096,
+      includeObjectsCollectedByMajorGC: true,
+      includeObjectsCollectedByMinorGC: true,
+    })
+  }
+}
+
+async function stopProfile(file) {
+  const { session, kind } = profiling
+  profiling = undefined
+  const { profile } = await session.post(kind === 'cpu' ? 'Profiler.stop' : 'HeapProfiler.stopSampling')
+  session.disconnect()
+  writeFileSync(file, JSON.stringify(profile))
+}
+
 /**
  * Reports readiness and answers control requests. `stop` exits at once: the runner only stops
  * a server after its clients are gone, and a graceful close would skew nothing it measures.
@@ -52,6 +88,12 @@ export function serveControl(port) {
       const usage = memory()
       writeHeapSnapshot(message.file)
       process.send({ type: 'snapshot', id: message.id, memory: usage })
+    } else if (message.type === 'profile-start') {
+      await startProfile(message.kind)
+      process.send({ type: 'profile-start', id: message.id })
+    } else if (message.type === 'profile-stop') {
+      await stopProfile(message.file)
+      process.send({ type: 'profile-stop', id: message.id })
     } else if (message.type === 'stop') {
       process.exit(0)
     }

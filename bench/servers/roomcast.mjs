@@ -2,11 +2,14 @@
 // A client authenticates in-band with the bench token, joins one room, and a `publish` event
 // fans its message out to every other member of the room.
 //
-//   node --expose-gc bench/servers/roomcast.mjs --port 0 [--redis-port P] [--history SIZE] [--metrics on] [--pusher]
+//   node --expose-gc bench/servers/roomcast.mjs --port 0 [--redis-port P] [--history SIZE] [--metrics on] [--timers slow] [--pusher]
 //
 // --history SIZE: every room keeps its last SIZE publications (for a minute), so each
 // publication is stored and carries its position (the fan-out-with-history case).
 // --metrics on: `metrics: true`, Prometheus metrics on GET /metrics (the metrics case).
+// --timers slow: heartbeats and Pusher's activity pings an hour apart, for runs under valgrind
+// (bench/run.mjs --instructions), whose stretched time would otherwise let them fall into the
+// measured window, as they never do in real time.
 // --pusher: also speak the Pusher protocol (`/app/:key` and the HTTP API) for one app, with
 // its limits off as the native side has its rate limit off (the Pusher cases).
 import Fastify from 'fastify'
@@ -38,6 +41,8 @@ function historyOption() {
   return size === undefined ? undefined : [{ match: '*', size: Number(size), ttl: 60_000 }]
 }
 
+const slowTimers = argument('timers') === 'slow'
+
 /** The `pusher` option when the runner asked for it: one app, client events on, no limits in the way of the load. */
 function pusherOption() {
   if (!process.argv.includes('--pusher')) return undefined
@@ -51,6 +56,7 @@ function pusherOption() {
         maxPresenceMemberSizeKb: -1,
       },
     ],
+    ...(slowTimers ? { activityTimeout: 3600 } : {}),
     webhooks: false,
   }
 }
@@ -70,6 +76,7 @@ await app.register(roomcast, {
   ...(adapter === undefined ? {} : { adapter }),
   ...(history === undefined ? {} : { history }),
   ...(argument('metrics') === 'on' ? { metrics: true } : {}),
+  ...(slowTimers ? { heartbeat: { interval: 3_600_000, timeout: 7_200_000 } } : {}),
   ...(pusher === undefined ? {} : { pusher }),
 })
 app.roomcast.on('publish', (connection, data) => {

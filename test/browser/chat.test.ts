@@ -1,13 +1,11 @@
 import { execFileSync } from 'node:child_process'
-import { existsSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
-import { chromium, type Browser, type Page } from 'playwright-core'
+import type { Browser, Page } from 'playwright-core'
 import t from 'tap'
+import { chromiumAvailable, launchChromium } from '../helpers/browser.js'
 import { buildChatApp, ROOM_NAME } from '../../examples/chat/app.js'
 import { CloseCode } from '../../shared/codes.js'
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync']
 const root = fileURLToPath(new URL('../../', import.meta.url))
 const screenshot = fileURLToPath(new URL('../../examples/chat/screenshot.png', import.meta.url))
 
@@ -22,9 +20,7 @@ function watchConsole(page: Page, name: string, problems: string[]): void {
   })
 }
 
-if (!existsSync(CHROMIUM) && !process.env.CI) {
-  t.plan(0, `Chromium is not installed at ${CHROMIUM} (apt-get install chromium); CI installs it and runs this test`)
-} else {
+if (chromiumAvailable()) {
   // The page imports the browser bundle: build it from the current sources.
   execFileSync('npm', ['run', '--silent', 'build:browser'], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] })
 
@@ -37,7 +33,7 @@ if (!existsSync(CHROMIUM) && !process.env.CI) {
       t.teardown(() => app.close())
       const url = await app.listen({ port: 0, host: '127.0.0.1' })
 
-      const browser: Browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ARGS })
+      const browser: Browser = await launchChromium()
       t.teardown(() => browser.close())
       /** Uncaught errors, and console errors and warnings (failed loads and invalid markup included), of every page. */
       const pageErrors: string[] = []
@@ -180,7 +176,7 @@ if (!existsSync(CHROMIUM) && !process.env.CI) {
     const app = await buildChatApp({ logger: false })
     t.teardown(() => app.close())
     const url = await app.listen({ port: 0, host: '127.0.0.1' })
-    const browser: Browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ARGS })
+    const browser: Browser = await launchChromium()
     t.teardown(() => browser.close())
     const problems: string[] = []
     const context = await browser.newContext({ viewport: { width: 420, height: 800 }, deviceScaleFactor: 1 })

@@ -1,14 +1,12 @@
 import { execFileSync } from 'node:child_process'
-import { existsSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import { fileURLToPath } from 'node:url'
 import Fastify, { type FastifyInstance } from 'fastify'
-import { chromium, type Page } from 'playwright-core'
+import type { Page } from 'playwright-core'
 import t, { type Test } from 'tap'
+import { chromiumAvailable, launchChromium } from '../helpers/browser.js'
 import roomcast, { type UpgradeRefusalMode } from '../../plugin/index.js'
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync']
 const root = fileURLToPath(new URL('../../', import.meta.url))
 
 /** What a page saw of one client: its states, its reconnect attempts, and how it ended. */
@@ -78,14 +76,12 @@ function goodRoundTrip(page: Page): Promise<unknown> {
   })
 }
 
-if (!existsSync(CHROMIUM) && !process.env.CI) {
-  t.plan(0, `Chromium is not installed at ${CHROMIUM} (apt-get install chromium); CI installs it and runs this test`)
-} else {
+if (chromiumAvailable()) {
   // The page imports the browser bundle: build it from the current sources.
   execFileSync('npm', ['run', '--silent', 'build:browser'], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] })
 
   t.test('Chromium pages', async (t) => {
-    const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ARGS })
+    const browser = await launchChromium()
     t.teardown(() => browser.close())
 
     t.test("refuseUpgradeWith 'close': the browser client ends with the refusal and its status, and never tries again", async (t) => {

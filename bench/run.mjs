@@ -9,7 +9,8 @@
 // case measures (the storm's rounds, the Pusher fan-out's slices), set-up and teardown left out;
 // --profile-allocations: an allocation profile of that window (bench/alloc-breakdown.mjs);
 // --instructions: servers run under valgrind's callgrind, which counts the instructions each
-// executes in that window (user space), a figure that noise on a shared machine does not move.
+// executes in that window (user space), a figure that noise on a shared machine does not move;
+// it does depend on which servers share the run (their rounds interleave), so compare within one.
 //
 // Each measurement starts fresh server and generator processes; the server is pinned to core 0,
 // the generator (and this process, which holds the publisher) to the others.

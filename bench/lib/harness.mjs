@@ -46,19 +46,20 @@ export class Server {
     }
     let wrapper = []
     let callgrindOut
+    const scriptArgs = [...(SERVER_ARGS[kind] ?? []), ...args]
     if (profile === 'instructions') {
       // V8's compiler and collector threads, finishing at other moments from run to run, would
       // make the count vary: with one thread they do the same work in a repeatable order.
       nodeFlags.push('--single-threaded')
+      if (SERVER_SCRIPTS[kind] === SERVER_SCRIPTS.roomcast) scriptArgs.push('--timers', 'slow')
       mkdirSync(PROFILE_DIR, { recursive: true })
-      // JIT code lives in anonymous memory that V8 rewrites: valgrind must watch it for changes
-      // (--smc-check).
       callgrindOut = `${PROFILE_DIR}/${kind}-${Date.now()}.callgrind`
-      // Instrumented only inside measured windows (`profileWindow`); until then node runs at near full speed.
+      // Instrumented only inside measured windows (`countInstructions`); until then node runs at
+      // near full speed. JIT code lives in anonymous memory that V8 rewrites: valgrind must watch
+      // it for changes (--smc-check).
       wrapper = ['valgrind', '--tool=callgrind', '--instr-atstart=no', '--smc-check=all-non-file', '--quiet', `--callgrind-out-file=${callgrindOut}`]
     }
-    const slowTimers = profile === 'instructions' && SERVER_SCRIPTS[kind] === SERVER_SCRIPTS.roomcast ? ['--timers', 'slow'] : []
-    const child = spawnNode([SERVER_SCRIPTS[kind], '--port', '0', ...(SERVER_ARGS[kind] ?? []), ...slowTimers, ...args], { cores, nodeFlags, wrapper })
+    const child = spawnNode([SERVER_SCRIPTS[kind], '--port', '0', ...scriptArgs], { cores, nodeFlags, wrapper })
     // Under valgrind, starting takes tens of seconds.
     const ready = await nextMessage(child, 'ready', undefined, profile === 'instructions' ? 300_000 : 30_000)
     const server = new Server(kind, child, ready.port)
